@@ -1,0 +1,60 @@
+# ragline: two commands are the contract with users.
+#   make demo   set everything up on a fresh machine, ingest the demo corpus, answer three questions
+#   make test   set everything up and run the whole test suite
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+PY ?= $(VENV)/bin/python
+PIP := $(PY) -m pip
+RAGLINE := $(VENV)/bin/ragline
+STAMP := $(VENV)/.installed
+MODEL_STAMP := $(VENV)/.model-ready
+
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: help setup demo test lint format bench clean
+
+# Components (infra, drift, bench) add their own targets and test dependencies (TEST_DEPS += ...).
+-include mk/*.mk
+
+help:
+	@echo "make demo    - install, then ingest the demo corpus and answer three example questions"
+	@echo "make test    - install, then run lint and the whole test suite"
+	@echo "make synth   - synthesize the AWS deployment offline (default and alternative contexts)"
+	@echo "make bench   - run the benchmarks in bench/ (needs ../shared/data)"
+
+# The core package, the dev tools, and the one-off model export (torch comes from a CPU wheel).
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip==25.3
+	$(PIP) install --quiet -e '.[dev,export]'
+	touch $@
+
+# Exports MiniLM to ONNX once per machine (~10 s) and checks that it loads.
+$(MODEL_STAMP): $(STAMP)
+	$(RAGLINE) model prepare
+	touch $@
+
+setup: $(MODEL_STAMP)
+
+demo: setup
+	$(RAGLINE) demo
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: setup $(TEST_DEPS) lint
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .ragline cdk.out .pytest_cache .ruff_cache
+

@@ -1,0 +1,85 @@
+"""The query API contract, shared by the local server and the API Gateway Lambda.
+
+These pydantic models are the single definition of the request and response; the OpenAPI
+document in `docs/openapi.json` is generated from them (`ragline openapi`), and a test keeps
+the file in step with the code.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ragline.config import SearchMode
+from ragline.filters import SearchFilter
+from ragline.model import Answer
+
+API_VERSION = "1.0.0"
+QUESTION_MAX_CHARS = 2000
+
+
+class QueryRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(min_length=1, max_length=QUESTION_MAX_CHARS, description="What to ask of the documents.")
+    k: int = Field(default=5, ge=1, le=50, description="How many sources to retrieve.")
+    mode: SearchMode = Field(default=SearchMode.HYBRID, description="dense, keyword or hybrid retrieval.")
+    filter: SearchFilter | None = Field(default=None, description="Restrict retrieval by source, tags, pages or date.")
+
+
+class SourceOut(BaseModel):
+    number: int = Field(description="The [n] the answer uses to cite this source.")
+    source: str = Field(description="URI of the document (a local path, or s3://bucket/key on AWS).")
+    title: str
+    pages: list[int] = Field(description="1-based pages the passage spans.")
+    page: int = Field(description="First page of the passage, for a one-number citation.")
+    score: float = Field(description="Ranking score of the retrieval mode (see README: scores).")
+    similarity: float = Field(description="Cosine similarity of question and passage, in [-1, 1].")
+    text: str
+    chunk_id: str
+
+
+class QueryResponse(BaseModel):
+    question: str
+    answer: str
+    grounded: bool = Field(description="False when no passage was similar enough to answer from.")
+    mode: SearchMode
+    generator: str
+    sources: list[SourceOut]
+    timings_ms: dict[str, float]
+
+    @classmethod
+    def from_answer(cls, answer: Answer) -> "QueryResponse":
+        return cls(
+            question=answer.question,
+            answer=answer.text,
+            grounded=answer.grounded,
+            mode=SearchMode(answer.mode),
+            generator=answer.generator,
+            sources=[
+                SourceOut(
+                    number=citation.number,
+                    source=citation.source,
+                    title=citation.title,
+                    pages=list(citation.pages),
+                    page=citation.pages[0] if citation.pages else 0,
+                    score=round(citation.score, 6),
+                    similarity=round(citation.similarity, 6),
+                    text=citation.text,
+                    chunk_id=citation.chunk_id,
+                )
+                for citation in answer.citations
+            ],
+            timings_ms=answer.timings_ms,
+        )
+
+
+class ErrorResponse(BaseModel):
+    error: str = Field(description="What was wrong, naming the field.")
+    details: list[dict] = Field(default_factory=list)
+
+
+class HealthResponse(BaseModel):
+    status: str
+    chunks: int
+    documents: int
+    embedding_model: str

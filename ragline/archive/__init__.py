@@ -1,0 +1,1 @@
+"""Archive sinks for embedding records: JSON Lines files locally, Firehose on AWS."""

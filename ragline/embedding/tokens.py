@@ -1,0 +1,60 @@
+"""Token counting with the embedding model's own tokenizer.
+
+Chunks are sized in the model's tokens, never in characters: MiniLM silently truncates at 256
+WordPiece tokens, and real passages average ~290 of them, so character-sized chunks lose text.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from tokenizers import Tokenizer
+
+# [CLS] and [SEP] are added to every input and count against the model's limit.
+SPECIAL_TOKENS_PER_INPUT = 2
+
+
+class WordPieceTokenCounter:
+    """Counts and splits text exactly as the embedding model's tokenizer sees it."""
+
+    def __init__(self, tokenizer_file: Path, model_max_tokens: int) -> None:
+        self._tokenizer_file = tokenizer_file
+        self._model_max_tokens = model_max_tokens
+
+    @cached_property
+    def _tokenizer(self) -> Tokenizer:
+        tokenizer = Tokenizer.from_file(str(self._tokenizer_file))
+        tokenizer.no_truncation()
+        tokenizer.no_padding()
+        return tokenizer
+
+    @property
+    def max_tokens(self) -> int:
+        """Tokens of text the model reads in one input, special tokens excluded."""
+        return self._model_max_tokens - SPECIAL_TOKENS_PER_INPUT
+
+    def count(self, text: str) -> int:
+        return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
+
+    def count_many(self, texts: list[str]) -> list[int]:
+        encodings = self._tokenizer.encode_batch(texts, add_special_tokens=False)
+        return [len(encoding.ids) for encoding in encodings]
+
+    def split(self, text: str, max_tokens: int) -> list[str]:
+        """Cut `text` at token boundaries into pieces of at most `max_tokens` tokens.
+
+        Used only for a single sentence longer than a chunk (a table row of numbers, a URL
+        list): it keeps every character, where truncation would drop them.
+        """
+        encoding = self._tokenizer.encode(text, add_special_tokens=False)
+        offsets = encoding.offsets
+        pieces = []
+        for start in range(0, len(offsets), max_tokens):
+            window = offsets[start : start + max_tokens]
+            begin = window[0][0] if start else 0
+            end = offsets[start + max_tokens][0] if start + max_tokens < len(offsets) else len(text)
+            piece = text[begin:end].strip()
+            if piece:
+                pieces.append(piece)
+        return pieces

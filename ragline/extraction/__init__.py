@@ -1,0 +1,1 @@
+"""Extraction adapters: bytes of a file in, a `Document` of cleaned pages out."""

@@ -1,0 +1,1 @@
+"""Generators: extractive (always available), OpenAI-compatible chat, and AWS models."""

@@ -1,0 +1,1 @@
+"""Index adapters: SQLite (embedded, local) and OpenSearch (AWS)."""

@@ -1,0 +1,303 @@
+"""Ingestion: files in, chunks indexed, with a status for every file.
+
+Idempotent by content: a document's id is the hash of its bytes, and the registry remembers
+which hash each source was indexed with. Unchanged files cost one hash; changed files have
+their chunks replaced atomically; files gone from a synced folder have their chunks removed.
+A failure in one file is recorded with its reason and never stops the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ragline.chunking import Chunker
+from ragline.errors import DocumentError
+from ragline.model import Chunk, Document, DocumentState, DocumentStatus, EmbeddedChunk, content_hash
+from ragline.ports import ArchiveSink, Embedder, Extractor, Index, Registry
+from ragline.records import EmbeddingRecord, RecordKind
+
+log = logging.getLogger(__name__)
+
+STAGES = ("read", "extract", "chunk", "embed", "index", "archive")
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    status: DocumentStatus
+    seconds: float
+
+
+@dataclass
+class IngestReport:
+    outcomes: list[IngestOutcome] = field(default_factory=list)
+    stage_seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+
+    def count(self, state: DocumentState) -> int:
+        return sum(1 for outcome in self.outcomes if outcome.status.state is state)
+
+    @property
+    def failed(self) -> list[DocumentStatus]:
+        return [outcome.status for outcome in self.outcomes if outcome.status.state is DocumentState.FAILED]
+
+    @property
+    def pages(self) -> int:
+        return sum(outcome.status.page_count for outcome in self.outcomes if outcome.status.state is DocumentState.INDEXED)
+
+    @property
+    def chunks(self) -> int:
+        return sum(outcome.status.chunk_count for outcome in self.outcomes if outcome.status.state is DocumentState.INDEXED)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Sent after each file, so a CLI can draw a bar in pages per second."""
+
+    source: str
+    pages: int
+    state: DocumentState
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def discover_files(paths: Iterable[Path], supports: Callable[[str], bool]) -> tuple[list[Path], list[DocumentStatus]]:
+    """Supported files under the given paths, sorted; a path that does not exist is a failure."""
+    files: list[Path] = []
+    missing: list[DocumentStatus] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(child for child in path.rglob("*") if child.is_file() and supports(child.name)))
+        elif path.is_file():
+            files.append(path)
+        else:
+            missing.append(_failed(_source_of(path), "no such file or folder"))
+    return list(dict.fromkeys(file.resolve() for file in files)), missing
+
+
+def _source_of(path: Path) -> str:
+    return path.resolve().as_posix()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _failed(source: str, reason: str, **fields: object) -> DocumentStatus:
+    return DocumentStatus(source=source, state=DocumentState.FAILED, reason=reason, updated_at=_now(), **fields)  # type: ignore[arg-type]
+
+
+class _Stopwatch:
+    def __init__(self, totals: dict[str, float]) -> None:
+        self._totals = totals
+
+    def time(self, stage: str) -> "_StageTimer":
+        return _StageTimer(self._totals, stage)
+
+
+class _StageTimer:
+    def __init__(self, totals: dict[str, float], stage: str) -> None:
+        self._totals, self._stage = totals, stage
+
+    def __enter__(self) -> None:
+        self._start = time.perf_counter()
+
+    def __exit__(self, *_: object) -> None:
+        self._totals[self._stage] += time.perf_counter() - self._start
+
+
+class IngestService:
+    def __init__(
+        self,
+        *,
+        extractor: Extractor,
+        chunker: Chunker,
+        embedder: Embedder,
+        index: Index,
+        registry: Registry,
+        archive: ArchiveSink,
+    ) -> None:
+        self._extractor = extractor
+        self._chunker = chunker
+        self._embedder = embedder
+        self._index = index
+        self._registry = registry
+        self._archive = archive
+
+    # --- public API -----------------------------------------------------------------------
+
+    def ingest(
+        self,
+        paths: Sequence[Path],
+        *,
+        sync: bool = False,
+        tags: Sequence[str] = (),
+        on_progress: ProgressCallback | None = None,
+    ) -> IngestReport:
+        """Ingest files and folders. With `sync`, sources gone from the given folders are removed."""
+        report = IngestReport()
+        files, missing = discover_files(paths, self._extractor.supports)
+        for status in missing:
+            report.outcomes.append(IngestOutcome(status, 0.0))
+        if sync:
+            for status in self._prune_missing([path for path in paths if path.is_dir()]):
+                report.outcomes.append(IngestOutcome(status, 0.0))
+        for file in files:
+            outcome = self.ingest_bytes_from(file, tags=tuple(tags), report=report)
+            report.outcomes.append(outcome)
+            if on_progress:
+                on_progress(Progress(outcome.status.source, outcome.status.page_count, outcome.status.state))
+        return report
+
+    def discover(self, paths: Sequence[Path]) -> list[Path]:
+        """The files `ingest` would read under these paths."""
+        return discover_files(paths, self._extractor.supports)[0]
+
+    def ingest_bytes_from(self, file: Path, *, tags: tuple[str, ...] = (), report: IngestReport | None = None) -> IngestOutcome:
+        source = _source_of(file)
+        stopwatch = _Stopwatch((report or IngestReport()).stage_seconds)
+        started = time.perf_counter()
+        try:
+            with stopwatch.time("read"):
+                data = file.read_bytes()
+        except OSError as error:
+            return IngestOutcome(_failed(source, f"cannot read the file: {error.strerror or error}"), 0.0)
+        status = self.ingest_document(source, data, tags=tags, stopwatch=stopwatch)
+        return IngestOutcome(status, time.perf_counter() - started)
+
+    def ingest_document(
+        self, source: str, data: bytes, *, tags: tuple[str, ...] = (), stopwatch: _Stopwatch | None = None
+    ) -> DocumentStatus:
+        """Ingest one document's bytes; never raises for a bad document, returns its status."""
+        stopwatch = stopwatch or _Stopwatch(defaultdict(float))
+        try:
+            status = self._ingest_document(source, data, tags, stopwatch)
+        except DocumentError as error:
+            status = self._failed_keeping_previous(source, error.reason)
+        except Exception as error:  # one bad document must not stop the batch; its reason is kept
+            log.exception("unexpected failure while ingesting %s", source)
+            status = self._failed_keeping_previous(source, f"unexpected {type(error).__name__}: {error}")
+        self._registry.record(status)
+        if status.state is DocumentState.FAILED:
+            log.warning("failed to ingest %s: %s", source, status.reason)
+        return status
+
+    def _failed_keeping_previous(self, source: str, reason: str) -> DocumentStatus:
+        """A failed update leaves what was indexed before searchable, and says so."""
+        still_indexed = self._index.count(source)
+        if still_indexed:
+            reason = f"{reason}; {still_indexed} chunks of this source remain searchable"
+        return _failed(source, reason, chunk_count=still_indexed)
+
+    def delete(self, source: str) -> int:
+        """Remove a source's chunks and its registry entry; return how many chunks went."""
+        removed = self._index.delete_source(source)
+        self._registry.remove(source)
+        return removed
+
+    # --- steps ----------------------------------------------------------------------------
+
+    def _ingest_document(self, source: str, data: bytes, tags: tuple[str, ...], stopwatch: _Stopwatch) -> DocumentStatus:
+        if not data:
+            raise DocumentError(source, "the file is empty (0 bytes)")
+        if skipped := self._skip_if_known(source, data):
+            return skipped
+        with stopwatch.time("extract"):
+            document = self._extractor.extract(source, data)
+            document = replace(document, tags=tags) if tags else document
+        with stopwatch.time("chunk"):
+            chunks = self._chunker.chunk(document)
+        if not chunks:
+            raise DocumentError(source, _no_text_reason(document))
+        with stopwatch.time("embed"):
+            vectors = self._embedder.embed([chunk.embedding_text for chunk in chunks])
+        embedded = [EmbeddedChunk(chunk, vector) for chunk, vector in zip(chunks, vectors, strict=True)]
+        with stopwatch.time("index"):
+            self._index.replace_document(source, document.id, embedded)
+        indexed = DocumentStatus(
+            source=source,
+            state=DocumentState.INDEXED,
+            document_id=document.id,
+            chunk_count=len(chunks),
+            page_count=len(document.pages),
+            scanned_pages=document.scanned_pages,
+            updated_at=_now(),
+        )
+        with stopwatch.time("archive"):
+            self._archive_chunks(indexed, embedded)
+        return indexed
+
+    def _skip_if_known(self, source: str, data: bytes) -> DocumentStatus | None:
+        document_id = content_hash(data)
+        previous = self._registry.get(source)
+        if previous and previous.document_id == document_id and previous.state in (
+            DocumentState.INDEXED,
+            DocumentState.UNCHANGED,
+        ):
+            return replace(previous, state=DocumentState.UNCHANGED, reason=None, updated_at=_now())
+        twin = self._registry.find_by_document_id(document_id)
+        if twin and twin.source != source:
+            # Same bytes under another name: indexing them twice would only duplicate every hit.
+            return DocumentStatus(
+                source=source,
+                state=DocumentState.DUPLICATE,
+                reason=f"same content as {twin.source}, which is indexed",
+                updated_at=_now(),
+            )
+        return None
+
+    def _archive_chunks(self, status: DocumentStatus, embedded: Sequence[EmbeddedChunk]) -> None:
+        model = self._embedder.model_name
+        records = [_chunk_record(item.chunk, item.vector, model) for item in embedded]
+        try:
+            written = self._archive.write(records)
+        except Exception as error:
+            # The chunks are searchable, but drift would miss them: forget the hash so the next
+            # run redoes the document instead of skipping it as unchanged.
+            raise DocumentError(status.source, f"indexed, but archiving its embeddings failed: {error}") from error
+        if written not in (len(records), 0):
+            raise DocumentError(status.source, f"archived {written} of {len(records)} embeddings")
+
+    def _prune_missing(self, folders: Sequence[Path]) -> list[DocumentStatus]:
+        """Sources registered under a synced folder whose file is gone: their chunks go too."""
+        roots = [_source_of(folder).rstrip("/") + "/" for folder in folders]
+        pruned = []
+        for status in self._registry.all():
+            if any(status.source.startswith(root) for root in roots) and not os.path.exists(status.source):
+                removed = self.delete(status.source)
+                pruned.append(
+                    DocumentStatus(
+                        source=status.source,
+                        state=DocumentState.DELETED,
+                        document_id=status.document_id,
+                        chunk_count=removed,
+                        reason="the file is gone from the synced folder",
+                        updated_at=_now(),
+                    )
+                )
+        return pruned
+
+
+def _chunk_record(chunk: Chunk, vector: Sequence[float], model: str) -> EmbeddingRecord:
+    return EmbeddingRecord.now(
+        id=chunk.id,
+        kind=RecordKind.CHUNK,
+        source=chunk.source,
+        model=model,
+        vector=[round(float(value), 7) for value in vector],
+        document_id=chunk.document_id,
+        pages=chunk.pages,
+    )
+
+
+def _no_text_reason(document: Document) -> str:
+    scanned = len(document.scanned_pages)
+    if scanned == len(document.pages):
+        return f"no text layer on any of its {scanned} page(s): it looks scanned, and OCR is not enabled"
+    return "no text could be extracted"

@@ -1,0 +1,134 @@
+"""The domain model: documents, chunks, search hits and answers.
+
+These are plain frozen dataclasses so that every layer (CLI, Lambda, Glue, notebook) can pass
+them around without importing any infrastructure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+def content_hash(data: bytes) -> str:
+    """A document's identity: the SHA-256 of its bytes, so re-uploads are recognised."""
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of extracted text. `number` is 1-based, as a reader cites it."""
+
+    number: int
+    text: str
+    has_text_layer: bool = True
+
+
+@dataclass(frozen=True)
+class Document:
+    """An extracted document. `id` is the content hash of the original bytes."""
+
+    id: str
+    source: str
+    title: str
+    pages: tuple[Page, ...]
+    date: str | None = None  # ISO date from the file's metadata, when it has one
+    tags: tuple[str, ...] = ()
+
+    @property
+    def scanned_pages(self) -> tuple[int, ...]:
+        """Pages with no text layer: reported, never silently indexed as empty."""
+        return tuple(page.number for page in self.pages if not page.has_text_layer)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A retrievable unit of a document.
+
+    `id` is `<document id>:<position>` so re-ingesting the same bytes yields the same ids.
+    `embedding_text` is what the model sees: the chunk prefixed with its document title and
+    heading path, so that a passage saying "the Company" still carries whose filing it is.
+    """
+
+    id: str
+    document_id: str
+    source: str
+    title: str
+    position: int
+    text: str
+    pages: tuple[int, ...]
+    heading_path: tuple[str, ...]
+    token_count: int
+    embedding_text: str
+    date: str | None = None
+    tags: tuple[str, ...] = ()
+
+    @staticmethod
+    def make_id(document_id: str, position: int) -> str:
+        return f"{document_id}:{position:05d}"
+
+
+@dataclass(frozen=True)
+class EmbeddedChunk:
+    chunk: Chunk
+    vector: tuple[float, ...] | list[float]
+
+
+class DocumentState(StrEnum):
+    INDEXED = "indexed"
+    UNCHANGED = "unchanged"  # same bytes as last time: nothing was done
+    DUPLICATE = "duplicate"  # same bytes as another source that is indexed: nothing was done
+    FAILED = "failed"
+    DELETED = "deleted"
+
+
+@dataclass(frozen=True)
+class DocumentStatus:
+    """One row of the document registry."""
+
+    source: str
+    state: DocumentState
+    document_id: str | None = None
+    chunk_count: int = 0
+    page_count: int = 0
+    scanned_pages: tuple[int, ...] = ()
+    reason: str | None = None
+    updated_at: str | None = None
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with its scores.
+
+    `score` is the ranking score of the mode that produced the hit (see `ragline.retrieval`).
+    `similarity` is always the cosine similarity between the question and the chunk, in
+    [-1, 1]: the one number that means the same thing for every query and every mode.
+    """
+
+    chunk: Chunk
+    score: float
+    similarity: float
+
+
+@dataclass(frozen=True)
+class Citation:
+    number: int  # the [n] the answer text uses
+    source: str
+    title: str
+    pages: tuple[int, ...]
+    score: float
+    similarity: float
+    text: str
+    chunk_id: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str
+    citations: tuple[Citation, ...]
+    grounded: bool  # False when nothing relevant enough was retrieved
+    mode: str
+    generator: str
+    timings_ms: dict[str, float] = field(default_factory=dict)

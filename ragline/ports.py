@@ -1,0 +1,126 @@
+"""Ports: what the domain needs from the outside world.
+
+Each port has a local adapter (for the laptop) and an AWS adapter (for the Lambdas), chosen in
+one place, `ragline.bootstrap`. Every adapter of a port passes the same contract suite in
+`tests/contracts/`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from ragline.filters import SearchFilter
+from ragline.model import Chunk, Citation, Document, DocumentStatus, EmbeddedChunk
+from ragline.records import EmbeddingRecord
+
+
+@runtime_checkable
+class Extractor(Protocol):
+    """Turns the bytes of one file into a `Document` with its pages, in reading order."""
+
+    def supports(self, source: str) -> bool: ...
+
+    def extract(self, source: str, data: bytes) -> Document:
+        """Raise `ragline.errors.DocumentError` naming the source and the reason on bad input."""
+        ...
+
+
+@runtime_checkable
+class TokenCounter(Protocol):
+    """Counts tokens exactly as the embedding model will, so chunks are never truncated."""
+
+    @property
+    def max_tokens(self) -> int: ...
+
+    def count(self, text: str) -> int: ...
+
+    def split(self, text: str, max_tokens: int) -> list[str]:
+        """Split a text that is too long into pieces of at most `max_tokens` tokens."""
+        ...
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Maps texts to L2-normalized vectors, in batches."""
+
+    @property
+    def model_name(self) -> str: ...
+
+    @property
+    def dimension(self) -> int: ...
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Return a float32 matrix of shape (len(texts), dimension), each row of unit norm."""
+        ...
+
+
+@runtime_checkable
+class Index(Protocol):
+    """Stores embedded chunks and answers dense and keyword searches with filters."""
+
+    def replace_document(self, source: str, document_id: str, chunks: Sequence[EmbeddedChunk]) -> None:
+        """Atomically make `chunks` the only chunks indexed for `source`."""
+        ...
+
+    def delete_source(self, source: str) -> int:
+        """Remove every chunk of `source`; return how many were removed."""
+        ...
+
+    def dense_search(self, vector: np.ndarray, k: int, where: SearchFilter | None = None) -> list[tuple[Chunk, float]]:
+        """Top-k chunks by cosine similarity, best first."""
+        ...
+
+    def keyword_search(self, query: str, k: int, where: SearchFilter | None = None) -> list[tuple[Chunk, float]]:
+        """Top-k chunks by BM25 (higher is better), best first."""
+        ...
+
+    def vectors_for(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of the given chunks (missing ids are left out)."""
+        ...
+
+    def count(self, source: str | None = None) -> int: ...
+
+
+@runtime_checkable
+class Registry(Protocol):
+    """Remembers what happened to every source, so re-ingestion is idempotent."""
+
+    def get(self, source: str) -> DocumentStatus | None: ...
+
+    def find_by_document_id(self, document_id: str) -> DocumentStatus | None: ...
+
+    def record(self, status: DocumentStatus) -> None: ...
+
+    def remove(self, source: str) -> None: ...
+
+    def all(self) -> list[DocumentStatus]: ...
+
+
+@runtime_checkable
+class ArchiveSink(Protocol):
+    """Keeps every embedding (chunk or prompt) for drift analysis."""
+
+    def write(self, records: Iterable[EmbeddingRecord]) -> int:
+        """Write the records; return how many were written. Raise if any was lost."""
+        ...
+
+
+@runtime_checkable
+class Generator(Protocol):
+    """Writes an answer from a question and numbered sources, citing them as [n]."""
+
+    @property
+    def name(self) -> str: ...
+
+    def generate(self, question: str, sources: Sequence[Citation]) -> str:
+        """`sources` are numbered from 1; their text is data, never instructions."""
+        ...
+
+
+class Metrics(Protocol):
+    """Per-query quality signals (CloudWatch EMF on AWS, a log line locally)."""
+
+    def record_query(self, *, top_similarity: float, mean_similarity: float, hits: int, mode: str) -> None: ...

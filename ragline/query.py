@@ -1,0 +1,138 @@
+"""Answering: embed the question, retrieve, generate with citations, record the signals."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ragline.config import GenerationSettings, RetrievalSettings, SearchMode
+from ragline.errors import InvalidQueryError
+from ragline.filters import SearchFilter
+from ragline.generation.prompt import NOT_FOUND_ANSWER
+from ragline.model import Answer, Citation, Hit
+from ragline.ports import ArchiveSink, Embedder, Generator, Metrics
+from ragline.records import EmbeddingRecord, RecordKind
+from ragline.retrieval import RetrievalRequest, Retriever
+
+MAX_K = 50
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    k: int
+    mode: SearchMode
+    where: SearchFilter | None = None
+    client: str = "local"
+
+
+class QueryService:
+    def __init__(
+        self,
+        *,
+        embedder: Embedder,
+        retriever: Retriever,
+        generator: Generator,
+        archive: ArchiveSink,
+        metrics: Metrics,
+        retrieval: RetrievalSettings,
+        generation: GenerationSettings,
+        max_question_chars: int,
+    ) -> None:
+        self._embedder = embedder
+        self._retriever = retriever
+        self._generator = generator
+        self._archive = archive
+        self._metrics = metrics
+        self._retrieval = retrieval
+        self._generation = generation
+        self._max_question_chars = max_question_chars
+
+    def question(
+        self, text: str, *, k: int | None = None, mode: SearchMode | str | None = None, where: SearchFilter | None = None
+    ) -> Question:
+        """Validate a question and fill in the configured defaults."""
+        stripped = (text or "").strip()
+        if not stripped:
+            raise InvalidQueryError("question: must not be empty")
+        if len(stripped) > self._max_question_chars:
+            raise InvalidQueryError(f"question: {len(stripped)} characters, more than the limit of {self._max_question_chars}")
+        k = self._retrieval.k if k is None else k
+        if not 1 <= k <= MAX_K:
+            raise InvalidQueryError(f"k: {k} is outside 1..{MAX_K}")
+        try:
+            mode = SearchMode(mode) if mode is not None else self._retrieval.mode
+        except ValueError as error:
+            raise InvalidQueryError(f"mode: {mode!r} is not one of dense, keyword, hybrid") from error
+        return Question(stripped, k, mode, where)
+
+    def ask(self, question: Question) -> Answer:
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        vector = self._embedder.embed([question.text])[0]
+        timings["embed_ms"] = _elapsed_ms(started)
+
+        started = time.perf_counter()
+        hits = self._retriever.retrieve(RetrievalRequest(question.text, vector, question.k, question.mode, question.where))
+        timings["retrieve_ms"] = _elapsed_ms(started)
+
+        citations = tuple(_citation(number, hit) for number, hit in enumerate(hits, start=1))
+        grounded = bool(hits) and _top_similarity(hits) >= self._generation.min_similarity
+        started = time.perf_counter()
+        text = self._generator.generate(question.text, citations) if grounded else ""
+        timings["generate_ms"] = _elapsed_ms(started)
+
+        self._record(question, vector, hits)
+        return Answer(
+            question=question.text,
+            text=text or NOT_FOUND_ANSWER,
+            citations=citations,
+            grounded=grounded and bool(text),
+            mode=question.mode.value,
+            generator=self._generator.name,
+            timings_ms=timings,
+        )
+
+    def _record(self, question: Question, vector: np.ndarray, hits: Sequence[Hit]) -> None:
+        similarities = [hit.similarity for hit in hits if np.isfinite(hit.similarity)]
+        if similarities:
+            self._metrics.record_query(
+                top_similarity=max(similarities),
+                mean_similarity=float(np.mean(similarities)),
+                hits=len(hits),
+                mode=question.mode.value,
+            )
+        record = EmbeddingRecord.now(
+            id=str(uuid.uuid4()),
+            kind=RecordKind.PROMPT,
+            source=question.client,
+            model=self._embedder.model_name,
+            vector=[round(float(value), 7) for value in vector],
+        )
+        self._archive.write([record])
+
+
+def _top_similarity(hits: Sequence[Hit]) -> float:
+    return max((hit.similarity for hit in hits if np.isfinite(hit.similarity)), default=-1.0)
+
+
+def _citation(number: int, hit: Hit) -> Citation:
+    chunk = hit.chunk
+    return Citation(
+        number=number,
+        source=chunk.source,
+        title=chunk.title,
+        pages=chunk.pages,
+        score=hit.score,
+        similarity=hit.similarity,
+        text=chunk.text,
+        chunk_id=chunk.id,
+    )
+
+
+def _elapsed_ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)

@@ -1,0 +1,1 @@
+"""Document registry adapters: SQLite locally, DynamoDB on AWS."""
