@@ -48,7 +48,7 @@ class QueryResponse(BaseModel):
     timings_ms: dict[str, float]
 
     @classmethod
-    def from_answer(cls, answer: Answer) -> "QueryResponse":
+    def from_answer(cls, answer: Answer) -> QueryResponse:
         return cls(
             question=answer.question,
             answer=answer.text,

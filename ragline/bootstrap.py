@@ -61,14 +61,18 @@ def _openai_generator(settings: Settings, _: Embedder) -> Generator:
 
 
 EMBEDDERS: dict[str, EmbedderFactory] = {"local": _local_embedder}
-INDEXES: dict[str, IndexFactory] = {"sqlite": lambda settings, dimension: SqliteIndex(settings.index_path, dimension=dimension)}
+INDEXES: dict[str, IndexFactory] = {
+    "sqlite": lambda settings, dimension: SqliteIndex(settings.index_path, dimension=dimension)
+}
 REGISTRIES: dict[str, RegistryFactory] = {"sqlite": lambda settings: SqliteRegistry(settings.registry_path)}
 ARCHIVES: dict[str, ArchiveFactory] = {
     "local": lambda settings: LocalArchive(settings.archive_dir),
     "none": lambda settings: NullArchive(),
 }
 GENERATORS: dict[str, GeneratorFactory] = {
-    "extractive": lambda settings, embedder: ExtractiveAnswerer(embedder, max_sentences=settings.generation.max_sentences),
+    "extractive": lambda settings, embedder: ExtractiveAnswerer(
+        embedder, max_sentences=settings.generation.max_sentences
+    ),
     "openai": _openai_generator,
 }
 EXTRACTORS: dict[str, ExtractorFactory] = {"local": lambda settings: LocalExtractor()}
@@ -105,7 +109,12 @@ class Engine:
     closers: list[Callable[[], None]] = field(default_factory=list)
 
     def ingest(
-        self, paths: Sequence[Path | str], *, sync: bool = False, tags: Sequence[str] = (), on_progress: ProgressCallback | None = None
+        self,
+        paths: Sequence[Path | str],
+        *,
+        sync: bool = False,
+        tags: Sequence[str] = (),
+        on_progress: ProgressCallback | None = None,
     ) -> IngestReport:
         return self.ingestion.ingest([Path(path) for path in paths], sync=sync, tags=tags, on_progress=on_progress)
 
@@ -125,13 +134,14 @@ class Engine:
             close()
 
 
-def build_engine(settings: Settings) -> Engine:
-    embedder = _pick(EMBEDDERS, settings.embedding.backend, "embedding")(settings)
+def build_engine(settings: Settings, *, embedder: Embedder | None = None, generator: Generator | None = None) -> Engine:
+    """Build every service from `settings`; tests and notebooks may inject an embedder or generator."""
+    embedder = embedder or _pick(EMBEDDERS, settings.embedding.backend, "embedding")(settings)
     index = _pick(INDEXES, settings.index.backend, "index")(settings, embedder.dimension)
     registry_backend = REGISTRY_FOR_INDEX.get(settings.index.backend, settings.index.backend)
     registry = _pick(REGISTRIES, registry_backend, "registry")(settings)
     archive = _pick(ARCHIVES, settings.archive.backend, "archive")(settings)
-    generator = _pick(GENERATORS, settings.generation.backend, "generation")(settings, embedder)
+    generator = generator or _pick(GENERATORS, settings.generation.backend, "generation")(settings, embedder)
     extractor = _pick(EXTRACTORS, "local", "extraction")(settings)
     metrics = _pick(METRICS, "log", "metrics")(settings)
     chunking = settings.chunking

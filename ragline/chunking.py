@@ -70,7 +70,9 @@ def _is_unmarked_heading(line: str, next_line: str | None) -> bool:
     """A short line without terminal punctuation, in title case, followed by a capitalised line."""
     stripped = line.strip()
     words = stripped.split()
-    if not 1 <= len(words) <= 10 or _TERMINAL.search(stripped) or not stripped[0].isupper():
+    if not 1 <= len(words) <= 10 or len(stripped) > HEADING_MAX_CHARS // 2:
+        return False
+    if _TERMINAL.search(stripped) or not stripped[0].isupper():
         return False
     capitalised = sum(1 for word in words if word[0].isupper() or not word[0].isalpha())
     return capitalised * 2 > len(words) and (next_line is None or next_line.strip()[:1].isupper())
@@ -81,7 +83,9 @@ def _ends_paragraph(line: str, next_line: str | None, typical_width: int) -> boo
     if next_line is None or not next_line.strip():
         return True
     stripped = line.rstrip()
-    return bool(_TERMINAL.search(stripped)) and len(stripped) < typical_width * 0.85 and next_line.lstrip()[:1].isupper()
+    return (
+        bool(_TERMINAL.search(stripped)) and len(stripped) < typical_width * 0.85 and next_line.lstrip()[:1].isupper()
+    )
 
 
 def page_blocks(text: str, page: int) -> list[Block]:

@@ -50,7 +50,9 @@ def _engine() -> Engine:
 
 @app.callback()
 def _logging(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
 
 
 class PagesPerSecond(ProgressColumn):
@@ -99,7 +101,9 @@ def _print_report(report: IngestReport) -> None:
         )
     console.print(table)
     counts = ", ".join(f"{report.count(state)} {state.value}" for state in DocumentState if report.count(state))
-    console.print(f"{len(report.outcomes)} files: {counts or 'nothing to do'}; {report.chunks} chunks from {report.pages} pages")
+    console.print(
+        f"{len(report.outcomes)} files: {counts or 'nothing to do'}; {report.chunks} chunks from {report.pages} pages"
+    )
 
 
 def _reason(reason: str | None, scanned_pages: tuple[int, ...]) -> str:

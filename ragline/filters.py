@@ -30,7 +30,7 @@ class SearchFilter(BaseModel):
     date_to: date | None = Field(default=None, description="Documents dated on or before this day.")
 
     @model_validator(mode="after")
-    def _ranges_are_ordered(self) -> "SearchFilter":
+    def _ranges_are_ordered(self) -> SearchFilter:
         if self.page_from and self.page_to and self.page_from > self.page_to:
             raise ValueError(f"page_from ({self.page_from}) is after page_to ({self.page_to})")
         if self.date_from and self.date_to and self.date_from > self.date_to:

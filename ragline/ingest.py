@@ -48,11 +48,15 @@ class IngestReport:
 
     @property
     def pages(self) -> int:
-        return sum(outcome.status.page_count for outcome in self.outcomes if outcome.status.state is DocumentState.INDEXED)
+        return sum(
+            outcome.status.page_count for outcome in self.outcomes if outcome.status.state is DocumentState.INDEXED
+        )
 
     @property
     def chunks(self) -> int:
-        return sum(outcome.status.chunk_count for outcome in self.outcomes if outcome.status.state is DocumentState.INDEXED)
+        return sum(
+            outcome.status.chunk_count for outcome in self.outcomes if outcome.status.state is DocumentState.INDEXED
+        )
 
 
 @dataclass(frozen=True)
@@ -97,7 +101,7 @@ class _Stopwatch:
     def __init__(self, totals: dict[str, float]) -> None:
         self._totals = totals
 
-    def time(self, stage: str) -> "_StageTimer":
+    def time(self, stage: str) -> _StageTimer:
         return _StageTimer(self._totals, stage)
 
 
@@ -159,7 +163,9 @@ class IngestService:
         """The files `ingest` would read under these paths."""
         return discover_files(paths, self._extractor.supports)[0]
 
-    def ingest_bytes_from(self, file: Path, *, tags: tuple[str, ...] = (), report: IngestReport | None = None) -> IngestOutcome:
+    def ingest_bytes_from(
+        self, file: Path, *, tags: tuple[str, ...] = (), report: IngestReport | None = None
+    ) -> IngestOutcome:
         source = _source_of(file)
         stopwatch = _Stopwatch((report or IngestReport()).stage_seconds)
         started = time.perf_counter()
@@ -203,7 +209,9 @@ class IngestService:
 
     # --- steps ----------------------------------------------------------------------------
 
-    def _ingest_document(self, source: str, data: bytes, tags: tuple[str, ...], stopwatch: _Stopwatch) -> DocumentStatus:
+    def _ingest_document(
+        self, source: str, data: bytes, tags: tuple[str, ...], stopwatch: _Stopwatch
+    ) -> DocumentStatus:
         if not data:
             raise DocumentError(source, "the file is empty (0 bytes)")
         if skipped := self._skip_if_known(source, data):
@@ -236,9 +244,14 @@ class IngestService:
     def _skip_if_known(self, source: str, data: bytes) -> DocumentStatus | None:
         document_id = content_hash(data)
         previous = self._registry.get(source)
-        if previous and previous.document_id == document_id and previous.state in (
-            DocumentState.INDEXED,
-            DocumentState.UNCHANGED,
+        if (
+            previous
+            and previous.document_id == document_id
+            and previous.state
+            in (
+                DocumentState.INDEXED,
+                DocumentState.UNCHANGED,
+            )
         ):
             return replace(previous, state=DocumentState.UNCHANGED, reason=None, updated_at=_now())
         twin = self._registry.find_by_document_id(document_id)

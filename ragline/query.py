@@ -53,14 +53,21 @@ class QueryService:
         self._max_question_chars = max_question_chars
 
     def question(
-        self, text: str, *, k: int | None = None, mode: SearchMode | str | None = None, where: SearchFilter | None = None
+        self,
+        text: str,
+        *,
+        k: int | None = None,
+        mode: SearchMode | str | None = None,
+        where: SearchFilter | None = None,
     ) -> Question:
         """Validate a question and fill in the configured defaults."""
         stripped = (text or "").strip()
         if not stripped:
             raise InvalidQueryError("question: must not be empty")
         if len(stripped) > self._max_question_chars:
-            raise InvalidQueryError(f"question: {len(stripped)} characters, more than the limit of {self._max_question_chars}")
+            raise InvalidQueryError(
+                f"question: {len(stripped)} characters, more than the limit of {self._max_question_chars}"
+            )
         k = self._retrieval.k if k is None else k
         if not 1 <= k <= MAX_K:
             raise InvalidQueryError(f"k: {k} is outside 1..{MAX_K}")
@@ -77,7 +84,9 @@ class QueryService:
         timings["embed_ms"] = _elapsed_ms(started)
 
         started = time.perf_counter()
-        hits = self._retriever.retrieve(RetrievalRequest(question.text, vector, question.k, question.mode, question.where))
+        hits = self._retriever.retrieve(
+            RetrievalRequest(question.text, vector, question.k, question.mode, question.where)
+        )
         timings["retrieve_ms"] = _elapsed_ms(started)
 
         citations = tuple(_citation(number, hit) for number, hit in enumerate(hits, start=1))

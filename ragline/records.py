@@ -37,7 +37,7 @@ class EmbeddingRecord:
     pages: tuple[int, ...] = ()
 
     @classmethod
-    def now(cls, **fields: object) -> "EmbeddingRecord":
+    def now(cls, **fields: object) -> EmbeddingRecord:
         return cls(time=datetime.now(UTC).isoformat(timespec="milliseconds"), **fields)  # type: ignore[arg-type]
 
     def to_json(self) -> str:
@@ -47,7 +47,7 @@ class EmbeddingRecord:
         return json.dumps(payload, separators=(",", ":"))
 
     @classmethod
-    def from_json(cls, line: str) -> "EmbeddingRecord":
+    def from_json(cls, line: str) -> EmbeddingRecord:
         payload = json.loads(line)
         return cls(
             id=payload["id"],

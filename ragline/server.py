@@ -29,8 +29,12 @@ def create_app(engine: Engine) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
-        details = [{key: value for key, value in item.items() if key in ("loc", "msg", "type")} for item in error.errors()]
-        return JSONResponse(status_code=400, content=ErrorResponse(error=_describe(details), details=details).model_dump())
+        details = [
+            {key: value for key, value in item.items() if key in ("loc", "msg", "type")} for item in error.errors()
+        ]
+        return JSONResponse(
+            status_code=400, content=ErrorResponse(error=_describe(details), details=details).model_dump()
+        )
 
     @app.exception_handler(InvalidQueryError)
     async def _invalid_query(_: Request, error: InvalidQueryError) -> JSONResponse:
@@ -40,16 +44,23 @@ def create_app(engine: Engine) -> FastAPI:
     async def _model_unavailable(_: Request, error: ModelUnavailableError) -> JSONResponse:
         return JSONResponse(status_code=503, content=ErrorResponse(error=str(error)).model_dump())
 
-    @app.post("/query", response_model=QueryResponse, responses={400: {"model": ErrorResponse}, 503: {"model": ErrorResponse}})
+    @app.post(
+        "/query", response_model=QueryResponse, responses={400: {"model": ErrorResponse}, 503: {"model": ErrorResponse}}
+    )
     def query(request: QueryRequest) -> QueryResponse:
         answer = engine.ask(request.question, k=request.k, mode=request.mode, where=request.filter)
         return QueryResponse.from_answer(answer)
 
     @app.get("/health", response_model=HealthResponse)
     def health() -> HealthResponse:
-        documents = [status for status in engine.status() if status.state in (DocumentState.INDEXED, DocumentState.UNCHANGED)]
+        documents = [
+            status for status in engine.status() if status.state in (DocumentState.INDEXED, DocumentState.UNCHANGED)
+        ]
         return HealthResponse(
-            status="ok", chunks=engine.index.count(), documents=len(documents), embedding_model=engine.embedder.model_name
+            status="ok",
+            chunks=engine.index.count(),
+            documents=len(documents),
+            embedding_model=engine.embedder.model_name,
         )
 
     return app

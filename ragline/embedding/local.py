@@ -90,7 +90,11 @@ class MiniLMOnnxEmbedder:
         input_ids = np.asarray([encoding.ids for encoding in encodings], dtype=np.int64)
         limit = self.tokens.max_tokens + 2
         if input_ids.shape[1] > limit:
-            too_long = [text[:60] for text, encoding in zip(texts, encodings, strict=True) if sum(encoding.attention_mask) > limit]
+            too_long = [
+                text[:60]
+                for text, encoding in zip(texts, encodings, strict=True)
+                if sum(encoding.attention_mask) > limit
+            ]
             raise ValueError(f"{len(too_long)} text(s) exceed the model's {limit}-token limit, e.g. {too_long[0]!r}")
         attention_mask = np.asarray([encoding.attention_mask for encoding in encodings], dtype=np.int64)
         token_type_ids = np.zeros_like(input_ids)

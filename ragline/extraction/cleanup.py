@@ -43,14 +43,28 @@ def _edge_lines(lines: list[str]) -> list[str]:
 
 
 def find_running_furniture(pages: list[str]) -> set[str]:
-    """The normalized lines that recur at the top or bottom of most pages."""
+    """The normalized lines that recur at the top or bottom of most pages.
+
+    A line qualifies when its exact text recurs ("ACME Corp Annual Report 2024"), or when it
+    recurs with only a page number changing ("Page 3 of 40", "40 | Annual Report"): its first
+    number then keeps a fixed offset from the page's position. Body lines that merely share a
+    shape ("Revenue grew 5%", "Revenue grew 9%") change numbers at random and are kept.
+    """
     if len(pages) < 2:
         return set()
-    counts: Counter[str] = Counter()
-    for text in pages:
-        counts.update({_furniture_key(line) for line in _edge_lines(text.splitlines())})
+    exact: Counter[str] = Counter()
+    offsets: dict[str, Counter[int]] = {}
+    for position, text in enumerate(pages):
+        edge = _edge_lines(text.splitlines())
+        exact.update({" ".join(line.lower().split()) for line in edge})
+        for line in edge:
+            numbers = re.findall(r"\d+", line)
+            if numbers:
+                offsets.setdefault(_furniture_key(line), Counter())[int(numbers[0][:6]) - position] += 1
     threshold = max(2, int(len(pages) * REPEATED_SHARE + 0.5))
-    return {key for key, seen in counts.items() if seen >= threshold and key.strip("# ")}
+    furniture = {_furniture_key(line) for line, seen in exact.items() if seen >= threshold}
+    furniture |= {key for key, counts in offsets.items() if counts.most_common(1)[0][1] >= threshold}
+    return {key for key in furniture if key.strip("# ")}
 
 
 def strip_page_furniture(pages: list[str]) -> list[str]:

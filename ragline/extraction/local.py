@@ -78,7 +78,9 @@ class LocalExtractor:
         # A form feed separates pages in plain-text exports; otherwise the file is one page.
         page_texts = text.replace("\r\n", "\n").split("\f")
         pages = tuple(Page(number=index + 1, text=page.strip()) for index, page in enumerate(page_texts))
-        return Document(id=content_hash(data), source=source, title=_markdown_title(text) or _title_from(source), pages=pages)
+        return Document(
+            id=content_hash(data), source=source, title=_markdown_title(text) or _title_from(source), pages=pages
+        )
 
 
 def _open_pdf(source: str, data: bytes) -> pypdfium2.PdfDocument:

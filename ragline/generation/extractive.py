@@ -6,6 +6,7 @@ is a verbatim quote followed by the number of its source.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -13,8 +14,12 @@ import numpy as np
 from ragline.chunking import split_sentences
 from ragline.model import Citation
 from ragline.ports import Embedder
+from ragline.text import STOPWORDS
 
 MIN_SENTENCE_WORDS = 4
+# Cosine alone favours sentences on the topic; the question's own words pick the one that answers.
+KEYWORD_WEIGHT = 0.3
+_WORD = re.compile(r"[a-z0-9]+")
 # Only the best sources are worth reading sentence by sentence; it bounds the embedding cost.
 MAX_SOURCES_READ = 4
 MAX_SENTENCES_SCORED = 60
@@ -34,8 +39,10 @@ class ExtractiveAnswerer:
         if not candidates:
             return ""
         vectors = self._embedder.embed([question, *(sentence for _, sentence in candidates)])
-        similarities = vectors[1:] @ vectors[0]
-        best = np.argsort(-similarities, kind="stable")[: self._max_sentences]
+        question_words = _content_words(question)
+        overlap = np.asarray([_overlap(question_words, sentence) for _, sentence in candidates], dtype=np.float32)
+        scores = vectors[1:] @ vectors[0] + KEYWORD_WEIGHT * overlap
+        best = np.argsort(-scores, kind="stable")[: self._max_sentences]
         return " ".join(f"{candidates[position][1]} [{candidates[position][0]}]" for position in best)
 
 
@@ -47,7 +54,20 @@ def _candidate_sentences(sources: Sequence[Citation]) -> list[tuple[int, str]]:
         sentences = (sentence for line in source.text.splitlines() for sentence in split_sentences(line))
         for sentence in sentences:
             normalized = " ".join(sentence.split())
-            if len(normalized.split()) >= MIN_SENTENCE_WORDS and normalized not in seen:
-                seen.add(normalized)
+            # The same sentence from a Markdown and a PDF copy differs only in markup: quote it once.
+            key = " ".join(_WORD.findall(normalized.lower()))
+            if len(key.split()) >= MIN_SENTENCE_WORDS and key not in seen:
+                seen.add(key)
                 candidates.append((source.number, normalized))
     return candidates[:MAX_SENTENCES_SCORED]
+
+
+def _content_words(text: str) -> set[str]:
+    return {word.rstrip("s") for word in _WORD.findall(text.lower()) if word not in STOPWORDS}
+
+
+def _overlap(question_words: set[str], sentence: str) -> float:
+    """Share of the question's content words that the sentence contains."""
+    if not question_words:
+        return 0.0
+    return len(question_words & _content_words(sentence)) / len(question_words)

@@ -52,7 +52,9 @@ class OpenAICompatibleGenerator:
         try:
             return str(body["choices"][0]["message"]["content"]).strip()
         except (KeyError, IndexError, TypeError) as error:
-            raise ModelUnavailableError(f"{self._url} returned no choices[0].message.content: {str(body)[:200]}") from error
+            raise ModelUnavailableError(
+                f"{self._url} returned no choices[0].message.content: {str(body)[:200]}"
+            ) from error
 
     @retry(
         retry=retry_if_exception(_is_retryable),

@@ -20,6 +20,7 @@ import numpy as np
 
 from ragline.filters import SearchFilter
 from ragline.model import Chunk, EmbeddedChunk
+from ragline.text import STOPWORDS
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS chunks (
@@ -53,11 +54,6 @@ _COLUMNS = (
     "embedding_text, date, tags"
 )
 
-# Words that match nearly every chunk add cost to an OR query and nothing to BM25's ranking.
-_STOPWORDS = frozenset(
-    "a an and are as at be by did do does for from had has have how i if in is it its of on or that the their "
-    "there these this to was were what when where which who why will with would you your".split()
-)
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -105,7 +101,9 @@ class SqliteIndex:
             if embedded.chunk.source != source or embedded.chunk.document_id != document_id:
                 raise ValueError(f"chunk {embedded.chunk.id} does not belong to {source} ({document_id})")
             if len(embedded.vector) != self._dimension:
-                raise ValueError(f"chunk {embedded.chunk.id}: vector has {len(embedded.vector)} dimensions, not {self._dimension}")
+                raise ValueError(
+                    f"chunk {embedded.chunk.id}: vector has {len(embedded.vector)} dimensions, not {self._dimension}"
+                )
         with self._transaction() as connection:
             self._delete_where(connection, "source = ?", (source,))
             for embedded in chunks:
@@ -230,7 +228,21 @@ class SqliteIndex:
 
 
 def _chunk_from_row(row: tuple) -> Chunk:
-    (_, chunk_id, document_id, source, title, position, text, pages, heading_path, tokens, embedding_text, date, tags) = row
+    (
+        _,
+        chunk_id,
+        document_id,
+        source,
+        title,
+        position,
+        text,
+        pages,
+        heading_path,
+        tokens,
+        embedding_text,
+        date,
+        tags,
+    ) = row
     return Chunk(
         id=chunk_id,
         document_id=document_id,
@@ -249,7 +261,7 @@ def _chunk_from_row(row: tuple) -> Chunk:
 
 def fts_query(question: str) -> str:
     """An FTS5 query that ORs the question's words, each quoted so no word is read as syntax."""
-    words = [word for word in _WORD.findall(question.lower()) if word not in _STOPWORDS]
+    words = [word for word in _WORD.findall(question.lower()) if word not in STOPWORDS]
     unique = list(dict.fromkeys(words))
     return " OR ".join(f'"{word}"' for word in unique)
 

@@ -1,0 +1,60 @@
+"""Shared fixtures: the real packaged model (loaded once), fresh engines, and test documents."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from ragline.bootstrap import Engine, build_engine
+from ragline.config import Settings
+from ragline.embedding.local import MiniLMOnnxEmbedder, packaged_model_dir
+from ragline.embedding.tokens import WordPieceTokenCounter
+from tests.fakes import HashingEmbedder
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def real_embedder() -> MiniLMOnnxEmbedder:
+    """The production embedder; exported to ONNX by `make setup`, or here on first use."""
+    defaults = Settings()
+    return MiniLMOnnxEmbedder(packaged_model_dir(), defaults.embedding.onnx_cache_dir)
+
+
+@pytest.fixture(scope="session")
+def token_counter() -> WordPieceTokenCounter:
+    model_dir = packaged_model_dir()
+    config = json.loads((model_dir / "sentence_bert_config.json").read_text())
+    return WordPieceTokenCounter(model_dir / "tokenizer.json", int(config["max_seq_length"]))
+
+
+@pytest.fixture
+def hashing_embedder(token_counter: WordPieceTokenCounter) -> HashingEmbedder:
+    return HashingEmbedder(token_counter)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    # Keep the user's environment and config file out of the tests.
+    for variable in [name for name in os.environ if name.startswith("RAGLINE_")]:
+        monkeypatch.delenv(variable)
+    monkeypatch.chdir(tmp_path)
+    return Settings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def engine(settings: Settings, real_embedder: MiniLMOnnxEmbedder) -> Engine:
+    built = build_engine(settings, embedder=real_embedder)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def fast_engine(settings: Settings, hashing_embedder: HashingEmbedder) -> Engine:
+    built = build_engine(settings, embedder=hashing_embedder)
+    yield built
+    built.close()

@@ -1,0 +1,154 @@
+"""The contract every Index adapter honours. Subclass it and provide an `index` fixture (dimension 8)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ragline.filters import SearchFilter
+from ragline.model import Chunk, EmbeddedChunk
+
+DIMENSION = 8
+
+
+def unit(*values: float) -> list[float]:
+    vector = np.zeros(DIMENSION, dtype=np.float32)
+    vector[: len(values)] = values
+    return list(vector / np.linalg.norm(vector))
+
+
+def embedded(source: str, document_id: str, position: int, text: str, vector: list[float], **fields) -> EmbeddedChunk:
+    chunk = Chunk(
+        id=Chunk.make_id(document_id, position),
+        document_id=document_id,
+        source=source,
+        title=fields.pop("title", "Title"),
+        position=position,
+        text=text,
+        pages=fields.pop("pages", (position + 1,)),
+        heading_path=fields.pop("heading_path", ()),
+        token_count=len(text.split()),
+        embedding_text=text,
+        **fields,
+    )
+    return EmbeddedChunk(chunk, vector)
+
+
+PUMPS = [
+    embedded(
+        "/docs/pumps.pdf",
+        "p" * 64,
+        0,
+        "Centrifugal pumps move water uphill.",
+        unit(1, 0),
+        tags=("ops",),
+        date="2024-03-01",
+    ),
+    embedded(
+        "/docs/pumps.pdf",
+        "p" * 64,
+        1,
+        "Seals on the pumps are replaced yearly.",
+        unit(1, 1),
+        tags=("ops",),
+        date="2024-03-01",
+    ),
+]
+BIRDS = [
+    embedded(
+        "/docs/birds.pdf",
+        "b" * 64,
+        0,
+        "Chickadees sing a two-note song.",
+        unit(0, 0, 1),
+        tags=("nature",),
+        date="2023-05-01",
+    ),
+    embedded(
+        "/docs/birds.pdf",
+        "b" * 64,
+        1,
+        "Wrens nest in old pumps and boxes.",
+        unit(0, 1, 1),
+        tags=("nature",),
+        date="2023-05-01",
+    ),
+]
+
+
+class IndexContract:
+    @pytest.fixture
+    def loaded(self, index):
+        index.replace_document("/docs/pumps.pdf", "p" * 64, PUMPS)
+        index.replace_document("/docs/birds.pdf", "b" * 64, BIRDS)
+        return index
+
+    def test_dense_search_ranks_by_cosine_and_reports_it(self, loaded):
+        hits = loaded.dense_search(np.asarray(unit(1, 0)), k=2)
+        assert [chunk.id for chunk, _ in hits] == [PUMPS[0].chunk.id, PUMPS[1].chunk.id]
+        assert hits[0][1] == pytest.approx(1.0, abs=1e-5)
+        assert hits[1][1] == pytest.approx(np.dot(unit(1, 0), unit(1, 1)), abs=1e-5)
+
+    def test_keyword_search_finds_words_with_positive_bm25(self, loaded):
+        hits = loaded.keyword_search("which song do chickadees sing?", k=5)
+        assert [chunk.id for chunk, _ in hits] == [BIRDS[0].chunk.id]
+        assert hits[0][1] > 0
+
+    def test_keyword_search_survives_query_syntax_characters(self, loaded):
+        assert loaded.keyword_search('pumps" OR NEAR( * -', k=5)
+        assert loaded.keyword_search("??? !!!", k=5) == []
+
+    def test_filters_restrict_both_searches(self, loaded):
+        only_birds = SearchFilter(tags=("nature",))
+        dense = loaded.dense_search(np.asarray(unit(1, 0)), k=5, where=only_birds)
+        keyword = loaded.keyword_search("pumps", k=5, where=only_birds)
+        assert {chunk.source for chunk, _ in dense} == {"/docs/birds.pdf"}
+        assert [chunk.id for chunk, _ in keyword] == [BIRDS[1].chunk.id]
+
+    @pytest.mark.parametrize(
+        ("where", "expected"),
+        [
+            (SearchFilter(source="pumps.pdf"), {PUMPS[0].chunk.id, PUMPS[1].chunk.id}),
+            (SearchFilter(source="/docs/b*.pdf"), {BIRDS[0].chunk.id, BIRDS[1].chunk.id}),
+            (SearchFilter(page_from=2, page_to=2), {PUMPS[1].chunk.id, BIRDS[1].chunk.id}),
+            (SearchFilter(date_from="2024-01-01"), {PUMPS[0].chunk.id, PUMPS[1].chunk.id}),
+            (SearchFilter(date_to="2023-12-31", page_to=1), {BIRDS[0].chunk.id}),
+        ],
+    )
+    def test_metadata_filters(self, loaded, where, expected):
+        hits = loaded.dense_search(np.asarray(unit(1, 1, 1)), k=10, where=where)
+        assert {chunk.id for chunk, _ in hits} == expected
+
+    def test_replace_document_leaves_only_the_new_chunks(self, loaded):
+        replacement = [embedded("/docs/pumps.pdf", "q" * 64, 0, "Pumps were replaced by turbines.", unit(1, 0))]
+        loaded.replace_document("/docs/pumps.pdf", "q" * 64, replacement)
+        assert loaded.count("/docs/pumps.pdf") == 1
+        hits = loaded.keyword_search("seals", k=5)
+        assert hits == []
+        assert loaded.dense_search(np.asarray(unit(1, 0)), k=1)[0][0].document_id == "q" * 64
+
+    def test_replace_is_atomic_when_a_chunk_is_invalid(self, loaded):
+        broken = [*PUMPS[:1], embedded("/docs/pumps.pdf", "p" * 64, 5, "Bad vector.", [1.0, 0.0])]
+        with pytest.raises(ValueError, match="dimensions"):
+            loaded.replace_document("/docs/pumps.pdf", "p" * 64, broken)
+        assert loaded.count("/docs/pumps.pdf") == 2
+
+    def test_delete_source_removes_every_chunk_from_both_searches(self, loaded):
+        assert loaded.delete_source("/docs/pumps.pdf") == 2
+        assert loaded.count("/docs/pumps.pdf") == 0
+        assert loaded.keyword_search("pumps", k=5)[0][0].source == "/docs/birds.pdf"
+        assert all(chunk.source == "/docs/birds.pdf" for chunk, _ in loaded.dense_search(np.asarray(unit(1, 0)), k=5))
+
+    def test_chunks_round_trip_with_their_metadata(self, loaded):
+        chunk, _ = loaded.dense_search(np.asarray(unit(1, 1)), k=1)[0]
+        assert chunk == PUMPS[1].chunk
+
+    def test_vectors_for_returns_stored_vectors(self, loaded):
+        vectors = loaded.vectors_for([BIRDS[0].chunk.id, "missing:00000"])
+        assert list(vectors) == [BIRDS[0].chunk.id]
+        assert np.allclose(vectors[BIRDS[0].chunk.id], unit(0, 0, 1))
+
+    def test_empty_index_answers_nothing(self, index):
+        assert index.dense_search(np.asarray(unit(1, 0)), k=3) == []
+        assert index.keyword_search("pumps", k=3) == []
+        assert index.count() == 0

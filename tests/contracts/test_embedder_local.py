@@ -1,0 +1,32 @@
+import numpy as np
+import pytest
+
+from ragline.embedding.local import packaged_model_dir
+from tests.contracts.embedder_contract import EmbedderContract
+
+
+class TestMiniLMOnnx(EmbedderContract):
+    @pytest.fixture
+    def embedder(self, real_embedder):
+        return real_embedder
+
+
+def test_a_text_over_the_token_limit_is_refused_not_truncated(real_embedder):
+    with pytest.raises(ValueError, match="token limit"):
+        real_embedder.embed(["word " * 400])
+
+
+def test_onnx_vectors_equal_the_reference_torch_model(real_embedder):
+    torch = pytest.importorskip("torch", reason="the export extra (torch) is not installed")
+    transformers = pytest.importorskip("transformers")
+    texts = ["The treatment plant doubled its capacity.", "Net income rose 20% in fiscal 2025."]
+    model_dir = str(packaged_model_dir())
+    tokenizer = transformers.AutoTokenizer.from_pretrained(model_dir)
+    model = transformers.AutoModel.from_pretrained(model_dir)
+    batch = tokenizer(texts, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        hidden = model(**batch).last_hidden_state
+    mask = batch["attention_mask"].unsqueeze(-1).float()
+    reference = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=1).numpy()
+    cosine = (reference * real_embedder.embed(texts)).sum(axis=1)
+    assert np.all(cosine > 0.9999)

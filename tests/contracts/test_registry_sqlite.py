@@ -1,0 +1,12 @@
+import pytest
+
+from ragline.registry.sqlite import SqliteRegistry
+from tests.contracts.registry_contract import RegistryContract
+
+
+class TestSqliteRegistry(RegistryContract):
+    @pytest.fixture
+    def registry(self, tmp_path):
+        registry = SqliteRegistry(tmp_path / "registry.sqlite3")
+        yield registry
+        registry.close()

@@ -1,0 +1,62 @@
+"""The CLI end to end, through typer's runner, on an isolated data folder."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from ragline.cli import app
+from tests import pdf_factory
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def data_dir(settings, monkeypatch):
+    monkeypatch.setenv("RAGLINE_DATA_DIR", str(settings.data_dir))
+    return settings.data_dir
+
+
+@pytest.fixture
+def folder(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    pdf_factory.write_report_pdf(folder, name="report.pdf", pages=3)
+    pdf_factory.write_not_a_pdf(folder, name="broken.pdf")
+    return folder
+
+
+def test_ingest_prints_a_summary_and_exits_1_when_a_file_failed(data_dir, folder):
+    result = runner.invoke(app, ["ingest", str(folder)])
+    assert result.exit_code == 1, result.output
+    assert "Ingestion summary" in result.output
+    assert "report.pdf" in result.output and "indexed" in result.output
+    assert "broken.pdf" in result.output and "not a PDF" in result.output
+    assert "pages/s" in result.output
+
+
+def test_ask_json_gives_answer_and_sources_with_page_and_score(data_dir, folder):
+    runner.invoke(app, ["ingest", str(folder)])
+    result = runner.invoke(app, ["ask", "Which team logged entries?", "--json", "--k", "2", "--mode", "keyword"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output)
+    assert body["answer"]
+    assert len(body["sources"]) == 2
+    assert {"source", "page", "score", "text"} <= set(body["sources"][0])
+
+
+def test_ask_with_a_bad_filter_names_it(data_dir):
+    result = runner.invoke(app, ["ask", "anything?", "--filter", "colour=red"])
+    assert result.exit_code == 2
+    assert "colour=red" in result.output
+
+
+def test_status_and_delete(data_dir, folder):
+    runner.invoke(app, ["ingest", str(folder)])
+    status = runner.invoke(app, ["status"])
+    assert "report.pdf" in status.output and "failed" in status.output
+    deleted = runner.invoke(app, ["delete", str(folder / "report.pdf")])
+    assert deleted.exit_code == 0, deleted.output
+    assert "chunks removed" in deleted.output
+    assert "0 chunks indexed" in runner.invoke(app, ["status"]).output
+    assert runner.invoke(app, ["delete", str(folder / "never.pdf")]).exit_code == 1

@@ -1,0 +1,40 @@
+from datetime import date
+
+import pytest
+from pydantic import ValidationError
+
+from ragline.filters import SearchFilter, parse_filter_expressions
+
+
+def test_expressions_become_one_filter():
+    parsed = parse_filter_expressions(["source=*.pdf", "tag=finance", "tag=legal", "page=3..5", "date>=2024-01-01"])
+    assert parsed == SearchFilter(
+        source="*.pdf", tags=("finance", "legal"), page_from=3, page_to=5, date_from=date(2024, 1, 1)
+    )
+
+
+def test_single_page_means_from_and_to():
+    parsed = parse_filter_expressions(["page=7"])
+    assert (parsed.page_from, parsed.page_to) == (7, 7)
+
+
+def test_no_expressions_is_no_filter():
+    assert parse_filter_expressions([]) is None
+
+
+@pytest.mark.parametrize("expression", ["colour=red", "page", "source"])
+def test_unreadable_expression_is_named_in_the_error(expression):
+    with pytest.raises(ValueError, match="cannot read filter"):
+        parse_filter_expressions([expression])
+
+
+def test_reversed_ranges_are_rejected_with_both_values():
+    with pytest.raises(ValidationError, match="page_from \\(5\\) is after page_to \\(3\\)"):
+        parse_filter_expressions(["page=5..3"])
+    with pytest.raises(ValidationError, match=r"valid date"):
+        parse_filter_expressions(["date>=yesterday"])
+
+
+def test_unknown_filter_fields_are_refused():
+    with pytest.raises(ValidationError, match="colour"):
+        SearchFilter.model_validate({"colour": "red"})
