@@ -45,6 +45,7 @@ def _local_embedder(settings: Settings) -> Embedder:
         embedding.onnx_cache_dir,
         batch_size=embedding.batch_size,
         threads=embedding.threads,
+        precision=embedding.precision,
     )
 
 

@@ -9,6 +9,7 @@ up in some chunk.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -206,13 +207,12 @@ class Chunker:
         self._contextual_header = contextual_header
 
     def chunk(self, document: Document) -> list[Chunk]:
-        drafts = list(self._drafts(document))
+        drafts = [draft for draft in self._drafts(document) if draft.pieces]
+        texts = [self._embedding_text(document.title, draft.heading_path, draft.text) for draft in drafts]
+        # One batched count: the exact token count of what the model will read.
+        counts = self._tokens.count_many(texts)
         chunks = []
-        for draft in drafts:
-            if not draft.pieces:
-                continue
-            position = len(chunks)
-            embedding_text = self._embedding_text(document.title, draft.heading_path, draft.text)
+        for position, (draft, embedding_text, token_count) in enumerate(zip(drafts, texts, counts, strict=True)):
             chunks.append(
                 Chunk(
                     id=Chunk.make_id(document.id, position),
@@ -223,7 +223,7 @@ class Chunker:
                     text=draft.text,
                     pages=draft.pages,
                     heading_path=draft.heading_path,
-                    token_count=self._tokens.count(embedding_text),
+                    token_count=token_count,
                     embedding_text=embedding_text,
                     date=document.date,
                     tags=document.tags,
@@ -241,6 +241,7 @@ class Chunker:
             return ""
         return " > ".join((title, *heading_path))
 
+    @functools.lru_cache(maxsize=256)  # noqa: B019  # one chunker per engine; headings repeat per section
     def _budget(self, title: str, heading_path: tuple[str, ...]) -> int:
         header = self._header(title, heading_path)
         header_tokens = self._tokens.count(header) + 1 if header else 0
@@ -250,14 +251,16 @@ class Chunker:
     def _drafts(self, document: Document) -> Iterator[_Draft]:
         path: list[tuple[int, str]] = []
         draft = _Draft(heading_path=())
-        for block in document_blocks(document):
+        blocks = document_blocks(document)
+        block_tokens = self._tokens.count_many([block.text for block in blocks])
+        for block, tokens in zip(blocks, block_tokens, strict=True):
             if block.kind is BlockKind.HEADING:
                 yield draft
                 path = [(level, text) for level, text in path if level < block.level] + [(block.level, block.text)]
                 draft = _Draft(heading_path=tuple(self._clip_heading(text) for _, text in path))
                 continue
             budget = self._budget(document.title, draft.heading_path)
-            for piece in self._pieces(block, budget):
+            for piece in self._pieces(block, tokens, budget):
                 if draft.tokens + piece.tokens > budget and draft.pieces:
                     yield draft
                     draft = _Draft(heading_path=draft.heading_path, pieces=self._overlap(draft, budget - piece.tokens))
@@ -278,24 +281,17 @@ class Chunker:
             allowance -= piece.tokens
         return carried
 
-    def _pieces(self, block: Block, budget: int) -> list[_Piece]:
-        tokens = self._tokens.count(block.text)
+    def _pieces(self, block: Block, tokens: int, budget: int) -> list[_Piece]:
         if tokens <= budget:
             return [_Piece(block.text, block.pages, tokens, joiner="\n\n")]
         if block.kind is BlockKind.TABLE:
-            units = block.text.split("\n")
-            joiner = "\n"
+            units, joiner = block.text.split("\n"), "\n"
         else:
-            units = split_sentences(block.text)
-            joiner = " "
+            units, joiner = split_sentences(block.text), " "
         pieces = []
-        for index, unit in enumerate(units):
-            for part in self._fit(unit, budget):
-                first = index == 0 and not pieces
-                pieces.append(_Piece(part, block.pages, self._tokens.count(part), joiner="\n\n" if first else joiner))
+        for unit, unit_tokens in zip(units, self._tokens.count_many(units), strict=True):
+            parts = [unit] if unit_tokens <= budget else self._tokens.split(unit, budget)
+            counts = [unit_tokens] if len(parts) == 1 else self._tokens.count_many(parts)
+            for part, part_tokens in zip(parts, counts, strict=True):
+                pieces.append(_Piece(part, block.pages, part_tokens, joiner="\n\n" if not pieces else joiner))
         return pieces
-
-    def _fit(self, text: str, budget: int) -> list[str]:
-        if self._tokens.count(text) <= budget:
-            return [text]
-        return self._tokens.split(text, budget)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, HttpUrl, model_validator
 from pydantic_settings import (
@@ -39,6 +40,11 @@ class EmbeddingSettings(BaseModel):
     onnx_cache_dir: Path = Field(
         default=Path("~/.cache/ragline/models/all-MiniLM-L6-v2-onnx-v1").expanduser(),
         description="Where the ONNX export of the model is kept (made once by `ragline model prepare`).",
+    )
+    precision: Literal["fp32", "int8"] = Field(
+        default="fp32",
+        description="int8 runs ~2x faster, but its vectors shift slightly with batch composition "
+        "(cosine >= 0.98 to themselves); see bench/RESULTS.md for its SciFact quality.",
     )
     batch_size: int = Field(default=32, ge=1, le=512)
     threads: int = Field(default=0, ge=0, description="onnxruntime intra-op threads; 0 lets it choose.")

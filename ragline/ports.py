@@ -37,6 +37,10 @@ class TokenCounter(Protocol):
 
     def count(self, text: str) -> int: ...
 
+    def count_many(self, texts: list[str]) -> list[int]:
+        """Counts of many texts at once (batched: the tokenizer runs them in parallel)."""
+        ...
+
     def split(self, text: str, max_tokens: int) -> list[str]:
         """Split a text that is too long into pieces of at most `max_tokens` tokens."""
         ...

@@ -11,13 +11,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ragline.embedding.onnx_export import ONNX_FILE_NAME, export_to_onnx
+from ragline.embedding.onnx_export import INT8_FILE_NAME, ONNX_FILE_NAME, export_to_onnx, quantize_to_int8
 from ragline.embedding.tokens import WordPieceTokenCounter
 from ragline.errors import ModelUnavailableError
 
 log = logging.getLogger(__name__)
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+PRECISIONS = frozenset({"fp32", "int8"})
 
 
 def packaged_model_dir() -> Path:
@@ -36,9 +37,14 @@ class MiniLMOnnxEmbedder:
     limit, and a silent truncation would index text the vector does not represent.
     """
 
-    def __init__(self, model_dir: Path, onnx_dir: Path, *, batch_size: int = 32, threads: int = 0) -> None:
+    def __init__(
+        self, model_dir: Path, onnx_dir: Path, *, batch_size: int = 32, threads: int = 0, precision: str = "fp32"
+    ) -> None:
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision {precision!r} is not one of {sorted(PRECISIONS)}")
         self._model_dir = model_dir
         self._onnx_dir = onnx_dir
+        self._precision = precision
         self._batch_size = batch_size
         self._threads = threads
         self._session_lock = threading.Lock()
@@ -47,7 +53,8 @@ class MiniLMOnnxEmbedder:
 
     @property
     def model_name(self) -> str:
-        return MODEL_NAME
+        # int8 vectors differ slightly: archive records must say which variant made them.
+        return MODEL_NAME if self._precision == "fp32" else f"{MODEL_NAME}:int8"
 
     @cached_property
     def dimension(self) -> int:
@@ -61,6 +68,9 @@ class MiniLMOnnxEmbedder:
         if not onnx_file.is_file():
             log.warning("no ONNX export of %s in %s yet: exporting it once (needs torch)", MODEL_NAME, self._onnx_dir)
             export_to_onnx(self._model_dir, self._onnx_dir)
+        if self._precision == "int8":
+            int8_file = self._onnx_dir / INT8_FILE_NAME
+            onnx_file = int8_file if int8_file.is_file() else quantize_to_int8(onnx_file)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = self._threads
         return onnxruntime.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])

@@ -15,6 +15,7 @@ from pathlib import Path
 from ragline.errors import ModelUnavailableError
 
 ONNX_FILE_NAME = "model.onnx"
+INT8_FILE_NAME = "model.int8.onnx"
 ONNX_OPSET = 17
 
 
@@ -70,3 +71,22 @@ def export_to_onnx(model_dir: Path, target_dir: Path) -> Path:
         final = target_dir / ONNX_FILE_NAME
         shutil.move(str(scratch_file), final)
     return final
+
+
+def quantize_to_int8(fp32_file: Path) -> Path:
+    """Write an int8 copy of the exported model next to it; return its path.
+
+    Only MatMul weights are quantized, per channel: the default settings of quantize_dynamic
+    were measured to wreck quality here (cosine 0.92 to fp32), these keep it at ~0.99.
+    Whether int8 is good enough is decided by the SciFact benchmark, not assumed.
+    """
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    target = fp32_file.with_name(INT8_FILE_NAME)
+    with tempfile.TemporaryDirectory(dir=fp32_file.parent) as scratch:
+        scratch_file = Path(scratch) / INT8_FILE_NAME
+        quantize_dynamic(
+            fp32_file, scratch_file, op_types_to_quantize=["MatMul"], per_channel=True, weight_type=QuantType.QInt8
+        )
+        shutil.move(str(scratch_file), target)
+    return target

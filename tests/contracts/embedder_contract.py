@@ -4,6 +4,10 @@ import numpy as np
 
 
 class EmbedderContract:
+    # Least cosine between a text embedded alone and within a batch. Exact models reach 1.0;
+    # an adapter with batch-dependent arithmetic (dynamic int8) overrides this with its measured bound.
+    batch_invariance = 0.99999
+
     def test_vectors_are_unit_length_float32_of_the_declared_dimension(self, embedder):
         vectors = embedder.embed(["pumps move water", "a second, rather longer sentence about valves"])
         assert vectors.shape == (2, embedder.dimension)
@@ -14,8 +18,8 @@ class EmbedderContract:
         texts = [f"sentence number {index} about topic {index % 3}" for index in range(40)]
         together = embedder.embed(texts)
         one_by_one = np.vstack([embedder.embed([text]) for text in texts[:5]])
-        assert np.allclose(together[:5], one_by_one, atol=1e-5)
-        assert np.allclose(embedder.embed(texts[::-1])[::-1], together, atol=1e-5)
+        assert (together[:5] * one_by_one).sum(axis=1).min() >= self.batch_invariance
+        assert (embedder.embed(texts[::-1])[::-1] * together).sum(axis=1).min() >= self.batch_invariance
 
     def test_related_texts_are_closer_than_unrelated_ones(self, embedder):
         question, related, unrelated = embedder.embed(
