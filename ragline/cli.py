@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -209,7 +210,7 @@ def delete(sources: Annotated[list[str], typer.Argument(help="Sources (paths) to
     missing = 0
     try:
         for source in sources:
-            resolved = Path(source).resolve().as_posix() if "://" not in source else source
+            resolved = Path(os.path.abspath(source)).as_posix() if "://" not in source else source
             known = engine.registry.get(resolved) or engine.registry.get(source)
             if known is None:
                 errors.print(f"[yellow]{source}: not in the registry[/]")

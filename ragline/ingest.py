@@ -82,11 +82,16 @@ def discover_files(paths: Iterable[Path], supports: Callable[[str], bool]) -> tu
             files.append(path)
         else:
             missing.append(_failed(_source_of(path), "no such file or folder"))
-    return list(dict.fromkeys(file.resolve() for file in files)), missing
+    return list(dict.fromkeys(Path(os.path.abspath(file)) for file in files)), missing
 
 
 def _source_of(path: Path) -> str:
-    return path.resolve().as_posix()
+    """The source URI of a local file: its absolute path as the user named it.
+
+    Symbolic links are not resolved, so a link in a synced folder is its own source, removed
+    when the link is removed.
+    """
+    return Path(os.path.abspath(path)).as_posix()
 
 
 def _now() -> str:
@@ -182,13 +187,36 @@ class IngestService:
     ) -> DocumentStatus:
         """Ingest one document's bytes; never raises for a bad document, returns its status."""
         stopwatch = stopwatch or _Stopwatch(defaultdict(float))
+        return self._recorded(source, lambda: self._ingest_document(source, data, tags, stopwatch))
+
+    def ingest_extracted(self, document: Document, *, reraise_unexpected: bool = False) -> DocumentStatus:
+        """Index a document extracted elsewhere (Textract on AWS): the steps of `ingest_document` after extraction.
+
+        `document.id` must be the content hash of the original bytes; a source already indexed
+        with that hash is skipped as unchanged. A bad document is recorded as failed and never
+        raises; with `reraise_unexpected`, any other error is recorded and then raised, so a
+        queue consumer can retry what may be transient (throttling, a service outage).
+        """
+        stopwatch = _Stopwatch(defaultdict(float))
+        return self._recorded(
+            document.source,
+            lambda: self.known_status(document.source, document.id) or self._index_extracted(document, stopwatch),
+            reraise_unexpected=reraise_unexpected,
+        )
+
+    def _recorded(
+        self, source: str, ingest: Callable[[], DocumentStatus], *, reraise_unexpected: bool = False
+    ) -> DocumentStatus:
         try:
-            status = self._ingest_document(source, data, tags, stopwatch)
+            status = ingest()
         except DocumentError as error:
             status = self._failed_keeping_previous(source, error.reason)
         except Exception as error:  # one bad document must not stop the batch; its reason is kept
             log.exception("unexpected failure while ingesting %s", source)
             status = self._failed_keeping_previous(source, f"unexpected {type(error).__name__}: {error}")
+            if reraise_unexpected:
+                self._registry.record(status)
+                raise
         self._registry.record(status)
         if status.state is DocumentState.FAILED:
             log.warning("failed to ingest %s: %s", source, status.reason)
@@ -196,7 +224,11 @@ class IngestService:
 
     def _failed_keeping_previous(self, source: str, reason: str) -> DocumentStatus:
         """A failed update leaves what was indexed before searchable, and says so."""
-        still_indexed = self._index.count(source)
+        try:
+            still_indexed = self._index.count(source)
+        except Exception:  # the index itself may be what failed: the reason must still be recorded
+            log.exception("could not count the chunks of %s left in the index", source)
+            return _failed(source, reason)
         if still_indexed:
             reason = f"{reason}; {still_indexed} chunks of this source remain searchable"
         return _failed(source, reason, chunk_count=still_indexed)
@@ -214,11 +246,15 @@ class IngestService:
     ) -> DocumentStatus:
         if not data:
             raise DocumentError(source, "the file is empty (0 bytes)")
-        if skipped := self._skip_if_known(source, data):
+        if skipped := self.known_status(source, content_hash(data)):
             return skipped
         with stopwatch.time("extract"):
             document = self._extractor.extract(source, data)
             document = replace(document, tags=tags) if tags else document
+        return self._index_extracted(document, stopwatch)
+
+    def _index_extracted(self, document: Document, stopwatch: _Stopwatch) -> DocumentStatus:
+        source = document.source
         with stopwatch.time("chunk"):
             chunks = self._chunker.chunk(document)
         if not chunks:
@@ -241,8 +277,12 @@ class IngestService:
             self._archive_chunks(indexed, embedded)
         return indexed
 
-    def _skip_if_known(self, source: str, data: bytes) -> DocumentStatus | None:
-        document_id = content_hash(data)
+    def known_status(self, source: str, document_id: str) -> DocumentStatus | None:
+        """The status to record instead of ingesting, when this content is already indexed; else None.
+
+        Unchanged when `source` was indexed with the same content hash; duplicate when another
+        source holds the same bytes.
+        """
         previous = self._registry.get(source)
         if (
             previous
