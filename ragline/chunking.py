@@ -39,9 +39,11 @@ _MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*$")
 _NUMBERED_HEADING = re.compile(r"^((?:\d{1,2}\.){0,3}\d{1,2})\.?\s+([A-Z][^.!?]{1,90})$")
 _ITEM_HEADING = re.compile(r"^(?:item|part|section|chapter|article)\s+[\dIVX]+[A-Z]?\b.{0,90}$", re.IGNORECASE)
 _TERMINAL = re.compile(r"[.!?:;\"')\]]$")
-_NUMERIC_TOKEN = re.compile(r"^[($€£-]*\d[\d,.]*%?\)?$|^[-–—]$")
+_NUMERIC_TOKEN = re.compile(r"^[($€£+-]*\d[\d,.]*%?\)?$|^[-–—]$")
+_CURRENCY_SYMBOLS = frozenset("$€£¥")
 _MARKDOWN_TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 HEADING_MAX_CHARS = 100
+UNMARKED_HEADING_LEVEL = 3  # a guessed heading nests under numbered ones
 
 
 def heading_level(line: str) -> int:
@@ -58,13 +60,17 @@ def heading_level(line: str) -> int:
     return 0
 
 
-def _is_table_row(line: str) -> bool:
-    """Rows of financial tables: mostly numbers. Markdown tables: pipes."""
+def is_table_row(line: str) -> bool:
+    """Rows of financial tables: a label then two or more figures. Markdown tables: pipes."""
     if _MARKDOWN_TABLE_ROW.match(line):
         return True
-    tokens = line.split()
-    numeric = sum(1 for token in tokens if _NUMERIC_TOKEN.match(token))
-    return numeric >= 2 and numeric * 2 >= len(tokens) - 2
+    tokens = [token for token in line.split() if token not in _CURRENCY_SYMBOLS]
+    # "year 2023, reached 15.9 MGD." is prose with numbers: rows rarely end a sentence.
+    if len(tokens) > 3 and line.rstrip().endswith("."):
+        return False
+    numeric = [bool(_NUMERIC_TOKEN.match(token)) for token in tokens]
+    trailing_figures = len(numeric) - len("".join("1" if flag else "0" for flag in numeric).rstrip("1"))
+    return sum(numeric) >= 2 and (sum(numeric) * 2 >= len(tokens) or trailing_figures >= 2)
 
 
 def _is_unmarked_heading(line: str, next_line: str | None) -> bool:
@@ -112,16 +118,17 @@ def page_blocks(text: str, page: int) -> list[Block]:
         if not stripped:
             flush()
             continue
-        level = heading_level(stripped)
-        if not level and not paragraph and not table and _is_unmarked_heading(stripped, next_line):
-            level = 3  # unnumbered headings nest under numbered ones
-        if level:
-            flush()
-            blocks.append(Block(BlockKind.HEADING, _MARKDOWN_HEADING.sub(r"\2", stripped), (page,), level))
-        elif _is_table_row(stripped):
+        if is_table_row(stripped):
             if paragraph:
                 flush()
             table.append(stripped)
+            continue
+        level = heading_level(stripped)
+        if not level and not paragraph and not table and _is_unmarked_heading(stripped, next_line):
+            level = UNMARKED_HEADING_LEVEL  # unnumbered headings nest under numbered ones
+        if level:
+            flush()
+            blocks.append(Block(BlockKind.HEADING, _MARKDOWN_HEADING.sub(r"\2", stripped), (page,), level))
         else:
             if table:
                 flush()
@@ -129,7 +136,34 @@ def page_blocks(text: str, page: int) -> list[Block]:
             if _ends_paragraph(stripped, next_line, typical_width):
                 flush()
     flush()
-    return blocks
+    return _attach_table_headers(blocks)
+
+
+TABLE_HEADER_MAX_WORDS = 8
+
+
+def _is_header_cell(block: Block) -> bool:
+    """A short untitled line, or a guessed (unnumbered) heading: both are column titles before a table."""
+    if block.kind is BlockKind.HEADING:
+        return block.level == UNMARKED_HEADING_LEVEL and len(block.text.split()) <= TABLE_HEADER_MAX_WORDS
+    words = block.text.split()
+    return block.kind is BlockKind.PARAGRAPH and len(words) <= TABLE_HEADER_MAX_WORDS and not block.text.endswith(".")
+
+
+def _attach_table_headers(blocks: list[Block]) -> list[Block]:
+    """Column titles come out of a PDF as short lines before the numeric rows: keep them with the table."""
+    merged: list[Block] = []
+    for block in blocks:
+        if block.kind is BlockKind.TABLE:
+            headers: list[Block] = []
+            while merged and _is_header_cell(merged[-1]):
+                headers.insert(0, merged.pop())
+            if headers:
+                block = Block(
+                    BlockKind.TABLE, "\n".join([*(header.text for header in headers), block.text]), block.pages
+                )
+        merged.append(block)
+    return merged
 
 
 def document_blocks(document: Document) -> list[Block]:

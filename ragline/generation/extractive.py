@@ -11,12 +11,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ragline.chunking import split_sentences
+from ragline.chunking import is_table_row, split_sentences
 from ragline.model import Citation
 from ragline.ports import Embedder
 from ragline.text import STOPWORDS
 
 MIN_SENTENCE_WORDS = 4
+HEADER_MAX_WORDS = 8
 # Cosine alone favours sentences on the topic; the question's own words pick the one that answers.
 KEYWORD_WEIGHT = 0.3
 _WORD = re.compile(r"[a-z0-9]+")
@@ -50,16 +51,38 @@ def _candidate_sentences(sources: Sequence[Citation]) -> list[tuple[int, str]]:
     candidates: list[tuple[int, str]] = []
     seen: set[str] = set()
     for source in sources[:MAX_SOURCES_READ]:
-        # Lines first: a table row is its own "sentence", never glued to the paragraph after it.
-        sentences = (sentence for line in source.text.splitlines() for sentence in split_sentences(line))
-        for sentence in sentences:
-            normalized = " ".join(sentence.split())
+        for unit in _answer_units(source.text):
+            normalized = " ".join(unit.split())
             # The same sentence from a Markdown and a PDF copy differs only in markup: quote it once.
             key = " ".join(_WORD.findall(normalized.lower()))
             if len(key.split()) >= MIN_SENTENCE_WORDS and key not in seen:
                 seen.add(key)
                 candidates.append((source.number, normalized))
     return candidates[:MAX_SENTENCES_SCORED]
+
+
+def _answer_units(text: str) -> list[str]:
+    """Sentences, and table rows prefixed by their column titles ("Station Pumps ...: Hillcrest 2 ...").
+
+    A bare row of figures answers nothing on its own; the short untitled lines just above it
+    are its column headers, which are not answers either and are not offered alone.
+    """
+    units: list[str] = []
+    header: list[str] = []
+    pending: list[str] = []
+    for line in (line.strip() for line in text.splitlines()):
+        if not line:
+            continue
+        if is_table_row(line):
+            header = pending or header
+            pending = []
+            units.append(f"{' '.join(header)}: {line}" if header else line)
+        elif len(line.split()) <= HEADER_MAX_WORDS and not line.endswith("."):
+            pending.append(line)
+        else:
+            header, pending = [], []
+            units.extend(split_sentences(line))
+    return units
 
 
 def _content_words(text: str) -> set[str]:

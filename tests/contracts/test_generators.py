@@ -81,3 +81,12 @@ def test_a_persistent_client_error_is_reported_with_the_url_and_status():
     with pytest.raises(ModelUnavailableError, match=r"http://llm.local/v1/chat/completions answered HTTP 401"):
         _generator(server).generate("q?", sources())
     assert len(server.requests) == 1
+
+
+def test_extractive_quotes_a_table_row_with_its_column_titles(real_embedder):
+    table = sources()[:1]
+    table[0] = type(table[0])(
+        **{**table[0].__dict__, "text": "Station Pumps\nLow-pressure alarm (psi)\nMillrace 3 48\nHillcrest 2 55"}
+    )
+    answer = ExtractiveAnswerer(real_embedder, max_sentences=1).generate("Hillcrest low-pressure alarm?", table)
+    assert answer == "Station Pumps Low-pressure alarm (psi): Hillcrest 2 55 [1]"

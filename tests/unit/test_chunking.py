@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from ragline.chunking import BlockKind, Chunker, document_blocks, heading_level
+from ragline.chunking import BlockKind, Chunker, document_blocks, heading_level, is_table_row
 from ragline.model import Document, Page
 
 
@@ -116,3 +116,29 @@ def test_ids_are_deterministic_and_positional(chunker):
 
 def test_empty_pages_give_no_chunks(chunker):
     assert chunker.chunk(_document("", "   ")) == []
+
+
+@pytest.mark.parametrize(
+    ("line", "is_row"),
+    [
+        ("Hillcrest 2 2,600 55 98", True),
+        ("Diluted earnings per share (USD) 2.14 1.78 +20.2%", True),
+        ("Total revenue $ 12,842 $ 11,520", True),
+        ("| Net income | 33.1 | 27.4 |", True),
+        ("during the heat wave of the fictional year 2023, reached 15.9 MGD.", False),
+        ("In 2018 we sold 5 units", False),
+        ("2.1 Pump stations and pressure alarms", False),
+    ],
+)
+def test_table_rows_are_told_from_prose_and_headings(line, is_row):
+    assert is_table_row(line) is is_row
+
+
+def test_column_titles_stay_with_their_table():
+    text = "Stations lift water.\nStation Pumps\nLow-pressure alarm (psi)\nMillrace 3 48\nHillcrest 2 55\nAfter it."
+    kinds = [(block.kind, block.text.splitlines()[0]) for block in document_blocks(_document(text))]
+    assert kinds == [
+        (BlockKind.PARAGRAPH, "Stations lift water."),
+        (BlockKind.TABLE, "Station Pumps"),
+        (BlockKind.PARAGRAPH, "After it."),
+    ]
