@@ -28,13 +28,15 @@ def create_app(engine: Engine) -> FastAPI:
     )
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
+    async def _invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
         details = [
             {key: value for key, value in item.items() if key in ("loc", "msg", "type")} for item in error.errors()
         ]
-        return JSONResponse(
-            status_code=400, content=ErrorResponse(error=_describe(details), details=details).model_dump()
-        )
+        message = _describe(details)
+        content_type = request.headers.get("content-type", "")
+        if request.method == "POST" and not content_type.startswith("application/json"):
+            message = f"content-type: expected application/json, got {content_type or 'none'}; {message}"
+        return JSONResponse(status_code=400, content=ErrorResponse(error=message, details=details).model_dump())
 
     @app.exception_handler(InvalidQueryError)
     async def _invalid_query(_: Request, error: InvalidQueryError) -> JSONResponse:
