@@ -18,6 +18,7 @@ from rich.text import Text
 from ragline.api import QueryResponse
 from ragline.bootstrap import Engine, build_engine
 from ragline.config import SearchMode, load_settings
+from ragline.drift.cli import drift_app
 from ragline.errors import RaglineError
 from ragline.filters import parse_filter_expressions
 from ragline.generation.prompt import format_pages
@@ -255,6 +256,7 @@ def openapi(output: Annotated[Path | None, typer.Option(help="Write here instead
 
 model_app = typer.Typer(help="Manage the local embedding model.")
 app.add_typer(model_app, name="model")
+app.add_typer(drift_app, name="drift", help="Embedding drift: baseline, snapshot and prompt distance.")
 
 
 @model_app.command("prepare")
@@ -286,15 +288,3 @@ def demo(
         engine.close()
     if report.failed:
         raise typer.Exit(1)
-
-
-def _mount_optional_commands() -> None:
-    """`ragline drift ...` lives with the drift package; mount it when present."""
-    try:
-        from ragline.drift.cli import drift_app
-    except ImportError:
-        return
-    app.add_typer(drift_app, name="drift")
-
-
-_mount_optional_commands()
