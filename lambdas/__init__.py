@@ -1,0 +1,5 @@
+"""Thin Lambda entry points, one folder per function (see docs/DEPLOY.md, "Runtime contract").
+
+Each folder is deployed as its own asset together with the `ragline/` package; the shared
+dependencies (lambdas/requirements.txt) come from one Lambda layer.
+"""

@@ -1,0 +1,148 @@
+"""CloudFormation custom resources for the OpenSearch domain (through a CDK Provider).
+
+This function's role is the domain's fine-grained-access-control master user, so it is the
+only principal that can create indexes and manage security roles. Two resource types:
+
+- `Custom::RaglineSearchIndex` creates the chunk index with the mapping of `mapping.py`.
+  Create and Update are idempotent: a missing index is created; an existing one gets any new
+  fields (PUT _mapping) and replica count. A change of dimension, engine or space type cannot
+  be applied to an existing index, so the update fails with a message naming a new index name
+  as the fix. Delete keeps the index (the data outlives the stack).
+- `Custom::RaglineSearchRoleMapping` maps the ingestion Lambdas' IAM roles to a writer role
+  and the query Lambda's role to a read-only role, both limited to the chunk index. Create and
+  Update overwrite the mapping (PUT is idempotent); Delete removes it.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+try:  # the runtime's mapping module is the source of truth (its adapter writes these fields)
+    from ragline.aws.opensearch_mapping import IMMUTABLE_KEYS, index_body, vector_settings
+except ImportError:  # a ragline package without the AWS adapters: the copy beside this handler
+    from .mapping import IMMUTABLE_KEYS, index_body, vector_settings
+
+logger = Logger()
+
+WRITER_ROLE = "ragline_writer"
+READER_ROLE = "ragline_reader"
+
+
+@cache
+def client() -> Any:
+    """Built on first use, never at import: imports stay free of AWS calls."""
+    import boto3
+    from opensearchpy import OpenSearch, Urllib3AWSV4SignerAuth, Urllib3HttpConnection
+
+    session = boto3.Session()
+    region = os.environ["AWS_REGION"]
+    return OpenSearch(
+        hosts=[{"host": os.environ["RAGLINE_OPENSEARCH_ENDPOINT"].removeprefix("https://"), "port": 443}],
+        http_auth=Urllib3AWSV4SignerAuth(session.get_credentials(), region, "es"),
+        use_ssl=True,
+        verify_certs=True,
+        connection_class=Urllib3HttpConnection,
+        timeout=60,
+    )
+
+
+def _int(props: dict[str, Any], key: str) -> int:
+    return int(props[key])  # CloudFormation passes every property as a string
+
+
+def ensure_index(os_client: Any, props: dict[str, Any]) -> dict[str, Any]:
+    name = props["IndexName"]
+    body = index_body(
+        dimension=_int(props, "Dimension"),
+        engine=props["Engine"],
+        space_type=props["SpaceType"],
+        m=_int(props, "M"),
+        ef_construction=_int(props, "EfConstruction"),
+        shards=_int(props, "Shards"),
+        replicas=_int(props, "Replicas"),
+    )
+    if not os_client.indices.exists(index=name):
+        os_client.indices.create(index=name, body=body)
+        logger.info("index created", extra={"index": name})
+        return {"IndexName": name, "Created": "true"}
+    current = os_client.indices.get_mapping(index=name)[name]["mappings"]
+    wanted = vector_settings(body["mappings"])
+    found = vector_settings(current)
+    changed = [key for key in IMMUTABLE_KEYS if found.get(key) != wanted.get(key)]
+    if changed:
+        raise ValueError(
+            f"index {name} has {found}, the configuration asks for {wanted}: {changed} cannot change on an "
+            "existing index. Deploy with a new indexName context value and re-ingest."
+        )
+    os_client.indices.put_mapping(index=name, body={"properties": body["mappings"]["properties"]})
+    replicas = body["settings"]["index"]["number_of_replicas"]
+    os_client.indices.put_settings(index=name, body={"index": {"number_of_replicas": replicas}})
+    logger.info("index updated", extra={"index": name})
+    return {"IndexName": name, "Created": "false"}
+
+
+def security_roles(index_name: str) -> dict[str, dict[str, Any]]:
+    pattern = [index_name]
+    return {
+        WRITER_ROLE: {
+            "cluster_permissions": ["cluster_composite_ops", "cluster_monitor"],
+            "index_permissions": [{"index_patterns": pattern, "allowed_actions": ["crud", "indices_monitor"]}],
+        },
+        READER_ROLE: {
+            "cluster_permissions": ["cluster_composite_ops_ro"],
+            "index_permissions": [{"index_patterns": pattern, "allowed_actions": ["read"]}],
+        },
+    }
+
+
+def map_roles(os_client: Any, props: dict[str, Any]) -> dict[str, Any]:
+    backend_roles = {
+        WRITER_ROLE: list(props.get("WriterRoleArns", [])),
+        READER_ROLE: list(props.get("ReaderRoleArns", [])),
+    }
+    for role, body in security_roles(props["IndexName"]).items():
+        os_client.transport.perform_request("PUT", f"/_plugins/_security/api/roles/{role}", body=body)
+        os_client.transport.perform_request(
+            "PUT", f"/_plugins/_security/api/rolesmapping/{role}", body={"backend_roles": backend_roles[role]}
+        )
+    logger.info("roles mapped", extra={"mapping": backend_roles})
+    return {"Roles": ",".join(backend_roles)}
+
+
+def unmap_roles(os_client: Any) -> None:
+    for role in (WRITER_ROLE, READER_ROLE):
+        for kind in ("rolesmapping", "roles"):
+            try:
+                os_client.transport.perform_request("DELETE", f"/_plugins/_security/api/{kind}/{role}")
+            except Exception as error:  # absent already: deleting twice is fine
+                if getattr(error, "status_code", None) != 404:
+                    raise
+
+
+def on_event(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    request = event["RequestType"]
+    resource_type = event["ResourceType"]
+    props = event["ResourceProperties"]
+    logger.info("custom resource request", extra={"request": request, "type": resource_type})
+    if resource_type == "Custom::RaglineSearchIndex":
+        physical_id = props["IndexName"]
+        if request == "Delete":
+            logger.info("index kept on delete", extra={"index": event.get("PhysicalResourceId")})
+            return {"PhysicalResourceId": event.get("PhysicalResourceId", physical_id)}
+        return {"PhysicalResourceId": physical_id, "Data": ensure_index(client(), props)}
+    if resource_type == "Custom::RaglineSearchRoleMapping":
+        physical_id = "ragline-search-role-mapping"  # constant: a new index name is an Update
+        if request == "Delete":
+            unmap_roles(client())
+            return {"PhysicalResourceId": event.get("PhysicalResourceId", physical_id)}
+        return {"PhysicalResourceId": physical_id, "Data": map_roles(client(), props)}
+    raise ValueError(f"unknown resource type {resource_type}")
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return on_event(event, context)

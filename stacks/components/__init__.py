@@ -1,0 +1,1 @@
+"""One construct per component. Stacks (stacks/*_stack.py) only compose these and wire grants."""

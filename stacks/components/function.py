@@ -1,0 +1,160 @@
+"""A ragline Lambda: its own role, encrypted log group, tracing, the shared dependencies layer.
+
+Roles are created here rather than by `lambda.Function`, so that no AWS managed policy is
+attached: logging is granted on the function's own log group only, and VPC access on the
+EC2 network-interface actions Lambda needs to attach to the VPC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from stacks import bundling, nag
+
+METRICS_NAMESPACE = "rag"
+DEFAULT_TIMEOUT = Duration.seconds(60)
+SERVICE_NAME = "ragline"
+
+# EC2 actions Lambda calls to attach a function to a VPC. They act on network interfaces that
+# do not exist before the call (and Describe* has no resource-level permissions), so AWS grants
+# them on "*" (as in AWSLambdaVPCAccessExecutionRole). tests/infra lists them as the exception.
+VPC_ACCESS_ACTIONS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+)
+
+
+class DependenciesLayer(Construct):
+    """lambdas/requirements.txt as one layer (bundled once per synth, see stacks/bundling.py)."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.layer = lambda_.LayerVersion(
+            self,
+            "Layer",
+            code=bundling.dependencies_layer_code(),
+            compatible_runtimes=[bundling.RUNTIME],
+            compatible_architectures=[bundling.ARCHITECTURE],
+            description="ragline Lambda dependencies (lambdas/requirements.txt)",
+            removal_policy=RemovalPolicy.RETAIN,  # a rollback may still reference the old version
+        )
+
+
+@dataclass(frozen=True)
+class FunctionSettings:
+    """What every ragline function of a stack shares."""
+
+    layer: lambda_.ILayerVersion
+    log_key: kms.IKey
+    log_retention: logs.RetentionDays
+    vpc: ec2.IVpc
+    security_groups: Sequence[ec2.ISecurityGroup]
+
+
+class RaglineFunction(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: FunctionSettings,
+        function_dir: str,
+        description: str,
+        environment: Mapping[str, str],
+        timeout: Duration = DEFAULT_TIMEOUT,
+        memory_size: int = 1024,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        log_key, log_retention, vpc = settings.log_key, settings.log_retention, settings.vpc
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            encryption_key=log_key,
+            retention=log_retention,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"ragline {function_dir} Lambda",
+        )
+        self.log_group.grant_write(self.role)
+        self.role.add_to_principal_policy(iam.PolicyStatement(actions=list(VPC_ACCESS_ACTIONS), resources=["*"]))
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description=description,
+            runtime=bundling.RUNTIME,
+            architecture=bundling.ARCHITECTURE,
+            handler=f"{function_dir}.handler.lambda_handler",
+            code=bundling.handler_code(function_dir),
+            layers=[settings.layer],
+            role=self.role,
+            log_group=self.log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            tracing=lambda_.Tracing.ACTIVE,
+            timeout=timeout,
+            memory_size=memory_size,
+            vpc=vpc,
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+            security_groups=list(settings.security_groups),
+            environment={
+                "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+                **environment,
+            },
+        )
+        nag.acknowledge(
+            self.role,
+            "IAM5",
+            f"The {function_dir} function runs in the VPC: Lambda creates, describes and deletes its "
+            "network interfaces (which do not exist before the call) and X-Ray accepts trace segments "
+            "only on '*'; neither service supports resource-level permissions for these actions.",
+            findings=["Resource::*"],
+        )
+
+
+_RETENTION = {
+    1: "ONE_DAY",
+    3: "THREE_DAYS",
+    5: "FIVE_DAYS",
+    7: "ONE_WEEK",
+    14: "TWO_WEEKS",
+    30: "ONE_MONTH",
+    60: "TWO_MONTHS",
+    90: "THREE_MONTHS",
+    120: "FOUR_MONTHS",
+    150: "FIVE_MONTHS",
+    180: "SIX_MONTHS",
+    365: "ONE_YEAR",
+    400: "THIRTEEN_MONTHS",
+    545: "EIGHTEEN_MONTHS",
+    731: "TWO_YEARS",
+    1096: "THREE_YEARS",
+    1827: "FIVE_YEARS",
+    2192: "SIX_YEARS",
+    2557: "SEVEN_YEARS",
+    2922: "EIGHT_YEARS",
+    3288: "NINE_YEARS",
+    3653: "TEN_YEARS",
+}
+
+
+def log_retention(days: int) -> logs.RetentionDays:
+    """The RetentionDays member for a number of days the config validated."""
+    return getattr(logs.RetentionDays, _RETENTION[days])

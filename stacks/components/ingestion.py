@@ -1,0 +1,236 @@
+"""Ingestion: S3 events -> async Textract -> indexing, as an SQS fan-out.
+
+    S3 "Object Created" --EventBridge--> IngestQueue --> ingest_start
+        ingest_start: StartDocumentAnalysis(LAYOUT, TABLES), completion to TextractTopic
+    TextractTopic --SNS--> TextractCompletionQueue --> index_document (plans the document)
+        index_document: one message per window of `indexBatchPages` pages --> IndexBatchQueue
+    IndexBatchQueue --> index_document (chunk, embed in batches, bulk index, archive)
+    S3 "Object Deleted" --EventBridge--> DeleteQueue --> delete_document
+
+Why an SQS fan-out and not Step Functions (docs/DEPLOY.md says the same): Textract's async API
+already runs the long part (up to 3,000 pages) and reports completion through SNS, so nothing
+has to wait or poll; the remaining work (embedding ~10,000 chunks of a 3,000-page PDF) is split
+into page windows that each fit well inside one Lambda run. SQS gives each window its own
+retries and a DLQ, and the event source's maximum concurrency caps the load on the embedding
+endpoint (back-pressure instead of throttling errors). A state machine would add a second
+orchestrator, a callback token round trip for Textract and per-transition cost, without a step
+that SQS and the registry's window counter do not already cover.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, Duration
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from stacks import nag
+from stacks.components import grants
+from stacks.components.function import FunctionSettings, RaglineFunction
+from stacks.components.queues import WorkQueue, work_queue
+from stacks.components.storage import TEXTRACT_OUTPUT_PREFIX
+from stacks.config import RaglineConfig
+
+INDEX_TIMEOUT = Duration.minutes(15)
+PDF_KEY_FILTER = [{"suffix": {"equals-ignore-case": ".pdf"}}]
+
+
+class Ingestion(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: RaglineConfig,
+        ingest_bucket: s3.IBucket,
+        archive_bucket: s3.IBucket,
+        data_key: kms.IKey,
+        messaging_key: kms.IKey,
+        functions: FunctionSettings,
+        common_environment: dict[str, str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.ingest_queue = work_queue(self, "IngestQueue", key=messaging_key, consumer_timeout=Duration.minutes(1))
+        self.completion_queue = work_queue(
+            self, "TextractCompletionQueue", key=messaging_key, consumer_timeout=INDEX_TIMEOUT
+        )
+        self.batch_queue = work_queue(
+            self, "IndexBatchQueue", key=messaging_key, consumer_timeout=INDEX_TIMEOUT, max_receive_count=5
+        )
+        self.delete_queue = work_queue(self, "DeleteQueue", key=messaging_key, consumer_timeout=Duration.minutes(2))
+        self.queues: list[WorkQueue] = [self.ingest_queue, self.completion_queue, self.batch_queue, self.delete_queue]
+
+        # Textract reports job completion here; it publishes with the role below.
+        self.textract_topic = sns.Topic(
+            self,
+            "TextractTopic",
+            display_name="ragline Textract completions",
+            master_key=messaging_key,
+            enforce_ssl=True,
+        )
+        # Subscribed by hand rather than with SqsSubscription, which would add a statement naming
+        # this topic to the messaging key's policy: the key already trusts SNS for this account,
+        # and the topic's reference back to the key would make a dependency cycle.
+        sns.Subscription(
+            self,
+            "TextractCompletionSubscription",
+            topic=self.textract_topic,
+            protocol=sns.SubscriptionProtocol.SQS,
+            endpoint=self.completion_queue.queue.queue_arn,
+        )
+        self.completion_queue.queue.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("sns.amazonaws.com")],
+                actions=["sqs:SendMessage"],
+                resources=[self.completion_queue.queue.queue_arn],
+                conditions={"ArnEquals": {"aws:SourceArn": self.textract_topic.topic_arn}},
+            )
+        )
+        self.textract_role = iam.Role(
+            self,
+            "TextractRole",
+            assumed_by=iam.ServicePrincipal(
+                "textract.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}
+            ),
+            description="Lets Textract publish ragline job completions to the TextractTopic",
+        )
+        grants.grant_publish(self.textract_role, self.textract_topic, messaging_key)
+
+        for name, detail_type, queue in (
+            ("ObjectCreated", "Object Created", self.ingest_queue),
+            ("ObjectDeleted", "Object Deleted", self.delete_queue),
+        ):
+            events.Rule(
+                self,
+                f"{name}Rule",
+                description=f"ragline: PDF {detail_type.lower()} in the ingest bucket",
+                event_pattern=events.EventPattern(
+                    source=["aws.s3"],
+                    detail_type=[detail_type],
+                    detail={"bucket": {"name": [ingest_bucket.bucket_name]}, "object": {"key": PDF_KEY_FILTER}},
+                ),
+                targets=[targets.SqsQueue(queue.queue, retry_attempts=8, max_event_age=Duration.hours(24))],
+            )
+
+        search_env = {**common_environment}
+        self.ingest_start = RaglineFunction(
+            self,
+            "IngestStart",
+            settings=functions,
+            function_dir="ingest_start",
+            description="Starts async Textract document analysis for each new PDF",
+            environment={
+                **search_env,
+                "RAGLINE_INGEST_BUCKET": ingest_bucket.bucket_name,
+                "RAGLINE_TEXTRACT_TOPIC_ARN": self.textract_topic.topic_arn,
+                "RAGLINE_TEXTRACT_ROLE_ARN": self.textract_role.role_arn,
+                "RAGLINE_TEXTRACT_OUTPUT_BUCKET": archive_bucket.bucket_name,
+                "RAGLINE_TEXTRACT_OUTPUT_PREFIX": TEXTRACT_OUTPUT_PREFIX,
+                "RAGLINE_KMS_KEY_ARN": data_key.key_arn,
+            },
+            timeout=Duration.minutes(1),
+            memory_size=512,
+        )
+        self.index_document = RaglineFunction(
+            self,
+            "IndexDocument",
+            settings=functions,
+            function_dir="index_document",
+            description="Plans a Textract result into page windows, then chunks, embeds and indexes each window",
+            environment={
+                **search_env,
+                "RAGLINE_TEXTRACT_OUTPUT_BUCKET": archive_bucket.bucket_name,
+                "RAGLINE_TEXTRACT_OUTPUT_PREFIX": TEXTRACT_OUTPUT_PREFIX,
+                "RAGLINE_INDEX_BATCH_QUEUE_URL": self.batch_queue.queue.queue_url,
+                "RAGLINE_INDEX_BATCH_PAGES": str(config.index_batch_pages),
+            },
+            timeout=INDEX_TIMEOUT,
+            memory_size=3008,
+        )
+        self.delete_document = RaglineFunction(
+            self,
+            "DeleteDocument",
+            settings=functions,
+            function_dir="delete_document",
+            description="Removes a deleted PDF's chunks from the index and marks it deleted",
+            environment=search_env,
+            timeout=Duration.minutes(2),
+            memory_size=512,
+        )
+
+        # Event sources: partial batch failures, so one bad message never fails its neighbours.
+        self.ingest_start.function.add_event_source(
+            sources.SqsEventSource(self.ingest_queue.queue, batch_size=10, report_batch_item_failures=True)
+        )
+        for queue in (self.completion_queue, self.batch_queue):
+            self.index_document.function.add_event_source(
+                sources.SqsEventSource(
+                    queue.queue,
+                    batch_size=1,
+                    report_batch_item_failures=True,
+                    max_concurrency=config.ingest_concurrency,  # back-pressure on the embedding model
+                )
+            )
+        self.delete_document.function.add_event_source(
+            sources.SqsEventSource(self.delete_queue.queue, batch_size=10, report_batch_item_failures=True)
+        )
+        grants.grant_send(self.index_document.role, self.batch_queue.queue, messaging_key)
+
+        # ingest_start: Textract reads the PDF and writes its result with the caller's permissions.
+        self.ingest_start.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[ingest_bucket.arn_for_objects("*")]
+            )
+        )
+        self.ingest_start.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject"], resources=[archive_bucket.arn_for_objects(f"{TEXTRACT_OUTPUT_PREFIX}*")]
+            )
+        )
+        data_key.grant(self.ingest_start.role, "kms:Decrypt", "kms:GenerateDataKey")
+        # Textract's async APIs have no resource-level permissions (tests/infra lists the exception).
+        self.ingest_start.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["textract:StartDocumentAnalysis"], resources=["*"])
+        )
+        self.textract_role.grant_pass_role(self.ingest_start.role)
+
+        self.index_document.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["textract:GetDocumentAnalysis"], resources=["*"])
+        )
+        self.index_document.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject"], resources=[archive_bucket.arn_for_objects(f"{TEXTRACT_OUTPUT_PREFIX}*")]
+            )
+        )
+        self.index_document.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[archive_bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{TEXTRACT_OUTPUT_PREFIX}*"]}},
+            )
+        )
+        data_key.grant(self.index_document.role, "kms:Decrypt")
+        nag.acknowledge_resources(
+            self.ingest_start.role,
+            "ingest_start hands any newly uploaded PDF to Textract (object keys are chosen by users, so "
+            "the ingest bucket's object ARN is '/*'), and Textract writes its result under textract/ "
+            "with a per-job key.",
+            resources=[
+                ingest_bucket.arn_for_objects("*"),
+                archive_bucket.arn_for_objects(f"{TEXTRACT_OUTPUT_PREFIX}*"),
+            ],
+        )
+        nag.acknowledge_resources(
+            self.index_document.role,
+            "index_document reads Textract results, written under textract/<job id>/ with job-specific keys.",
+            resources=[archive_bucket.arn_for_objects(f"{TEXTRACT_OUTPUT_PREFIX}*")],
+        )
+
+    @property
+    def functions(self) -> list[RaglineFunction]:
+        return [self.ingest_start, self.index_document, self.delete_document]

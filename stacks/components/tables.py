@@ -1,0 +1,51 @@
+"""DynamoDB tables: the document registry, drift results, distances and conversation memory."""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+S = dynamodb.AttributeType.STRING
+N = dynamodb.AttributeType.NUMBER
+
+
+class Tables(Construct):
+    """Key schemas are part of the runtime contract (docs/DEPLOY.md, "Runtime contract")."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, key: kms.IKey, retain: bool) -> None:
+        super().__init__(scope, construct_id)
+        self._key = key
+        self._removal = RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY
+        # One row per source (s3://bucket/key): state, document id (content hash), counts, reason.
+        self.registry = self._table("Registry", partition="source")
+        # Drift: one row per run (BASELINE or SNAPSHOT) and one row per centroid of a run,
+        # for chunk embeddings and, separately, for prompt embeddings.
+        self.document_drift_runs = self._table("DocumentDriftRuns", partition="run_id")
+        self.document_drift_centroids = self._table("DocumentDriftCentroids", partition="run_id", sort="cluster")
+        self.prompt_drift_runs = self._table("PromptDriftRuns", partition="run_id")
+        self.prompt_drift_centroids = self._table("PromptDriftCentroids", partition="run_id", sort="cluster")
+        # Prompt-to-reference distance statistics, one row per run of the distance job.
+        self.distance_results = self._table("DistanceResults", partition="run_id")
+        # (centroid rows: run_id + cluster number, as ragline.drift.baseline.Baseline.centroid_rows writes them)
+        # Conversation turns, expired by DynamoDB through the `expires_at` epoch-seconds attribute.
+        self.memory = self._table("ConversationMemory", partition="session_id", sort="turn", ttl="expires_at")
+
+    def _table(self, name: str, *, partition: str, sort: str | None = None, ttl: str | None = None) -> dynamodb.Table:
+        # Table, not TableV2: TableV2's customer-managed key needs a concrete region at synth.
+        return dynamodb.Table(
+            self,
+            name,
+            partition_key=dynamodb.Attribute(name=partition, type=S),
+            sort_key=dynamodb.Attribute(name=sort, type=N if sort == "cluster" else S) if sort else None,
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=self._key,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            time_to_live_attribute=ttl,
+            deletion_protection=self._removal is RemovalPolicy.RETAIN,
+            removal_policy=self._removal,
+        )

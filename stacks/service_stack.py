@@ -1,0 +1,195 @@
+"""Stateless resources: ingestion, archive streams, query API, transfer, drift jobs, monitoring.
+
+Safe to destroy and redeploy: it holds no data of its own (queues drain, logs expire).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Aws, CfnOutput, Duration, Stack
+from constructs import Construct
+
+from stacks.components import grants
+from stacks.components.api import QueryApi
+from stacks.components.archive import EmbeddingArchive
+from stacks.components.drift import DEFAULT_SCRIPTS_DIR, DriftJobs
+from stacks.components.encryption import EncryptionKey
+from stacks.components.function import DependenciesLayer, FunctionSettings, RaglineFunction, log_retention
+from stacks.components.ingestion import Ingestion
+from stacks.components.models import embedding_binding, generation_binding
+from stacks.components.monitoring import DASHBOARD_NAME, Monitoring
+from stacks.components.transfer import IngestSync, JumpHost
+from stacks.config import RaglineConfig
+from stacks.data_stack import RaglineDataStack
+
+
+class RaglineServiceStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: RaglineConfig,
+        data: RaglineDataStack,
+        glue_scripts_dir: Path = DEFAULT_SCRIPTS_DIR,
+        **kwargs,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        retention = log_retention(config.log_retention_days)
+        messaging = EncryptionKey(
+            self, "MessagingKey", description="ragline queues, topics, streams and logs", retain=False
+        )
+        messaging.allow_cloudwatch_logs()
+        for sid, service in (
+            ("AllowEventBridge", "events.amazonaws.com"),
+            ("AllowSns", "sns.amazonaws.com"),
+            ("AllowCloudWatchAlarms", "cloudwatch.amazonaws.com"),
+        ):
+            messaging.allow_service(sid, service)
+        key = messaging.key
+        data_key = data.data_key.key
+        vpc = data.network.vpc
+        search = data.search
+        tables = data.tables
+        buckets = data.buckets
+
+        layer = DependenciesLayer(self, "Dependencies")
+        functions = FunctionSettings(
+            layer=layer.layer, log_key=key, log_retention=retention, vpc=vpc, security_groups=[search.clients]
+        )
+        archive = EmbeddingArchive(
+            self, "Archive", bucket=buckets.archive, data_key=data_key, stream_key=key, log_retention=retention
+        )
+        embedding = embedding_binding(config)
+        generation = generation_binding(config)
+        search_env = {
+            "RAGLINE_INDEX_BACKEND": "opensearch",
+            "RAGLINE_OPENSEARCH_ENDPOINT": search.endpoint,
+            "RAGLINE_OPENSEARCH_INDEX": search.index_name,
+            "RAGLINE_REGISTRY_TABLE": tables.registry.table_name,
+        }
+
+        self.ingestion = Ingestion(
+            self,
+            "Ingestion",
+            config=config,
+            ingest_bucket=buckets.ingest,
+            archive_bucket=buckets.archive,
+            data_key=data_key,
+            messaging_key=key,
+            functions=functions,
+            common_environment=search_env,
+        )
+        index_fn = self.ingestion.index_document
+        for name, value in {
+            **embedding.environment,
+            "RAGLINE_EMBEDDING_ARCHIVE_STREAM": archive.embeddings.delivery_stream_name,
+        }.items():
+            index_fn.function.add_environment(name, value)
+        embedding.grant_invoke(index_fn.role)
+        grants.grant_put_records(index_fn.role, archive.embeddings)
+        for function in self.ingestion.functions:
+            grants.grant_table(function.role, tables.registry, data_key, write=True)
+        # Only the functions that change the index may write to it; ingest_start never touches it.
+        index_writers = [self.ingestion.index_document, self.ingestion.delete_document]
+        for function in index_writers:
+            search.grant_http(function.role, write=True)
+
+        self.query = RaglineFunction(
+            self,
+            "Query",
+            settings=functions,
+            function_dir="query",
+            description="Answers questions over the indexed PDFs (behind the query API)",
+            environment={
+                **search_env,
+                **embedding.environment,
+                **generation.environment,
+                "RAGLINE_MEMORY_TABLE": tables.memory.table_name,
+                "RAGLINE_MEMORY_TTL_DAYS": str(config.memory_ttl_days),
+                "RAGLINE_PROMPT_ARCHIVE_STREAM": archive.prompts.delivery_stream_name,
+            },
+            timeout=Duration.seconds(29),  # API Gateway's integration timeout
+            memory_size=1024,
+        )
+        embedding.grant_invoke(self.query.role)
+        generation.grant_invoke(self.query.role)
+        grants.grant_put_records(self.query.role, archive.prompts)
+        grants.grant_table(self.query.role, tables.registry, data_key, write=False)
+        grants.grant_table(self.query.role, tables.memory, data_key, write=True)
+        search.grant_http(self.query.role, write=False)
+        search.map_roles(
+            self,
+            writers=[f.role for f in index_writers],
+            readers=[self.query.role],
+        )
+
+        self.api = QueryApi(
+            self, "QueryApi", config=config, handler=self.query.function, log_key=key, log_retention=retention
+        )
+
+        if config.jump_host:
+            self.jump_host = JumpHost(
+                self,
+                "JumpHost",
+                config=config,
+                vpc=vpc,
+                file_system=data.file_share.file_system,
+                clients=data.file_share.clients,
+            )
+            CfnOutput(
+                self,
+                "JumpHostId",
+                value=self.jump_host.instance.instance_id,
+                description="aws ssm start-session --target",
+            )
+        self.sync = IngestSync(
+            self,
+            "IngestSync",
+            config=config,
+            vpc=vpc,
+            file_system=data.file_share.file_system,
+            clients=data.file_share.clients,
+            bucket=buckets.ingest,
+            data_key=data_key,
+            log_key=key,
+            log_retention=retention,
+        )
+
+        self.drift = DriftJobs(
+            self,
+            "Drift",
+            config=config,
+            archive_bucket=buckets.archive,
+            key=data_key,
+            document_runs=tables.document_drift_runs,
+            document_centroids=tables.document_drift_centroids,
+            prompt_runs=tables.prompt_drift_runs,
+            prompt_centroids=tables.prompt_drift_centroids,
+            distance_results=tables.distance_results,
+            scripts_dir=glue_scripts_dir,
+        )
+
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            config=config,
+            key=key,
+            queues=self.ingestion.queues,
+            functions=[*self.ingestion.functions, self.query],
+            api=self.api.api,
+            # The query runtime's EMF scores carry the embedding model's name and the index.
+            score_dimensions={"model": embedding.environment["RAGLINE_EMBEDDING_MODEL"], "index": search.index_name},
+        )
+
+        CfnOutput(self, "ApiUrl", value=self.api.api.url)
+        CfnOutput(self, "DataSyncTaskArn", value=self.sync.task.attr_task_arn)
+        CfnOutput(self, "AlarmTopicArn", value=self.monitoring.topic.topic_arn)
+        CfnOutput(
+            self,
+            "DashboardUrl",
+            value=f"https://console.aws.amazon.com/cloudwatch/home?region={Aws.REGION}#dashboards:name={DASHBOARD_NAME}",
+        )
+        if self.api.user_pool is not None:
+            CfnOutput(self, "UserPoolId", value=self.api.user_pool.user_pool_id)

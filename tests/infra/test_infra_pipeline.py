@@ -1,0 +1,254 @@
+"""Ingestion, archive, drift jobs and monitoring of the synthesized app (default profile)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from aws_cdk.assertions import Match
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+DOCUMENTED_ENVIRONMENT = {
+    "POWERTOOLS_SERVICE_NAME",
+    "POWERTOOLS_METRICS_NAMESPACE",
+    "POWERTOOLS_LOG_LEVEL",
+    "RAGLINE_INDEX_BACKEND",
+    "RAGLINE_OPENSEARCH_ENDPOINT",
+    "RAGLINE_OPENSEARCH_INDEX",
+    "RAGLINE_REGISTRY_TABLE",
+    "RAGLINE_MEMORY_TABLE",
+    "RAGLINE_MEMORY_TTL_DAYS",
+    "RAGLINE_EMBEDDING_BACKEND",
+    "RAGLINE_EMBEDDING_ENDPOINT",
+    "RAGLINE_EMBEDDING_MODEL_ID",
+    "RAGLINE_EMBEDDING_MODEL",
+    "RAGLINE_EMBEDDING_DIMENSION",
+    "RAGLINE_GENERATION_BACKEND",
+    "RAGLINE_GENERATION_ENDPOINT",
+    "RAGLINE_GENERATION_MODEL_ID",
+    "RAGLINE_EMBEDDING_ARCHIVE_STREAM",
+    "RAGLINE_PROMPT_ARCHIVE_STREAM",
+    "RAGLINE_INGEST_BUCKET",
+    "RAGLINE_TEXTRACT_TOPIC_ARN",
+    "RAGLINE_TEXTRACT_ROLE_ARN",
+    "RAGLINE_TEXTRACT_OUTPUT_BUCKET",
+    "RAGLINE_TEXTRACT_OUTPUT_PREFIX",
+    "RAGLINE_KMS_KEY_ARN",
+    "RAGLINE_INDEX_BATCH_QUEUE_URL",
+    "RAGLINE_INDEX_BATCH_PAGES",
+}
+
+
+def _functions(synthesized):
+    return {
+        logical_id: resource
+        for logical_id, (_, resource) in synthesized.resources("AWS::Lambda::Function").items()
+        if resource["Properties"].get("Runtime", "").startswith("python")
+    }
+
+
+def test_every_dlq_has_an_alarm_that_notifies(synthesized):
+    template = synthesized.template("service")
+    resources = template["Resources"]
+    dlqs = {
+        q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        for q in resources.values()
+        if q["Type"] == "AWS::SQS::Queue" and "RedrivePolicy" in q["Properties"]
+    }
+    assert len(dlqs) == 4
+    alarmed = set()
+    for alarm in (r for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"):
+        props = alarm["Properties"]
+        if props.get("MetricName") == "ApproximateNumberOfMessagesVisible" and props.get("AlarmActions"):
+            for dimension in props["Dimensions"]:
+                alarmed.add(dimension["Value"]["Fn::GetAtt"][0])
+    assert dlqs <= alarmed, f"DLQs without an alarm: {dlqs - alarmed}"
+
+
+def test_ingestion_runs_async_textract_through_sns_and_sqs(synthesized):
+    service = synthesized.assertions("service")
+    for detail_type in ("Object Created", "Object Deleted"):
+        service.has_resource_properties(
+            "AWS::Events::Rule",
+            {"EventPattern": Match.object_like({"source": ["aws.s3"], "detail-type": [detail_type]})},
+        )
+    service.has_resource_properties("AWS::SNS::Subscription", {"Protocol": "sqs"})
+    service.has_resource_properties(
+        "AWS::IAM::Role",
+        {
+            "AssumeRolePolicyDocument": Match.object_like(
+                {"Statement": [Match.object_like({"Principal": {"Service": "textract.amazonaws.com"}})]}
+            )
+        },
+    )
+    # index_document consumes the completion and batch queues with capped concurrency.
+    mappings = synthesized.resources("AWS::Lambda::EventSourceMapping")
+    assert len(mappings) == 4
+    capped = [m for _, (_, m) in mappings.items() if m["Properties"].get("ScalingConfig")]
+    assert len(capped) == 2
+    for _, (_, mapping) in mappings.items():
+        assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    # A 3,000-page document's windows must fit: the index function may run 15 minutes and its
+    # queues hide a message for 6x that.
+    functions = _functions(synthesized)
+    index_fn = next(f for f in functions.values() if f["Properties"]["Handler"].startswith("index_document."))
+    assert index_fn["Properties"]["Timeout"] == 900
+    queues = [q for _, (_, q) in synthesized.resources("AWS::SQS::Queue").items() if "RedrivePolicy" in q["Properties"]]
+    assert sorted(q["Properties"]["VisibilityTimeout"] for q in queues) == [360, 720, 5400, 5400]
+
+
+def test_lambdas_are_traced_in_the_vpc_and_point_at_existing_handlers(synthesized):
+    functions = _functions(synthesized)
+    assert {f["Properties"]["Handler"].split(".")[0] for f in functions.values()} == {
+        "ingest_start",
+        "index_document",
+        "delete_document",
+        "query",
+        "index_bootstrap",
+    }
+    for logical_id, function in functions.items():
+        props = function["Properties"]
+        handler_dir = props["Handler"].split(".")[0]
+        assert (REPO_ROOT / "lambdas" / handler_dir / "handler.py").is_file(), logical_id
+        assert props["Runtime"] == "python3.14"
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        assert props["VpcConfig"]["SubnetIds"], logical_id
+        assert props["Layers"], logical_id
+        environment = set(props.get("Environment", {}).get("Variables", {}))
+        assert environment <= DOCUMENTED_ENVIRONMENT, environment - DOCUMENTED_ENVIRONMENT
+        assert props["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"] == "rag"
+
+
+def test_query_lambda_gets_the_runtime_contract(synthesized):
+    functions = _functions(synthesized)
+    query = next(f for f in functions.values() if f["Properties"]["Handler"].startswith("query."))
+    env = query["Properties"]["Environment"]["Variables"]
+    assert env["RAGLINE_INDEX_BACKEND"] == "opensearch"
+    assert env["RAGLINE_EMBEDDING_BACKEND"] == "sagemaker"
+    assert env["RAGLINE_EMBEDDING_ENDPOINT"] == "ragline-embedding"
+    assert env["RAGLINE_EMBEDDING_DIMENSION"] == "384"
+    assert env["RAGLINE_GENERATION_BACKEND"] == "bedrock"
+    assert env["RAGLINE_GENERATION_MODEL_ID"].startswith("anthropic.")
+    for name in ("RAGLINE_MEMORY_TABLE", "RAGLINE_PROMPT_ARCHIVE_STREAM", "RAGLINE_REGISTRY_TABLE"):
+        assert env[name]
+
+
+def test_index_mapping_is_created_by_a_custom_resource_with_explicit_vector_settings(synthesized):
+    synthesized.assertions("data").has_resource_properties(
+        "Custom::RaglineSearchIndex",
+        {
+            "IndexName": "ragline-chunks",
+            "Dimension": "384",
+            "Engine": "lucene",
+            "SpaceType": "cosinesimil",
+            "M": "16",
+            "EfConstruction": "128",
+        },
+    )
+    synthesized.assertions("service").resource_count_is("Custom::RaglineSearchRoleMapping", 1)
+
+
+def test_embedding_model_is_serverless_when_the_app_deploys_it(synthesized):
+    models = synthesized.assertions("models")
+    models.has_resource_properties(
+        "AWS::SageMaker::EndpointConfig",
+        {
+            "ProductionVariants": [
+                Match.object_like({"ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5}})
+            ]
+        },
+    )
+    models.has_resource_properties("AWS::SageMaker::Endpoint", {"EndpointName": "ragline-embedding"})
+    models.resource_count_is("AWS::SageMaker::Endpoint", 1)  # the LLM is on Bedrock by default
+
+
+def test_glue_jobs_carry_the_documented_arguments(synthesized):
+    jobs = {
+        job["Properties"]["Name"]: job["Properties"] for _, (_, job) in synthesized.resources("AWS::Glue::Job").items()
+    }
+    assert set(jobs) == {"embedding-drift-analysis", "embedding-distance-analysis"}
+    for job in jobs.values():
+        assert job["GlueVersion"] == "5.0"
+        assert job["Command"]["Name"] == "glueetl"
+        assert job["Command"]["PythonVersion"] == "3"
+        assert job["SecurityConfiguration"]
+    drift = jobs["embedding-drift-analysis"]["DefaultArguments"]
+    assert {"--job_type", "--out_table", "--centroid_table", "--data_path", "--baseline_path"} <= set(drift)
+    assert "--extra-py-files" in jobs["embedding-drift-analysis"]["DefaultArguments"]
+    assert drift["--job_type"] == "SNAPSHOT"
+    assert "embeddingarchive/" in json.dumps(drift["--data_path"])
+    distance = jobs["embedding-distance-analysis"]["DefaultArguments"]
+    assert {"--job_type", "--out_table", "--centroid_table", "--prompt_path", "--distance_path"} <= set(distance)
+    assert distance["--job_type"] == "DISTANCE"
+    assert "promptarchive/" in json.dumps(distance["--prompt_path"])
+    assert "promptdistance/" in json.dumps(distance["--distance_path"])
+    triggers = [t["Properties"] for _, (_, t) in synthesized.resources("AWS::Glue::Trigger").items()]
+    assert len(triggers) == 3
+    assert all(t["Type"] == "SCHEDULED" and t["StartOnCreation"] for t in triggers)
+    prompt_runs = [t for t in triggers if "promptarchive/" in json.dumps(t["Actions"])]
+    assert prompt_runs and set(prompt_runs[0]["Actions"][0]["Arguments"]) == {
+        "--job_type",
+        "--out_table",
+        "--centroid_table",
+        "--data_path",
+        "--baseline_path",
+    }
+    # Prompts get their own baseline; the distance job measures against the documents' baseline.
+    assert "driftbaseline/prompts" in json.dumps(prompt_runs[0]["Actions"])
+    assert json.dumps(distance["--baseline_path"]) == json.dumps(drift["--baseline_path"])
+
+
+def _dashboard_body(resource) -> str:
+    body = resource["Properties"]["DashboardBody"]
+    if isinstance(body, str):
+        return body
+    return "".join(part if isinstance(part, str) else "<token>" for part in body["Fn::Join"][1])
+
+
+def test_dashboard_rag_scores_shows_similarity_average_and_count(synthesized):
+    (dashboard,) = [d for _, (_, d) in synthesized.resources("AWS::CloudWatch::Dashboard").items()]
+    assert dashboard["Properties"]["DashboardName"] == "RAG_Scores"
+    body = json.loads(_dashboard_body(dashboard).replace("<token>", "x"))
+    metrics = [m for widget in body["widgets"] for m in widget["properties"].get("metrics", [])]
+    similarity = [m for m in metrics if m[:2] == ["rag", "similarity"]]
+    # CloudWatch's default statistic is Average: the rendered body omits it.
+    stats = {(m[-1].get("stat") if isinstance(m[-1], dict) else None) or "Average" for m in similarity}
+    assert {"Average", "SampleCount"} <= stats
+    titles = {widget["properties"].get("title") for widget in body["widgets"]}
+    assert {"Ingestion", "Errors", "Latency", "Drift"} <= titles
+
+
+def test_alarms_cover_errors_and_drift_and_go_to_one_topic(synthesized):
+    alarms = synthesized.resources("AWS::CloudWatch::Alarm")
+    watched = set()
+    for _, (_, alarm) in alarms.items():
+        props = alarm["Properties"]
+        assert props["AlarmActions"]
+        for metric in [props] + [m["MetricStat"]["Metric"] for m in props.get("Metrics", []) if "MetricStat" in m]:
+            if "MetricName" in metric:
+                watched.add((metric["Namespace"], metric["MetricName"]))
+    assert {
+        ("rag", "drift_detected"),
+        ("rag", "centroid_shift"),
+        ("rag", "prompt_outlier_rate"),
+        ("rag", "DocumentsFailed"),
+        ("AWS/Lambda", "Errors"),
+        ("AWS/ApiGateway", "5XXError"),
+    } <= watched
+    actions = {json.dumps(a["Properties"]["AlarmActions"]) for _, (_, a) in alarms.items()}
+    assert len(actions) == 1
+
+
+def test_archive_bucket_keeps_the_three_prefixes_with_lifecycle_rules(synthesized):
+    data = synthesized.assertions("data")
+    for prefix in ("embeddingarchive/", "promptarchive/", "promptdistance/"):
+        data.has_resource_properties(
+            "AWS::S3::Bucket",
+            {"LifecycleConfiguration": {"Rules": Match.array_with([Match.object_like({"Prefix": prefix})])}},
+        )
+    data.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {"TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True}},
+    )
+    data.resource_count_is("AWS::DynamoDB::Table", 7)

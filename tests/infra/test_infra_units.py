@@ -1,0 +1,188 @@
+"""Fast checks without a synth: config parsing, model bindings, index mapping, bootstrap handler."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from lambdas.index_bootstrap import mapping
+from stacks.components.models import bedrock_model_arns, embedding_binding, endpoint_arn, generation_binding
+from stacks.config import ModelMode, RaglineConfig
+
+
+def config(**context: object) -> RaglineConfig:
+    return RaglineConfig.model_validate(context)
+
+
+def test_defaults_are_the_small_zero_idle_profile():
+    cfg = config()
+    assert cfg.embedding_mode is ModelMode.DEPLOY and cfg.embedding_dimension == 384
+    assert cfg.generation_mode is ModelMode.BEDROCK
+    assert cfg.search_instance_type == "t3.small.search" and cfg.search_instance_count == 1
+    assert not cfg.search_zone_awareness
+
+
+def test_context_strings_from_the_command_line_are_coerced():
+    cfg = config(searchInstanceCount="4", jumpHost="false", availabilityZones="us-east-1a, us-east-1b")
+    assert cfg.search_instance_count == 4 and cfg.jump_host is False
+    assert cfg.availability_zones == ["us-east-1a", "us-east-1b"]
+    assert cfg.search_zone_awareness and cfg.search_az_count == 2
+
+
+@pytest.mark.parametrize(
+    "context",
+    [
+        {"embeddingMode": "existing"},  # no endpoint name
+        {"embeddingMode": "existing", "embeddingsModelEndpointName": "e"},  # no dimension
+        {"generationMode": "existing"},
+        {"embeddingMode": "bedrock", "embeddingDimension": "384"},  # Titan v2 has no 384
+        {"searchMasterCount": "2"},
+        {"logRetentionDays": "42"},
+        {"embeddingMode": "sometimes"},
+    ],
+)
+def test_invalid_contexts_fail_with_a_message(context):
+    with pytest.raises(ValidationError):
+        config(**context)
+
+
+def test_existing_endpoints_are_scoped_by_name():
+    cfg = config(
+        embeddingMode="existing",
+        embeddingsModelEndpointName="My-Embed",
+        embeddingDimension="4096",
+        generationMode="existing",
+        textModelEndpointName="falcon",
+    )
+    embedding = embedding_binding(cfg)
+    assert embedding.actions == ("sagemaker:InvokeEndpoint",)
+    assert embedding.resources == (endpoint_arn("my-embed"),)
+    assert embedding.environment["RAGLINE_EMBEDDING_ENDPOINT"] == "My-Embed"
+    generation = generation_binding(cfg)
+    assert generation.resources == (endpoint_arn("falcon"),)
+    assert all("*" not in r.split(":")[-1] for r in embedding.resources + generation.resources)
+
+
+def test_bedrock_models_are_scoped_to_the_model_or_its_inference_profile():
+    cfg = config(embeddingMode="bedrock", generationMode="bedrock", generationModelId="us.amazon.nova-lite-v1:0")
+    assert embedding_binding(cfg).environment["RAGLINE_EMBEDDING_DIMENSION"] == "1024"
+    assert embedding_binding(cfg).resources[0].endswith("foundation-model/amazon.titan-embed-text-v2:0")
+    profile, model = bedrock_model_arns("us.amazon.nova-lite-v1:0")
+    assert profile.endswith("inference-profile/us.amazon.nova-lite-v1:0")
+    assert model.endswith("foundation-model/amazon.nova-lite-v1:0")
+    assert generation_binding(cfg).resources == (profile, model)
+
+
+def test_mapping_names_method_engine_and_space_type_and_has_bm25_text_and_metadata():
+    body = mapping.index_body(dimension=384)
+    vector = body["mappings"]["properties"]["vector"]
+    assert vector == {
+        "type": "knn_vector",
+        "dimension": 384,
+        "method": {
+            "name": "hnsw",
+            "engine": "lucene",
+            "space_type": "cosinesimil",
+            "parameters": {"m": 16, "ef_construction": 128},
+        },
+    }
+    properties = body["mappings"]["properties"]
+    assert properties["text"]["type"] == "text"
+    for name in (
+        "source",
+        "document_id",
+        "title",
+        "pages",
+        "page_start",
+        "page_end",
+        "heading_path",
+        "tags",
+        "date",
+        "chunk_id",
+    ):
+        assert name in properties
+    assert body["settings"]["index"]["knn"] is True
+    assert mapping.similarity_from_score(1.0) == 1.0 and mapping.similarity_from_score(0.5) == 0.0
+
+
+class FakeIndices:
+    def __init__(self, existing: dict | None = None) -> None:
+        self.mappings = existing or {}
+        self.calls: list[tuple] = []
+
+    def exists(self, index):
+        return index in self.mappings
+
+    def create(self, index, body):
+        self.calls.append(("create", index))
+        self.mappings[index] = body["mappings"]
+
+    def get_mapping(self, index):
+        return {index: {"mappings": self.mappings[index]}}
+
+    def put_mapping(self, index, body):
+        self.calls.append(("put_mapping", index))
+
+    def put_settings(self, index, body):
+        self.calls.append(("put_settings", index, body))
+
+
+class FakeClient:
+    def __init__(self, existing: dict | None = None) -> None:
+        self.indices = FakeIndices(existing)
+
+
+PROPS = {
+    "IndexName": "chunks",
+    "Dimension": "384",
+    "Engine": "lucene",
+    "SpaceType": "cosinesimil",
+    "M": "16",
+    "EfConstruction": "128",
+    "Shards": "1",
+    "Replicas": "0",
+}
+
+
+@pytest.fixture
+def handler(monkeypatch):
+    pytest.importorskip("aws_lambda_powertools")
+    from lambdas.index_bootstrap import handler as module
+
+    return module
+
+
+def event(request: str, props: dict = PROPS) -> dict:
+    return {
+        "RequestType": request,
+        "ResourceType": "Custom::RaglineSearchIndex",
+        "ResourceProperties": props,
+        "PhysicalResourceId": props["IndexName"],
+    }
+
+
+def test_bootstrap_creates_a_missing_index_and_updates_an_existing_one(handler, monkeypatch):
+    client = FakeClient()
+    monkeypatch.setattr(handler, "client", lambda: client)
+    created = handler.on_event(event("Create"))
+    assert created["PhysicalResourceId"] == "chunks" and created["Data"]["Created"] == "true"
+    updated = handler.on_event(event("Update", {**PROPS, "Replicas": "1"}))
+    assert updated["Data"]["Created"] == "false"
+    assert ("put_mapping", "chunks") in client.indices.calls
+    assert ("put_settings", "chunks", {"index": {"number_of_replicas": 1}}) in client.indices.calls
+
+
+def test_bootstrap_refuses_to_change_the_vector_settings_of_an_existing_index(handler, monkeypatch):
+    client = FakeClient()
+    monkeypatch.setattr(handler, "client", lambda: client)
+    handler.on_event(event("Create"))
+    with pytest.raises(ValueError, match="new indexName"):
+        handler.on_event(event("Update", {**PROPS, "Dimension": "1024"}))
+
+
+def test_bootstrap_keeps_the_index_on_delete(handler, monkeypatch):
+    client = FakeClient()
+    monkeypatch.setattr(handler, "client", lambda: client)
+    handler.on_event(event("Create"))
+    assert handler.on_event(event("Delete"))["PhysicalResourceId"] == "chunks"
+    assert "chunks" in client.indices.mappings
