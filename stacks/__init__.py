@@ -1,1 +1,1 @@
-"""ragline on AWS: Python CDK stacks and their components (see docs/DEPLOY.md)."""
+"""ragline on AWS: Python CDK stacks and their components (see README.md, "Deploy to AWS")."""

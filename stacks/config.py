@@ -4,7 +4,7 @@ Every construct takes the pieces it needs from one `RaglineConfig`; nothing else
 Context values given on the command line arrive as strings, so fields coerce ("2" -> 2,
 "true" -> True, "a,b" -> ["a", "b"]). Unknown keys are ignored (the context also carries CDK
 feature flags); a misspelt ragline key therefore falls back to its default, which is why
-`docs/DEPLOY.md` lists them all.
+`README.md, "Deploy to AWS"` lists them all.
 """
 
 from __future__ import annotations

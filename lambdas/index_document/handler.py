@@ -1,6 +1,6 @@
 """Textract completion and page-window batches -> chunks in OpenSearch.
 
-Two kinds of SQS message reach this function (see docs/DEPLOY.md, "Why an SQS fan-out"):
+Two kinds of SQS message reach this function (see README.md, "Deploy to AWS", "Why an SQS fan-out"):
 - from the Textract completion queue: an SNS envelope whose `Message` is Textract's
   notification (`JobId`, `Status`, `JobTag`, `DocumentLocation`). On SUCCEEDED the function
   plans the document: it splits the result into windows of RAGLINE_INDEX_BATCH_PAGES pages and

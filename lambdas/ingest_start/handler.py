@@ -1,6 +1,6 @@
 """S3 "Object Created" (EventBridge, through the ingest SQS queue) -> start async Textract.
 
-Contract (docs/DEPLOY.md, "Runtime contract"): for each new object version, call
+Contract (README.md, "Deploy to AWS", "Runtime contract"): for each new object version, call
 `StartDocumentAnalysis` with FeatureTypes LAYOUT and TABLES, the completion topic/role from
 RAGLINE_TEXTRACT_TOPIC_ARN / RAGLINE_TEXTRACT_ROLE_ARN, output to
 s3://RAGLINE_TEXTRACT_OUTPUT_BUCKET/RAGLINE_TEXTRACT_OUTPUT_PREFIX encrypted with

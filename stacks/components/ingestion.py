@@ -7,7 +7,7 @@
     IndexBatchQueue --> index_document (chunk, embed in batches, bulk index, archive)
     S3 "Object Deleted" --EventBridge--> DeleteQueue --> delete_document
 
-Why an SQS fan-out and not Step Functions (docs/DEPLOY.md says the same): Textract's async API
+Why an SQS fan-out and not Step Functions (README.md, "Deploy to AWS" says the same): Textract's async API
 already runs the long part (up to 3,000 pages) and reports completion through SNS, so nothing
 has to wait or poll; the remaining work (embedding ~10,000 chunks of a 3,000-page PDF) is split
 into page windows that each fit well inside one Lambda run. SQS gives each window its own

@@ -1,6 +1,6 @@
 """The embedding model and the LLM: where they run, how Lambdas reach them, and IAM scope.
 
-Three modes per model (context `embeddingMode` / `generationMode`, docs/DEPLOY.md):
+Three modes per model (context `embeddingMode` / `generationMode`, README.md, "Deploy to AWS"):
 - `existing`: SageMaker endpoints someone already runs, by name (the original pattern's
   `embeddingsModelEndpointName` / `textModelEndpointName`);
 - `deploy`: this app deploys them: the embedding model on SageMaker Serverless Inference (no

@@ -1,6 +1,6 @@
 """The `RAG_Scores` dashboard and the alarms, sent to one SNS topic.
 
-Custom metrics, all in namespace `rag` (names in docs/DEPLOY.md, "Runtime contract"):
+Custom metrics, all in namespace `rag` (names in README.md, "Deploy to AWS", "Runtime contract"):
 - query scores (`similarity`, `mean_similarity`), EMF with dimensions `model` and `index`;
 - ingestion counts (`DocumentsIndexed`, `DocumentsFailed`, ...), Powertools Metrics with
   dimension `service=ragline`;

@@ -6,7 +6,7 @@
   role (see lambdas/index_bootstrap/handler.py). No domain access policy is set: access is
   granted by identity policies on each role, then narrowed by fine-grained access control.
 - Encrypted at rest (KMS) and node to node, HTTPS only with TLS 1.2, logs to CloudWatch.
-- Small by default (one t3.small.search node); context values scale it (docs/DEPLOY.md).
+- Small by default (one t3.small.search node); context values scale it (README.md, "Deploy to AWS").
 """
 
 from __future__ import annotations

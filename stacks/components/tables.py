@@ -12,7 +12,7 @@ N = dynamodb.AttributeType.NUMBER
 
 
 class Tables(Construct):
-    """Key schemas are part of the runtime contract (docs/DEPLOY.md, "Runtime contract")."""
+    """Key schemas are part of the runtime contract (README.md, "Deploy to AWS", "Runtime contract")."""
 
     def __init__(self, scope: Construct, construct_id: str, *, key: kms.IKey, retain: bool) -> None:
         super().__init__(scope, construct_id)
