@@ -18,16 +18,21 @@ _PAGE_NUMBER = re.compile(
     r"^\s*(?:page\s+)?(?:\d{1,4}|[ivxlcdm]{1,7})(?:\s*(?:of|/)\s*\d{1,4})?\s*$|^\s*[-–—]\s*\d{1,4}\s*[-–—]\s*$",
     re.IGNORECASE,
 )
-# pypdfium2 marks a hyphen at a line break as U+FFFE (sometimes U+0002); a soft hyphen is U+00AD.
-_BROKEN_WORD = re.compile(r"(\w)[\ufffe\u0002\u00ad]\s*\n\s*(\w)")
-_STRAY_HYPHEN_MARKS = re.compile(r"[\ufffe\u0002\u00ad]")
+# pypdfium2 writes U+FFFE for a hyphen at the end of a line and joins the lines itself. In real
+# filings it stands for a true hyphen ("forward-looking", "Non-GAAP") 757 times against 45 split
+# words (bench/RESULTS_extractors.md), so it becomes "-". A soft hyphen (U+00AD, or pdfium's
+# U+0002) only ever marks a break inside a word, so it goes.
+_HARD_BREAK = re.compile(r"(\w)\ufffe\s*\n\s*(\w)")
+_SOFT_BREAK = re.compile(r"(\w)[\u0002\u00ad]\s*\n\s*(\w)")
+_SOFT_HYPHENS = re.compile(r"[\u0002\u00ad]")
 _LIGATURES = str.maketrans({"ﬁ": "fi", "ﬂ": "fl", "ﬀ": "ff", "ﬃ": "ffi", "ﬄ": "ffl"})
 
 
 def join_broken_words(text: str) -> str:
-    """Re-join words split by a line-break hyphen and expand typographic ligatures."""
-    text = _BROKEN_WORD.sub(r"\1\2", text)
-    return _STRAY_HYPHEN_MARKS.sub("", text).translate(_LIGATURES)
+    """Re-join words split at a line break, keep real hyphens, and expand typographic ligatures."""
+    text = _HARD_BREAK.sub(r"\1-\2", text)
+    text = _SOFT_BREAK.sub(r"\1\2", text)
+    return _SOFT_HYPHENS.sub("", text).replace("\ufffe", "-").translate(_LIGATURES)
 
 
 def _furniture_key(line: str) -> str:

@@ -40,7 +40,10 @@ def test_bare_page_numbers_are_removed_even_when_not_repeated():
     assert strip_page_furniture(["Intro text.\n- 7 -"]) == ["Intro text."]
 
 
-def test_line_break_hyphens_from_pdfium_are_joined_and_ligatures_expanded():
-    assert join_broken_words("the treat\ufffe\nment plant") == "the treatment plant"
+def test_pdfium_hyphen_marks_stay_hyphens_soft_hyphens_go_and_ligatures_expand():
+    assert join_broken_words("forward\ufffelooking statements") == "forward-looking statements"
+    assert join_broken_words("Non\ufffe\nGAAP") == "Non-GAAP"
+    assert join_broken_words("the treat\u00ad\nment plant") == "the treatment plant"
+    assert join_broken_words("main\u0002tenance") == "maintenance"
     assert join_broken_words("ﬁnal ﬂow") == "final flow"
     assert join_broken_words("well-known fact") == "well-known fact"
