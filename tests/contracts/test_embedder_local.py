@@ -32,17 +32,22 @@ def test_onnx_vectors_equal_the_reference_torch_model(real_embedder):
     assert np.all(cosine > 0.9999)
 
 
+@pytest.fixture(scope="module")
+def int8_embedder():
+    from ragline.config import Settings
+    from ragline.embedding.local import MiniLMOnnxEmbedder
+
+    return MiniLMOnnxEmbedder(packaged_model_dir(), Settings().embedding.onnx_cache_dir, precision="int8")
+
+
 class TestMiniLMOnnxInt8(EmbedderContract):
     # Dynamic quantization scales activations per batch, so a text's vector depends on its batch
     # mates (measured: cosine 0.9896 at worst). This is why fp32 stays the default.
     batch_invariance = 0.98
 
-    @pytest.fixture(scope="class")
-    def embedder(self):
-        from ragline.config import Settings
-        from ragline.embedding.local import MiniLMOnnxEmbedder
-
-        return MiniLMOnnxEmbedder(packaged_model_dir(), Settings().embedding.onnx_cache_dir, precision="int8")
+    @pytest.fixture
+    def embedder(self, int8_embedder):
+        return int8_embedder
 
     def test_int8_is_named_apart_and_stays_close_to_fp32(self, embedder, real_embedder):
         texts = ["The treatment plant doubled its capacity.", "Net income rose 20% in fiscal 2025."]
