@@ -61,26 +61,51 @@ def _openai_generator(settings: Settings, _: Embedder) -> Generator:
     )
 
 
-EMBEDDERS: dict[str, EmbedderFactory] = {"local": _local_embedder}
-INDEXES: dict[str, IndexFactory] = {
-    "sqlite": lambda settings, dimension: SqliteIndex(settings.index_path, dimension=dimension)
+def _aws(name: str) -> Callable:
+    """An AWS adapter factory of `ragline.aws.factories`, imported on first use: the embedded mode never loads boto3."""
+
+    def factory(*args: object) -> object:
+        from ragline.aws import factories
+
+        return getattr(factories, name)(*args)
+
+    return factory
+
+
+EMBEDDERS: dict[str, EmbedderFactory] = {
+    "local": _local_embedder,
+    "sagemaker": _aws("sagemaker_embedder"),
+    "bedrock": _aws("bedrock_embedder"),
 }
-REGISTRIES: dict[str, RegistryFactory] = {"sqlite": lambda settings: SqliteRegistry(settings.registry_path)}
+INDEXES: dict[str, IndexFactory] = {
+    "sqlite": lambda settings, dimension: SqliteIndex(settings.index_path, dimension=dimension),
+    "opensearch": _aws("opensearch_index"),
+}
+REGISTRIES: dict[str, RegistryFactory] = {
+    "sqlite": lambda settings: SqliteRegistry(settings.registry_path),
+    "dynamodb": _aws("dynamodb_registry"),
+}
 ARCHIVES: dict[str, ArchiveFactory] = {
     "local": lambda settings: LocalArchive(settings.archive_dir),
     "none": lambda settings: NullArchive(),
+    "firehose": _aws("firehose_archive"),
 }
 GENERATORS: dict[str, GeneratorFactory] = {
     "extractive": lambda settings, embedder: ExtractiveAnswerer(
         embedder, max_sentences=settings.generation.max_sentences
     ),
     "openai": _openai_generator,
+    "bedrock": _aws("bedrock_generator"),
+    "sagemaker": _aws("sagemaker_generator"),
 }
-EXTRACTORS: dict[str, ExtractorFactory] = {"local": lambda settings: LocalExtractor()}
-METRICS: dict[str, MetricsFactory] = {"log": lambda settings: LoggingMetrics()}
+EXTRACTORS: dict[str, ExtractorFactory] = {
+    "local": lambda settings: LocalExtractor(),
+    "textract": _aws("textract_extractor"),
+}
+METRICS: dict[str, MetricsFactory] = {"log": lambda settings: LoggingMetrics(), "emf": _aws("emf_metrics")}
 
 # The registry backend follows the index: local index, local registry.
-REGISTRY_FOR_INDEX = {"sqlite": "sqlite"}
+REGISTRY_FOR_INDEX = {"sqlite": "sqlite", "opensearch": "dynamodb"}
 
 
 def _pick(table: dict[str, Callable], name: str, what: str) -> Callable:
@@ -143,8 +168,8 @@ def build_engine(settings: Settings, *, embedder: Embedder | None = None, genera
     registry = _pick(REGISTRIES, registry_backend, "registry")(settings)
     archive = _pick(ARCHIVES, settings.archive.backend, "archive")(settings)
     generator = generator or _pick(GENERATORS, settings.generation.backend, "generation")(settings, embedder)
-    extractor = _pick(EXTRACTORS, "local", "extraction")(settings)
-    metrics = _pick(METRICS, "log", "metrics")(settings)
+    extractor = _pick(EXTRACTORS, settings.extraction.backend, "extraction")(settings)
+    metrics = _pick(METRICS, settings.metrics.backend, "metrics")(settings)
     chunking = settings.chunking
     chunker = Chunker(
         token_counter_for(embedder),

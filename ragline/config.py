@@ -50,6 +50,23 @@ class EmbeddingSettings(BaseModel):
     threads: int = Field(default=0, ge=0, description="onnxruntime intra-op threads; 0 lets it choose.")
     endpoint_name: str | None = None  # sagemaker
     model_id: str | None = None  # bedrock
+    payload_format: Literal["tei", "jumpstart", "hf-sentence-embeddings"] = Field(
+        default="tei",
+        description="SageMaker container's JSON: tei = Text Embeddings Inference, jumpstart = JumpStart "
+        "text-embedding models, hf-sentence-embeddings = HF inference DLC with HF_TASK=sentence-embeddings. "
+        "See ragline/aws/embeddings.py.",
+    )
+    model_name: str | None = Field(
+        default=None, description="Model name written into archive records; default: the endpoint name or model id."
+    )
+    dimension: int | None = Field(default=None, ge=1, description="Vector size of a remote model; unset: one probe.")
+    tokenizer_file: Path | None = Field(
+        default=None,
+        description="tokenizer.json of a remote model, to size chunks exactly; unset: a conservative estimate.",
+    )
+    max_input_tokens: int = Field(
+        default=256, ge=16, description="A remote model's input limit (MiniLM 256, Cohere v3 512, Titan v2 8192)."
+    )
 
 
 class ChunkingSettings(BaseModel):
@@ -70,6 +87,13 @@ class IndexSettings(BaseModel):
     backend: str = Field(default="sqlite", description="sqlite | opensearch")
     opensearch_endpoint: str | None = None
     opensearch_index: str = "ragline-chunks"
+    opensearch_service: Literal["es", "aoss"] = Field(default="es", description="SigV4 service: es = managed domain.")
+    opensearch_engine: Literal["lucene", "faiss"] = "lucene"
+    opensearch_space_type: Literal["cosinesimil", "innerproduct"] = "cosinesimil"
+    registry_table: str | None = Field(default=None, description="DynamoDB registry of the opensearch backend.")
+    registry_document_index: str | None = Field(
+        default=None, description="GSI on document_id of the registry table; unset: duplicates are found by a scan."
+    )
 
 
 class RetrievalSettings(BaseModel):
@@ -91,12 +115,47 @@ class GenerationSettings(BaseModel):
     )
     endpoint_name: str | None = None  # sagemaker
     model_id: str | None = None  # bedrock
+    payload_format: Literal["messages", "tgi"] = Field(
+        default="messages",
+        description="SageMaker LLM container's JSON: messages = OpenAI-style chat (TGI >= 1.4, LMI), tgi = raw prompt.",
+    )
+    max_new_tokens: int = Field(default=512, ge=1, le=8192)
 
 
 class ArchiveSettings(BaseModel):
     backend: str = Field(default="local", description="local | firehose | none")
     embedding_stream: str | None = None
     prompt_stream: str | None = None
+
+
+class ExtractionSettings(BaseModel):
+    backend: str = Field(default="local", description="local | textract")
+    textract_topic_arn: str | None = Field(default=None, description="SNS topic Textract reports completion to.")
+    textract_role_arn: str | None = Field(default=None, description="Role Textract publishes to the topic with.")
+    output_bucket: str | None = Field(default=None, description="Where Textract writes its results (optional).")
+    output_prefix: str = "textract-output"
+    kms_key_id: str | None = None
+    staging_bucket: str | None = Field(default=None, description="Where `extract(bytes)` uploads files for Textract.")
+    poll_seconds: float = Field(default=5.0, gt=0, description="Polling interval of a synchronous `extract` call.")
+
+
+class MetricsSettings(BaseModel):
+    backend: str = Field(default="log", description="log | emf (CloudWatch embedded metric format)")
+    namespace: str = "rag"
+
+
+class AwsSettings(BaseModel):
+    region: str | None = Field(default=None, description="Unset: the SDK's default (AWS_REGION in a Lambda).")
+    retry_mode: Literal["standard", "adaptive"] = Field(
+        default="standard", description="botocore retry mode: jittered exponential back-off on throttling."
+    )
+    max_attempts: int = Field(default=8, ge=1, le=20, description="Calls per request, the first one included.")
+    dead_letter_queue_url: str | None = Field(
+        default=None, description="Failed messages are sent here with their reason once out of retries."
+    )
+    max_receive_count: int = Field(
+        default=3, ge=1, description="Deliveries before a failing message goes to the dead-letter queue."
+    )
 
 
 class Settings(BaseSettings):
@@ -113,6 +172,9 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = RetrievalSettings()
     generation: GenerationSettings = GenerationSettings()
     archive: ArchiveSettings = ArchiveSettings()
+    extraction: ExtractionSettings = ExtractionSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    aws: AwsSettings = AwsSettings()
     max_question_chars: int = Field(default=2000, ge=10)
 
     @classmethod

@@ -222,6 +222,12 @@ class IngestService:
             log.warning("failed to ingest %s: %s", source, status.reason)
         return status
 
+    def record_failure(self, source: str, reason: str) -> DocumentStatus:
+        """Record that `source` failed for `reason`, outside an ingestion (e.g. a Textract job that failed)."""
+        status = self._failed_keeping_previous(source, reason)
+        self._registry.record(status)
+        return status
+
     def _failed_keeping_previous(self, source: str, reason: str) -> DocumentStatus:
         """A failed update leaves what was indexed before searchable, and says so."""
         try:

@@ -1,0 +1,45 @@
+"""API Gateway REST API (proxy integration) events, in the shape Lambda receives them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def api_event(
+    body: Any, *, content_type: str | None = "application/json", method: str = "POST", path: str = "/query"
+) -> dict:
+    headers = {"Host": "abc123.execute-api.us-east-1.amazonaws.com", "User-Agent": "curl/8.5.0"}
+    if content_type:
+        headers["Content-Type"] = content_type
+    raw = body if isinstance(body, str) or body is None else json.dumps(body)
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {name: [value] for name, value in headers.items()},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourceId": "abc123",
+            "resourcePath": path,
+            "httpMethod": method,
+            "extendedRequestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+            "requestTime": "22/Nov/2026:05:00:00 +0000",
+            "path": f"/prod{path}",
+            "accountId": "123456789012",
+            "protocol": "HTTP/1.1",
+            "stage": "prod",
+            "domainPrefix": "abc123",
+            "requestTimeEpoch": 1795300000000,
+            "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+            "identity": {"sourceIp": "203.0.113.7", "userAgent": "curl/8.5.0", "caller": None, "user": None},
+            "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
+            "apiId": "abc123",
+        },
+        "body": raw,
+        "isBase64Encoded": False,
+    }

@@ -1,0 +1,358 @@
+"""What the contract suites do not reach: paging, partial failures, throttling, scores, mapping, events."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import numpy as np
+import pytest
+from botocore.stub import Stubber
+from moto.firehose.models import FirehoseBackend
+
+from ragline.aws.embeddings import SageMakerEmbedder
+from ragline.aws.emf_metrics import EmfMetrics
+from ragline.aws.firehose_archive import MAX_RECORDS_PER_CALL, ArchiveWriteError, FirehoseArchive, batches
+from ragline.aws.handlers.runtime import MalformedMessageError
+from ragline.aws.handlers.s3_events import Change, object_events
+from ragline.aws.opensearch_index import IndexWriteError, OpenSearchIndex, filter_clauses
+from ragline.aws.opensearch_mapping import index_body, similarity_from_score
+from ragline.aws.textract import JobInProgressError, TextractExtractor
+from ragline.aws.tokens import ConservativeTokenCounter
+from ragline.errors import ConfigurationError, DocumentError, ModelUnavailableError
+from ragline.filters import SearchFilter
+from ragline.records import EmbeddingRecord, RecordKind
+from tests import pdf_factory
+from tests.aws.conftest import create_stack
+from tests.aws.fake_opensearch import FakeOpenSearch, fake_client
+from tests.aws.textract_responses import PageContent, analysis_blocks, paged_responses
+from tests.contracts.index_contract import BIRDS, DIMENSION, PUMPS, unit
+
+# --- Textract ------------------------------------------------------------------------------
+
+
+def test_textract_results_are_read_across_every_next_token_page():
+    words = ["Pumps move water.", "Valves stop it.", "Seals wear out.", "Filters clog.", "Meters count flow."]
+    pages = [PageContent(paragraphs=[text], footer=f"Page {number} of 5") for number, text in enumerate(words, 1)]
+    responses = paged_responses(analysis_blocks(pages), page_size=7, pages=5)
+    assert len(responses) > 3
+    textract = boto3.client("textract")
+    with Stubber(textract) as stubber:
+        for index, response in enumerate(responses):
+            expected = {"JobId": "job-1", "MaxResults": 1000, **({"NextToken": f"token-{index}"} if index else {})}
+            stubber.add_response("get_document_analysis", response, expected)
+        document = TextractExtractor(textract).document("job-1", source="s3://b/report.pdf", document_id="d" * 64)
+        stubber.assert_no_pending_responses()
+    assert [page.number for page in document.pages] == [1, 2, 3, 4, 5]
+    assert [page.text for page in document.pages] == words
+    assert (document.id, document.title) == ("d" * 64, "report")
+
+
+def test_tables_become_markdown_and_keep_their_page():
+    blocks = analysis_blocks(
+        [PageContent(paragraphs=["Intro."]), PageContent(paragraphs=["Results."], table=pdf_factory.REPORT_TABLE)]
+    )
+    textract = boto3.client("textract")
+    with Stubber(textract) as stubber:
+        stubber.add_response("get_document_analysis", paged_responses(blocks, 10_000, 2)[0])
+        document = TextractExtractor(textract).document("job", source="s3://b/k.pdf", document_id="d" * 64)
+    assert "| Industrial | 4,210" in document.pages[1].text
+    assert "|---" in document.pages[1].text and "Industrial" not in document.pages[0].text
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [("FAILED", DocumentError), ("ERROR", DocumentError), ("IN_PROGRESS", JobInProgressError)],
+)
+def test_a_job_that_did_not_succeed_is_reported_with_textract_s_reason(status, error):
+    textract = boto3.client("textract")
+    with Stubber(textract) as stubber:
+        stubber.add_response(
+            "get_document_analysis", {"JobStatus": status, "StatusMessage": "Unsupported document format"}
+        )
+        with pytest.raises(error) as failure:
+            TextractExtractor(textract).document("job-9", source="s3://b/k.pdf", document_id="d" * 64)
+    if error is DocumentError:
+        assert failure.value.reason == f"Textract job job-9 ended {status}: Unsupported document format"
+
+
+def test_start_asks_for_layout_and_tables_and_tags_the_job_with_the_content_hash():
+    textract = boto3.client("textract")
+    topic, role = "arn:aws:sns:us-east-1:123456789012:textract", "arn:aws:iam::123456789012:role/textract"
+    extractor = TextractExtractor(textract, topic_arn=topic, role_arn=role, output_bucket="out", kms_key_id="key")
+    expected = {
+        "DocumentLocation": {"S3Object": {"Bucket": "ingest", "Name": "a b.pdf", "Version": "v1"}},
+        "FeatureTypes": ["LAYOUT", "TABLES"],
+        "JobTag": "d" * 64,
+        "ClientRequestToken": "t" * 64,
+        "NotificationChannel": {"SNSTopicArn": topic, "RoleArn": role},
+        "OutputConfig": {"S3Bucket": "out", "S3Prefix": "textract-output"},
+        "KMSKeyId": "key",
+    }
+    with Stubber(textract) as stubber:
+        stubber.add_response("start_document_analysis", {"JobId": "job-1"}, expected)
+        job = extractor.start("ingest", "a b.pdf", document_id="d" * 64, version="v1", request_token="t" * 64)
+    assert job == "job-1"
+
+
+# --- Firehose ------------------------------------------------------------------------------
+
+
+def _records(count: int) -> list[EmbeddingRecord]:
+    return [
+        EmbeddingRecord.now(id=f"doc:{index:05d}", kind=RecordKind.CHUNK, source="s3://b/k.pdf", model="m",
+                            vector=[0.6, 0.8], document_id="doc", pages=(1,))
+        for index in range(count)
+    ]  # fmt: skip
+
+
+def test_a_partial_firehose_failure_resends_only_the_failed_records(aws, monkeypatch):
+    stack = create_stack()
+    calls: list[list[bytes]] = []
+    original = FirehoseBackend.put_record_batch
+
+    def flaky(backend, delivery_stream_name, records):
+        calls.append([record["Data"] for record in records])
+        if len(calls) > 1:
+            return original(backend, delivery_stream_name, records)
+        kept = [record for index, record in enumerate(records) if index % 3]
+        accepted = iter(original(backend, delivery_stream_name, kept)["RequestResponses"])
+        failed = {"ErrorCode": "ServiceUnavailableException", "ErrorMessage": "Slow down."}
+        responses = [failed if index % 3 == 0 else next(accepted) for index in range(len(records))]
+        return {"FailedPutCount": sum(1 for index in range(len(records)) if index % 3 == 0), "Encrypted": False,
+                "RequestResponses": responses}  # fmt: skip
+
+    monkeypatch.setattr(FirehoseBackend, "put_record_batch", flaky)
+    archive = FirehoseArchive(boto3.client("firehose"), embedding_stream="ragline-embeddings", prompt_stream=None)
+    assert archive.write(_records(10)) == 10
+    assert len(calls) == 2 and len(calls[1]) == 4  # records 0, 3, 6, 9 only
+    assert calls[1] == [calls[0][index] for index in (0, 3, 6, 9)]
+    landed = sorted(record["id"] for record in stack.archive_records("embeddingarchive"))
+    assert landed == [f"doc:{index:05d}" for index in range(10)]  # each record exactly once
+
+
+def test_records_still_refused_after_the_retries_raise(aws, monkeypatch):
+    create_stack()
+
+    def refuse_all(backend, delivery_stream_name, records):
+        error = {"ErrorCode": "InternalFailure", "ErrorMessage": "boom"}
+        return {"FailedPutCount": len(records), "Encrypted": False, "RequestResponses": [error] * len(records)}
+
+    monkeypatch.setattr(FirehoseBackend, "put_record_batch", refuse_all)
+    archive = FirehoseArchive(boto3.client("firehose"), embedding_stream="ragline-embeddings", prompt_stream=None)
+    with pytest.raises(ArchiveWriteError, match=r"refused 3 of 3 records after 5 attempts: InternalFailure: boom"):
+        archive.write(_records(3))
+
+
+def test_batches_respect_firehose_limits_of_500_records_and_4_mib():
+    small = [b"x" * 100] * 1201
+    assert [len(batch) for batch in batches(small)] == [MAX_RECORDS_PER_CALL, MAX_RECORDS_PER_CALL, 201]
+    large = [b"x" * 900_000] * 10
+    assert all(sum(map(len, batch)) <= 4 * 1024 * 1024 for batch in batches(large))
+    assert sum(len(batch) for batch in batches(large)) == 10
+    with pytest.raises(ArchiveWriteError, match="1,000 KiB"):
+        list(batches([b"x" * 1_100_000]))
+
+
+def test_a_kind_without_a_stream_is_a_configuration_error():
+    archive = FirehoseArchive(object(), embedding_stream="embeddings", prompt_stream=None)
+    prompt = EmbeddingRecord.now(id="q", kind=RecordKind.PROMPT, source="api", model="m", vector=[1.0])
+    with pytest.raises(ConfigurationError, match=r"archive\.prompt_stream"):
+        archive.write([prompt])
+
+
+# --- SageMaker embeddings -----------------------------------------------------------------
+
+
+def test_sagemaker_throttling_then_success_is_retried_by_botocore(aws, endpoint, token_counter):
+    from botocore.config import Config
+
+    runtime = boto3.client("sagemaker-runtime", config=Config(retries={"mode": "standard", "total_max_attempts": 4}))
+    endpoint.errors = ["ThrottlingException", "ThrottlingException"]
+    vectors = SageMakerEmbedder(runtime, "embedder", tokens=token_counter).embed(["pumps move water"])
+    assert vectors.shape == (1, 384) and len(endpoint.calls) == 3
+
+
+def test_sagemaker_persistent_throttling_names_the_endpoint(aws, endpoint, token_counter):
+    from botocore.config import Config
+
+    runtime = boto3.client("sagemaker-runtime", config=Config(retries={"mode": "standard", "total_max_attempts": 3}))
+    endpoint.errors = ["ThrottlingException"] * 10
+    with pytest.raises(ModelUnavailableError, match="SageMaker endpoint embedder: ThrottlingException"):
+        SageMakerEmbedder(runtime, "embedder", tokens=token_counter).embed(["pumps"])
+    assert len(endpoint.calls) == 3
+
+
+def test_embedding_requests_are_batched(aws, endpoint, token_counter):
+    embedder = SageMakerEmbedder(boto3.client("sagemaker-runtime"), "e", tokens=token_counter, batch_size=8)
+    embedder.embed([f"text {index}" for index in range(20)])
+    assert [len(call["request"]["inputs"]) for call in endpoint.calls] == [8, 8, 4]
+    assert endpoint.calls[0]["request"]["truncate"] is False  # never embed a silently cut text
+
+
+def test_conservative_token_counter_never_undercounts_the_real_tokenizer(token_counter):
+    conservative = ConservativeTokenCounter(256)
+    texts = [*pdf_factory.report_sentence.__doc__.split(".")] if pdf_factory.report_sentence.__doc__ else []
+    texts += ["Industrial 4,210 3,985 5.6% Consumer 2,875 2,940 -2.2%", "Revenue grew 17.8% year over year.",
+              "https://example.com/reports/2024/annual-report.pdf", "Rapport annuel – été 2024 (copie)"]  # fmt: skip
+    for text in texts:
+        assert conservative.count(text) >= token_counter.count(text), text
+    pieces = conservative.split("word " * 300, 50)
+    assert all(conservative.count(piece) <= 50 for piece in pieces) and " ".join(pieces).split() == ["word"] * 300
+
+
+# --- OpenSearch ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def search():
+    fake = FakeOpenSearch()
+    index = OpenSearchIndex(fake_client(fake), "chunks", dimension=DIMENSION)
+    index.ensure_index()
+    index.replace_document("/docs/pumps.pdf", "p" * 64, PUMPS)
+    index.replace_document("/docs/birds.pdf", "b" * 64, BIRDS)
+    return fake, index
+
+
+def test_throttled_searches_are_retried(search):
+    fake, index = search
+    fake.fail(429, times=2, path_contains="_search")
+    assert index.dense_search(np.asarray(unit(1, 0)), k=1)[0][0] == PUMPS[0].chunk
+    assert sum(1 for method, path in fake.requests if path.endswith("_search")) == 3
+
+
+def test_a_refused_chunk_fails_the_update_and_keeps_the_previous_version(search):
+    fake, index = search
+    replacement = [
+        type(PUMPS[0])(type(PUMPS[0].chunk)(**{**PUMPS[0].chunk.__dict__, "id": f"{'q' * 64}:{n:05d}",
+                                                "document_id": "q" * 64}), unit(1, 0))
+        for n in range(2)
+    ]  # fmt: skip
+    fake.refused_ids = {replacement[1].chunk.id}
+    with pytest.raises(IndexWriteError, match=r"refused 1 of 2 chunks of /docs/pumps\.pdf"):
+        index.replace_document("/docs/pumps.pdf", "q" * 64, replacement)
+    assert {doc["document_id"] for doc in fake.indices["chunks"].docs.values() if "pumps" in doc["source"]} == {
+        "p" * 64
+    }
+
+
+@pytest.mark.parametrize("cosine", [1.0, 0.5, 0.0, -0.5, -1.0])
+def test_knn_scores_convert_back_to_the_cosine(cosine):
+    assert similarity_from_score((1 + cosine) / 2, "cosinesimil") == pytest.approx(cosine)
+    inner = 1 + cosine if cosine >= 0 else 1 / (1 - cosine)
+    assert similarity_from_score(inner, "innerproduct") == pytest.approx(cosine)
+
+
+def test_filters_translate_to_bool_filters():
+    where = SearchFilter(source="*.pdf", tags=("ops",), page_from=2, page_to=4, date_from="2024-01-01")
+    assert filter_clauses(where) == [
+        {"bool": {"should": [{"wildcard": {"source": {"value": "*.pdf"}}},
+                             {"wildcard": {"source": {"value": "*/*.pdf"}}}], "minimum_should_match": 1}},
+        {"terms": {"tags": ["ops"]}},
+        {"range": {"page_end": {"gte": 2}}},
+        {"range": {"page_start": {"lte": 4}}},
+        {"range": {"date": {"gte": "2024-01-01"}}},
+    ]  # fmt: skip
+    assert filter_clauses(None) == [] and filter_clauses(SearchFilter()) == []
+
+
+def test_the_mapping_names_its_method_engine_and_space_and_bm25_text():
+    body = index_body(dimension=384)
+    vector = body["mappings"]["properties"]["vector"]
+    assert body["settings"]["index"]["knn"] is True
+    assert vector == {
+        "type": "knn_vector",
+        "dimension": 384,
+        "method": {"name": "hnsw", "engine": "lucene", "space_type": "cosinesimil",
+                   "parameters": {"m": 16, "ef_construction": 128}},
+    }  # fmt: skip
+    assert body["mappings"]["properties"]["text"] == {"type": "text", "analyzer": "english"}
+    assert body["mappings"]["dynamic"] == "strict"
+
+
+def test_bootstrap_updates_an_existing_index_and_refuses_an_immutable_change(search):
+    fake, index = search
+    fake.indices["chunks"].mappings["properties"].pop("indexed_at")  # an index made by an older release
+    assert index.ensure_index() == "updated"
+    assert "indexed_at" in fake.indices["chunks"].mappings["properties"]
+    with pytest.raises(ConfigurationError, match=r"\['dimension'\] cannot change"):
+        OpenSearchIndex(fake_client(fake), "chunks", dimension=DIMENSION * 2).ensure_index()
+
+
+# --- Metrics -------------------------------------------------------------------------------
+
+
+def test_one_emf_document_per_query_in_namespace_rag_with_model_and_index(capsys, monkeypatch):
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "query")
+    EmfMetrics(model="minilm", index="chunks").record_query(
+        top_similarity=0.8, mean_similarity=0.5, hits=3, mode="hybrid"
+    )
+    (line,) = capsys.readouterr().out.splitlines()
+    emf = json.loads(line)
+    (definition,) = emf["_aws"]["CloudWatchMetrics"]
+    assert definition["Namespace"] == "rag"
+    assert definition["Dimensions"] == [["model", "index"]]  # no service dimension
+    assert definition["Metrics"] == [
+        {"Name": "similarity", "Unit": "None"},
+        {"Name": "mean_similarity", "Unit": "None"},
+    ]
+    assert (emf["similarity"], emf["mean_similarity"], emf["model"], emf["index"]) == ([0.8], [0.5], "minilm", "chunks")
+
+
+# --- Events --------------------------------------------------------------------------------
+
+
+def _eventbridge(key: str, detail_type: str = "Object Created") -> str:
+    return json.dumps({
+        "version": "0", "id": "1", "detail-type": detail_type, "source": "aws.s3", "account": "123456789012",
+        "time": "2026-11-22T00:00:00Z", "region": "us-east-1", "resources": ["arn:aws:s3:::in"],
+        "detail": {"version": "0", "bucket": {"name": "in"},
+                   "object": {"key": key, "size": 5, "etag": "e", "sequencer": "00617F08299329D189"},
+                   "request-id": "N4N7GDK58NMKJ12R", "requester": "123456789012", "reason": "PutObject"},
+    })  # fmt: skip
+
+
+def test_eventbridge_events_decode_keys_and_keep_the_raw_one():
+    (event,) = object_events(_eventbridge("reports/c%2B%2B+notes.pdf"))
+    assert (event.key, event.change, event.sequencer) == ("reports/c++ notes.pdf", Change.CREATED, "00617F08299329D189")
+    assert event.candidate_keys == ("reports/c++ notes.pdf", "reports/c%2B%2B+notes.pdf")
+    (deleted,) = object_events(_eventbridge("a.pdf", "Object Deleted"))
+    assert deleted.change is Change.REMOVED and deleted.candidate_keys == ("a.pdf",)
+    (restored,) = object_events(_eventbridge("a.pdf", "Object Restore Completed"))
+    assert restored.change is Change.OTHER
+
+
+def test_s3_test_events_yield_nothing_and_garbage_is_malformed():
+    assert object_events(json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": "in"})) == []
+    with pytest.raises(MalformedMessageError, match="not JSON"):
+        object_events("{")
+    with pytest.raises(MalformedMessageError, match="not an S3 event"):
+        object_events(json.dumps({"hello": "world"}))
+
+
+def test_the_bootstrap_custom_resource_creates_the_index_it_is_given(aws, opensearch, monkeypatch):
+    from ragline.aws.handlers import index_bootstrap
+    from tests.aws.test_end_to_end import CONTEXT
+
+    monkeypatch.setenv("RAGLINE_INDEX__BACKEND", "opensearch")
+    monkeypatch.setenv("RAGLINE_INDEX__OPENSEARCH_ENDPOINT", "https://search.test")
+    event = {
+        "RequestType": "Create",
+        "ResourceType": "Custom::RaglineSearchIndex",
+        "ResourceProperties": {"IndexName": "chunks-v2", "Dimension": "384", "Engine": "faiss",
+                               "SpaceType": "innerproduct", "M": "24", "EfConstruction": "256", "Replicas": "1"},
+    }  # fmt: skip
+    assert index_bootstrap.lambda_handler(event, CONTEXT) == {
+        "PhysicalResourceId": "chunks-v2",
+        "Data": {"IndexName": "chunks-v2", "Outcome": "created"},
+    }
+    method = opensearch.indices["chunks-v2"].mappings["properties"]["vector"]["method"]
+    assert (method["engine"], method["space_type"], method["parameters"]) == (
+        "faiss",
+        "innerproduct",
+        {"m": 24, "ef_construction": 256},
+    )
+    assert index_bootstrap.lambda_handler({**event, "RequestType": "Update"}, CONTEXT)["Data"]["Outcome"] == "updated"
+    assert index_bootstrap.lambda_handler({**event, "RequestType": "Delete", "PhysicalResourceId": "chunks-v2"},
+                                          CONTEXT) == {"PhysicalResourceId": "chunks-v2"}  # fmt: skip
+    assert "chunks-v2" in opensearch.indices  # kept: the data outlives the stack

@@ -1,0 +1,75 @@
+"""The query Lambda refuses bad input with a 400 that names the field: never a 500."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ragline.aws.handlers import query
+from tests.aws.api_events import api_event
+from tests.aws.test_end_to_end import CONTEXT
+
+
+def call(event: dict) -> tuple[int, dict]:
+    response = query.lambda_handler(event, CONTEXT)
+    return response["statusCode"], json.loads(response["body"])
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        ({}, "question: Field required"),
+        ({"question": ""}, "question: String should have at least 1 character"),
+        ({"question": "   "}, "question: must not be empty"),
+        ({"question": "x" * 2001}, "question: String should have at most 2000 characters"),
+        ({"question": None}, "question: Input should be a valid string"),
+        ({"question": "pumps?", "k": 0}, "k: Input should be greater than or equal to 1"),
+        ({"question": "pumps?", "k": 51}, "k: Input should be less than or equal to 50"),
+        ({"question": "pumps?", "k": "five"}, "k: Input should be a valid integer"),
+        ({"question": "pumps?", "mode": "fuzzy"}, "mode: Input should be 'dense', 'keyword' or 'hybrid'"),
+        ({"question": "pumps?", "filter": {"colour": "red"}}, "filter.colour: Extra inputs are not permitted"),
+        ({"question": "pumps?", "filter": {"page_from": 5, "page_to": 2}}, "page_from (5) is after page_to (2)"),
+        (
+            {"question": "pumps?", "filter": {"date_from": "yesterday"}},
+            "filter.date_from: Input should be a valid date",
+        ),
+        ({"question": "pumps?", "filter": "source=*.pdf"}, "filter: Input should be a valid dictionary"),
+        ({"question": "pumps?", "temperature": 2}, "temperature: Extra inputs are not permitted"),
+    ],
+)
+def test_bad_requests_are_400s_naming_the_field(stack, body, named):
+    status, answer = call(api_event(body))
+    assert status == 400
+    assert named in answer["error"]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "named"),
+    [
+        ('{"question": "pumps?"}', "text/plain", "Content-Type: expected application/json, got text/plain"),
+        ("question=pumps", "application/x-www-form-urlencoded", "Content-Type: expected application/json"),
+        ('{"question": "pumps?"}', None, "Content-Type: expected application/json, got nothing"),
+        ('{"question": "pumps?"', "application/json", "body"),
+        ('["pumps?"]', "application/json", "body"),
+        (None, "application/json", "body"),
+    ],
+)
+def test_bodies_that_are_not_a_json_object_are_400s(stack, body, content_type, named):
+    status, answer = call(api_event(body, content_type=content_type))
+    assert status == 400
+    assert named in answer["error"]
+
+
+def test_a_json_content_type_with_a_charset_is_accepted(stack, opensearch):
+    from ragline.aws.handlers import index_bootstrap
+
+    index_bootstrap.lambda_handler({"RequestType": "Create"}, CONTEXT)
+    status, answer = call(api_event({"question": "pumps?"}, content_type="application/json; charset=utf-8"))
+    assert status == 200
+    assert answer["grounded"] is False and answer["sources"] == []
+
+
+def test_an_unknown_route_is_a_404_not_a_500(stack):
+    status, _ = call(api_event({"question": "pumps?"}, path="/ask"))
+    assert status == 404
