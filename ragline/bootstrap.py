@@ -16,10 +16,8 @@ from ragline.chunking import Chunker
 from ragline.config import Settings
 from ragline.embedding.local import MiniLMOnnxEmbedder, packaged_model_dir
 from ragline.errors import ConfigurationError
-from ragline.extraction.local import LocalExtractor
 from ragline.filters import SearchFilter
 from ragline.generation.extractive import ExtractiveAnswerer
-from ragline.generation.openai_compatible import OpenAICompatibleGenerator
 from ragline.index.sqlite import SqliteIndex
 from ragline.ingest import IngestReport, IngestService, ProgressCallback
 from ragline.metrics import LoggingMetrics
@@ -50,6 +48,8 @@ def _local_embedder(settings: Settings) -> Embedder:
 
 
 def _openai_generator(settings: Settings, _: Embedder) -> Generator:
+    from ragline.generation.openai_compatible import OpenAICompatibleGenerator  # httpx: only when chosen
+
     generation = settings.generation
     if generation.openai_base_url is None:
         raise ConfigurationError("generation.backend is 'openai' but generation.openai_base_url is not set")
@@ -59,6 +59,12 @@ def _openai_generator(settings: Settings, _: Embedder) -> Generator:
         api_key=generation.openai_api_key,
         timeout_seconds=generation.timeout_seconds,
     )
+
+
+def _local_extractor(settings: Settings) -> Extractor:
+    from ragline.extraction.local import LocalExtractor  # pypdfium2: not shipped to the Lambdas
+
+    return LocalExtractor()
 
 
 def _aws(name: str) -> Callable:
@@ -99,7 +105,7 @@ GENERATORS: dict[str, GeneratorFactory] = {
     "sagemaker": _aws("sagemaker_generator"),
 }
 EXTRACTORS: dict[str, ExtractorFactory] = {
-    "local": lambda settings: LocalExtractor(),
+    "local": _local_extractor,
     "textract": _aws("textract_extractor"),
 }
 METRICS: dict[str, MetricsFactory] = {"log": lambda settings: LoggingMetrics(), "emf": _aws("emf_metrics")}

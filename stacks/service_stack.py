@@ -64,10 +64,10 @@ class RaglineServiceStack(Stack):
         embedding = embedding_binding(config)
         generation = generation_binding(config)
         search_env = {
-            "RAGLINE_INDEX_BACKEND": "opensearch",
-            "RAGLINE_OPENSEARCH_ENDPOINT": search.endpoint,
-            "RAGLINE_OPENSEARCH_INDEX": search.index_name,
-            "RAGLINE_REGISTRY_TABLE": tables.registry.table_name,
+            "RAGLINE_INDEX__BACKEND": "opensearch",
+            "RAGLINE_INDEX__OPENSEARCH_ENDPOINT": search.endpoint,
+            "RAGLINE_INDEX__OPENSEARCH_INDEX": search.index_name,
+            "RAGLINE_INDEX__REGISTRY_TABLE": tables.registry.table_name,
         }
 
         self.ingestion = Ingestion(
@@ -84,7 +84,7 @@ class RaglineServiceStack(Stack):
         index_fn = self.ingestion.index_document
         for name, value in {
             **embedding.environment,
-            "RAGLINE_EMBEDDING_ARCHIVE_STREAM": archive.embeddings.delivery_stream_name,
+            "RAGLINE_ARCHIVE__EMBEDDING_STREAM": archive.embeddings.delivery_stream_name,
         }.items():
             index_fn.function.add_environment(name, value)
         embedding.grant_invoke(index_fn.role)
@@ -108,7 +108,9 @@ class RaglineServiceStack(Stack):
                 **generation.environment,
                 "RAGLINE_MEMORY_TABLE": tables.memory.table_name,
                 "RAGLINE_MEMORY_TTL_DAYS": str(config.memory_ttl_days),
-                "RAGLINE_PROMPT_ARCHIVE_STREAM": archive.prompts.delivery_stream_name,
+                "RAGLINE_ARCHIVE__PROMPT_STREAM": archive.prompts.delivery_stream_name,
+                "RAGLINE_ARCHIVE__BACKEND": "firehose",
+                "RAGLINE_METRICS__BACKEND": "emf",
             },
             timeout=Duration.seconds(29),  # API Gateway's integration timeout
             memory_size=1024,
@@ -119,10 +121,12 @@ class RaglineServiceStack(Stack):
         grants.grant_table(self.query.role, tables.registry, data_key, write=False)
         grants.grant_table(self.query.role, tables.memory, data_key, write=True)
         search.grant_http(self.query.role, write=False)
+        # ingest_start builds the same engine to skip unchanged content: it may read, never write.
+        search.grant_http(self.ingestion.ingest_start.role, write=False)
         search.map_roles(
             self,
             writers=[f.role for f in index_writers],
-            readers=[self.query.role],
+            readers=[self.query.role, self.ingestion.ingest_start.role],
         )
 
         self.api = QueryApi(
@@ -180,7 +184,10 @@ class RaglineServiceStack(Stack):
             functions=[*self.ingestion.functions, self.query],
             api=self.api.api,
             # The query runtime's EMF scores carry the embedding model's name and the index.
-            score_dimensions={"model": embedding.environment["RAGLINE_EMBEDDING_MODEL"], "index": search.index_name},
+            score_dimensions={
+                "model": embedding.environment["RAGLINE_EMBEDDING__MODEL_NAME"],
+                "index": search.index_name,
+            },
         )
 
         CfnOutput(self, "ApiUrl", value=self.api.api.url)

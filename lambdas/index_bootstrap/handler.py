@@ -3,7 +3,7 @@
 This function's role is the domain's fine-grained-access-control master user, so it is the
 only principal that can create indexes and manage security roles. Two resource types:
 
-- `Custom::RaglineSearchIndex` creates the chunk index with the mapping of `mapping.py`.
+- `Custom::RaglineSearchIndex` creates the chunk index with the mapping of `ragline/aws/opensearch_mapping.py`.
   Create and Update are idempotent: a missing index is created; an existing one gets any new
   fields (PUT _mapping) and replica count. A change of dimension, engine or space type cannot
   be applied to an existing index, so the update fails with a message naming a new index name
@@ -21,10 +21,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-try:  # the runtime's mapping module is the source of truth (its adapter writes these fields)
-    from ragline.aws.opensearch_mapping import IMMUTABLE_KEYS, index_body, vector_settings
-except ImportError:  # a ragline package without the AWS adapters: the copy beside this handler
-    from .mapping import IMMUTABLE_KEYS, index_body, vector_settings
+from ragline.aws.opensearch_mapping import IMMUTABLE_KEYS, index_body, vector_settings
 
 logger = Logger()
 
@@ -41,7 +38,7 @@ def client() -> Any:
     session = boto3.Session()
     region = os.environ["AWS_REGION"]
     return OpenSearch(
-        hosts=[{"host": os.environ["RAGLINE_OPENSEARCH_ENDPOINT"].removeprefix("https://"), "port": 443}],
+        hosts=[{"host": os.environ["RAGLINE_INDEX__OPENSEARCH_ENDPOINT"].removeprefix("https://"), "port": 443}],
         http_auth=Urllib3AWSV4SignerAuth(session.get_credentials(), region, "es"),
         use_ssl=True,
         verify_certs=True,

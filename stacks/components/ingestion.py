@@ -40,6 +40,14 @@ INDEX_TIMEOUT = Duration.minutes(15)
 PDF_KEY_FILTER = [{"suffix": {"equals-ignore-case": ".pdf"}}]
 
 
+def dead_letters(queue: WorkQueue) -> dict[str, str]:
+    """Where the runtime sends a message it gives up on, and after how many deliveries."""
+    return {
+        "RAGLINE_AWS__DEAD_LETTER_QUEUE_URL": queue.dlq.queue_url,
+        "RAGLINE_AWS__MAX_RECEIVE_COUNT": str(queue.max_receive_count),
+    }
+
+
 class Ingestion(Construct):
     def __init__(
         self,
@@ -126,12 +134,14 @@ class Ingestion(Construct):
             description="Starts async Textract document analysis for each new PDF",
             environment={
                 **search_env,
+                **dead_letters(self.ingest_queue),
+                "RAGLINE_EXTRACTION__BACKEND": "textract",
                 "RAGLINE_INGEST_BUCKET": ingest_bucket.bucket_name,
-                "RAGLINE_TEXTRACT_TOPIC_ARN": self.textract_topic.topic_arn,
-                "RAGLINE_TEXTRACT_ROLE_ARN": self.textract_role.role_arn,
-                "RAGLINE_TEXTRACT_OUTPUT_BUCKET": archive_bucket.bucket_name,
-                "RAGLINE_TEXTRACT_OUTPUT_PREFIX": TEXTRACT_OUTPUT_PREFIX,
-                "RAGLINE_KMS_KEY_ARN": data_key.key_arn,
+                "RAGLINE_EXTRACTION__TEXTRACT_TOPIC_ARN": self.textract_topic.topic_arn,
+                "RAGLINE_EXTRACTION__TEXTRACT_ROLE_ARN": self.textract_role.role_arn,
+                "RAGLINE_EXTRACTION__OUTPUT_BUCKET": archive_bucket.bucket_name,
+                "RAGLINE_EXTRACTION__OUTPUT_PREFIX": TEXTRACT_OUTPUT_PREFIX,
+                "RAGLINE_EXTRACTION__KMS_KEY_ID": data_key.key_arn,
             },
             timeout=Duration.minutes(1),
             memory_size=512,
@@ -144,8 +154,11 @@ class Ingestion(Construct):
             description="Plans a Textract result into page windows, then chunks, embeds and indexes each window",
             environment={
                 **search_env,
-                "RAGLINE_TEXTRACT_OUTPUT_BUCKET": archive_bucket.bucket_name,
-                "RAGLINE_TEXTRACT_OUTPUT_PREFIX": TEXTRACT_OUTPUT_PREFIX,
+                **dead_letters(self.completion_queue),
+                "RAGLINE_EXTRACTION__BACKEND": "textract",
+                "RAGLINE_ARCHIVE__BACKEND": "firehose",
+                "RAGLINE_EXTRACTION__OUTPUT_BUCKET": archive_bucket.bucket_name,
+                "RAGLINE_EXTRACTION__OUTPUT_PREFIX": TEXTRACT_OUTPUT_PREFIX,
                 "RAGLINE_INDEX_BATCH_QUEUE_URL": self.batch_queue.queue.queue_url,
                 "RAGLINE_INDEX_BATCH_PAGES": str(config.index_batch_pages),
             },
@@ -158,7 +171,7 @@ class Ingestion(Construct):
             settings=functions,
             function_dir="delete_document",
             description="Removes a deleted PDF's chunks from the index and marks it deleted",
-            environment=search_env,
+            environment={**search_env, **dead_letters(self.delete_queue)},
             timeout=Duration.minutes(2),
             memory_size=512,
         )
@@ -180,6 +193,13 @@ class Ingestion(Construct):
             sources.SqsEventSource(self.delete_queue.queue, batch_size=10, report_batch_item_failures=True)
         )
         grants.grant_send(self.index_document.role, self.batch_queue.queue, messaging_key)
+        # Out of retries, a handler sends the message to its DLQ itself, with the reason attached.
+        for function, queue in (
+            (self.ingest_start, self.ingest_queue),
+            (self.index_document, self.completion_queue),
+            (self.delete_document, self.delete_queue),
+        ):
+            grants.grant_send(function.role, queue.dlq, messaging_key)
 
         # ingest_start: Textract reads the PDF and writes its result with the caller's permissions.
         self.ingest_start.role.add_to_principal_policy(

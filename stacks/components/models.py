@@ -66,30 +66,35 @@ def deployed_endpoint_name(config: RaglineConfig, role: str) -> str:
 
 
 def embedding_binding(config: RaglineConfig) -> ModelBinding:
-    common = {"RAGLINE_EMBEDDING_DIMENSION": str(config.embedding_dimension)}
+    common = {"RAGLINE_EMBEDDING__DIMENSION": str(config.embedding_dimension)}
     if config.embedding_mode is ModelMode.BEDROCK:
         return ModelBinding(
             environment={
                 **common,
-                "RAGLINE_EMBEDDING_BACKEND": "bedrock",
-                "RAGLINE_EMBEDDING_MODEL_ID": config.embedding_model_id,
-                "RAGLINE_EMBEDDING_MODEL": config.embedding_model_id,
+                "RAGLINE_EMBEDDING__BACKEND": "bedrock",
+                "RAGLINE_EMBEDDING__MODEL_ID": config.embedding_model_id,
+                "RAGLINE_EMBEDDING__MODEL_NAME": config.embedding_model_id,
             },
             actions=("bedrock:InvokeModel",),
             resources=tuple(bedrock_model_arns(config.embedding_model_id)),
         )
+    # The request body each container expects (ragline/aws/embeddings.py documents the formats):
+    # JumpStart text-embedding endpoints, as in the original pattern, or the HF DLC this app deploys.
     if config.embedding_mode is ModelMode.EXISTING:
         name = config.embeddings_model_endpoint_name or ""
         model = name
+        payload_format = "jumpstart"
     else:
         name = deployed_endpoint_name(config, "embedding")
         model = config.embedding_hf_model_id
+        payload_format = "hf-sentence-embeddings"
     return ModelBinding(
         environment={
             **common,
-            "RAGLINE_EMBEDDING_BACKEND": "sagemaker",
-            "RAGLINE_EMBEDDING_ENDPOINT": name,
-            "RAGLINE_EMBEDDING_MODEL": model,
+            "RAGLINE_EMBEDDING__BACKEND": "sagemaker",
+            "RAGLINE_EMBEDDING__ENDPOINT_NAME": name,
+            "RAGLINE_EMBEDDING__PAYLOAD_FORMAT": payload_format,
+            "RAGLINE_EMBEDDING__MODEL_NAME": model,
         },
         actions=("sagemaker:InvokeEndpoint",),
         resources=(endpoint_arn(name),),
@@ -100,8 +105,8 @@ def generation_binding(config: RaglineConfig) -> ModelBinding:
     if config.generation_mode is ModelMode.BEDROCK:
         return ModelBinding(
             environment={
-                "RAGLINE_GENERATION_BACKEND": "bedrock",
-                "RAGLINE_GENERATION_MODEL_ID": config.generation_model_id,
+                "RAGLINE_GENERATION__BACKEND": "bedrock",
+                "RAGLINE_GENERATION__MODEL_ID": config.generation_model_id,
             },
             actions=("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"),
             resources=tuple(bedrock_model_arns(config.generation_model_id)),
@@ -111,7 +116,7 @@ def generation_binding(config: RaglineConfig) -> ModelBinding:
     else:
         name = deployed_endpoint_name(config, "generation")
     return ModelBinding(
-        environment={"RAGLINE_GENERATION_BACKEND": "sagemaker", "RAGLINE_GENERATION_ENDPOINT": name},
+        environment={"RAGLINE_GENERATION__BACKEND": "sagemaker", "RAGLINE_GENERATION__ENDPOINT_NAME": name},
         actions=("sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"),
         resources=(endpoint_arn(name),),
     )

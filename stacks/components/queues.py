@@ -15,6 +15,7 @@ class WorkQueue:
     name: str
     queue: sqs.Queue
     dlq: sqs.Queue
+    max_receive_count: int
 
 
 def work_queue(
@@ -46,4 +47,4 @@ def work_queue(
         retention_period=Duration.days(4),
         dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=max_receive_count),
     )
-    return WorkQueue(name=name, queue=queue, dlq=dlq)
+    return WorkQueue(name=name, queue=queue, dlq=dlq, max_receive_count=max_receive_count)

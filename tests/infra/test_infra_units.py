@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from lambdas.index_bootstrap import mapping
+from ragline.aws import opensearch_mapping as mapping
 from stacks.components.models import bedrock_model_arns, embedding_binding, endpoint_arn, generation_binding
 from stacks.config import ModelMode, RaglineConfig
 
@@ -57,7 +57,7 @@ def test_existing_endpoints_are_scoped_by_name():
     embedding = embedding_binding(cfg)
     assert embedding.actions == ("sagemaker:InvokeEndpoint",)
     assert embedding.resources == (endpoint_arn("my-embed"),)
-    assert embedding.environment["RAGLINE_EMBEDDING_ENDPOINT"] == "My-Embed"
+    assert embedding.environment["RAGLINE_EMBEDDING__ENDPOINT_NAME"] == "My-Embed"
     generation = generation_binding(cfg)
     assert generation.resources == (endpoint_arn("falcon"),)
     assert all("*" not in r.split(":")[-1] for r in embedding.resources + generation.resources)
@@ -65,7 +65,7 @@ def test_existing_endpoints_are_scoped_by_name():
 
 def test_bedrock_models_are_scoped_to_the_model_or_its_inference_profile():
     cfg = config(embeddingMode="bedrock", generationMode="bedrock", generationModelId="us.amazon.nova-lite-v1:0")
-    assert embedding_binding(cfg).environment["RAGLINE_EMBEDDING_DIMENSION"] == "1024"
+    assert embedding_binding(cfg).environment["RAGLINE_EMBEDDING__DIMENSION"] == "1024"
     assert embedding_binding(cfg).resources[0].endswith("foundation-model/amazon.titan-embed-text-v2:0")
     profile, model = bedrock_model_arns("us.amazon.nova-lite-v1:0")
     assert profile.endswith("inference-profile/us.amazon.nova-lite-v1:0")
