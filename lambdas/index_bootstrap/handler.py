@@ -3,11 +3,9 @@
 This function's role is the domain's fine-grained-access-control master user, so it is the
 only principal that can create indexes and manage security roles. Two resource types:
 
-- `Custom::RaglineSearchIndex` creates the chunk index with the mapping of `ragline/aws/opensearch_mapping.py`.
-  Create and Update are idempotent: a missing index is created; an existing one gets any new
-  fields (PUT _mapping) and replica count. A change of dimension, engine or space type cannot
-  be applied to an existing index, so the update fails with a message naming a new index name
-  as the fix. Delete keeps the index (the data outlives the stack).
+- `Custom::RaglineSearchIndex` is handed to `ragline.aws.handlers.index_bootstrap`, which
+  creates the chunk index with the runtime's own mapping or adds new fields to it, refuses a
+  change of dimension, engine or space type, and keeps the index on Delete.
 - `Custom::RaglineSearchRoleMapping` maps the ingestion Lambdas' IAM roles to a writer role
   and the query Lambda's role to a read-only role, both limited to the chunk index. Create and
   Update overwrite the mapping (PUT is idempotent); Delete removes it.
@@ -21,7 +19,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from ragline.aws.opensearch_mapping import IMMUTABLE_KEYS, index_body, vector_settings
+from ragline.aws.handlers import index_bootstrap
 
 logger = Logger()
 
@@ -45,41 +43,6 @@ def client() -> Any:
         connection_class=Urllib3HttpConnection,
         timeout=60,
     )
-
-
-def _int(props: dict[str, Any], key: str) -> int:
-    return int(props[key])  # CloudFormation passes every property as a string
-
-
-def ensure_index(os_client: Any, props: dict[str, Any]) -> dict[str, Any]:
-    name = props["IndexName"]
-    body = index_body(
-        dimension=_int(props, "Dimension"),
-        engine=props["Engine"],
-        space_type=props["SpaceType"],
-        m=_int(props, "M"),
-        ef_construction=_int(props, "EfConstruction"),
-        shards=_int(props, "Shards"),
-        replicas=_int(props, "Replicas"),
-    )
-    if not os_client.indices.exists(index=name):
-        os_client.indices.create(index=name, body=body)
-        logger.info("index created", extra={"index": name})
-        return {"IndexName": name, "Created": "true"}
-    current = os_client.indices.get_mapping(index=name)[name]["mappings"]
-    wanted = vector_settings(body["mappings"])
-    found = vector_settings(current)
-    changed = [key for key in IMMUTABLE_KEYS if found.get(key) != wanted.get(key)]
-    if changed:
-        raise ValueError(
-            f"index {name} has {found}, the configuration asks for {wanted}: {changed} cannot change on an "
-            "existing index. Deploy with a new indexName context value and re-ingest."
-        )
-    os_client.indices.put_mapping(index=name, body={"properties": body["mappings"]["properties"]})
-    replicas = body["settings"]["index"]["number_of_replicas"]
-    os_client.indices.put_settings(index=name, body={"index": {"number_of_replicas": replicas}})
-    logger.info("index updated", extra={"index": name})
-    return {"IndexName": name, "Created": "false"}
 
 
 def security_roles(index_name: str) -> dict[str, dict[str, Any]]:
@@ -126,11 +89,8 @@ def on_event(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     props = event["ResourceProperties"]
     logger.info("custom resource request", extra={"request": request, "type": resource_type})
     if resource_type == "Custom::RaglineSearchIndex":
-        physical_id = props["IndexName"]
-        if request == "Delete":
-            logger.info("index kept on delete", extra={"index": event.get("PhysicalResourceId")})
-            return {"PhysicalResourceId": event.get("PhysicalResourceId", physical_id)}
-        return {"PhysicalResourceId": physical_id, "Data": ensure_index(client(), props)}
+        # The index and its mapping belong to the runtime: the same adapter that writes the chunks.
+        return index_bootstrap.lambda_handler(event, context)
     if resource_type == "Custom::RaglineSearchRoleMapping":
         physical_id = "ragline-search-role-mapping"  # constant: a new index name is an Update
         if request == "Delete":

@@ -105,33 +105,6 @@ def test_mapping_names_method_engine_and_space_type_and_has_bm25_text_and_metada
     assert mapping.similarity_from_score(1.0) == 1.0 and mapping.similarity_from_score(0.5) == 0.0
 
 
-class FakeIndices:
-    def __init__(self, existing: dict | None = None) -> None:
-        self.mappings = existing or {}
-        self.calls: list[tuple] = []
-
-    def exists(self, index):
-        return index in self.mappings
-
-    def create(self, index, body):
-        self.calls.append(("create", index))
-        self.mappings[index] = body["mappings"]
-
-    def get_mapping(self, index):
-        return {index: {"mappings": self.mappings[index]}}
-
-    def put_mapping(self, index, body):
-        self.calls.append(("put_mapping", index))
-
-    def put_settings(self, index, body):
-        self.calls.append(("put_settings", index, body))
-
-
-class FakeClient:
-    def __init__(self, existing: dict | None = None) -> None:
-        self.indices = FakeIndices(existing)
-
-
 PROPS = {
     "IndexName": "chunks",
     "Dimension": "384",
@@ -161,28 +134,10 @@ def event(request: str, props: dict = PROPS) -> dict:
     }
 
 
-def test_bootstrap_creates_a_missing_index_and_updates_an_existing_one(handler, monkeypatch):
-    client = FakeClient()
-    monkeypatch.setattr(handler, "client", lambda: client)
-    created = handler.on_event(event("Create"))
-    assert created["PhysicalResourceId"] == "chunks" and created["Data"]["Created"] == "true"
-    updated = handler.on_event(event("Update", {**PROPS, "Replicas": "1"}))
-    assert updated["Data"]["Created"] == "false"
-    assert ("put_mapping", "chunks") in client.indices.calls
-    assert ("put_settings", "chunks", {"index": {"number_of_replicas": 1}}) in client.indices.calls
+def test_the_index_resource_is_handed_to_the_runtime_bootstrap(handler, monkeypatch):
+    from ragline.aws.handlers import index_bootstrap
 
-
-def test_bootstrap_refuses_to_change_the_vector_settings_of_an_existing_index(handler, monkeypatch):
-    client = FakeClient()
-    monkeypatch.setattr(handler, "client", lambda: client)
-    handler.on_event(event("Create"))
-    with pytest.raises(ValueError, match="new indexName"):
-        handler.on_event(event("Update", {**PROPS, "Dimension": "1024"}))
-
-
-def test_bootstrap_keeps_the_index_on_delete(handler, monkeypatch):
-    client = FakeClient()
-    monkeypatch.setattr(handler, "client", lambda: client)
-    handler.on_event(event("Create"))
-    assert handler.on_event(event("Delete"))["PhysicalResourceId"] == "chunks"
-    assert "chunks" in client.indices.mappings
+    seen = []
+    monkeypatch.setattr(index_bootstrap, "lambda_handler", lambda event, context: seen.append(event) or {"ok": 1})
+    assert handler.on_event(event("Create")) == {"ok": 1}
+    assert seen[0]["ResourceProperties"] == PROPS
