@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ragline.aws.handlers import runtime
-from ragline.aws.handlers.s3_events import Change, ObjectEvent, object_events
+from ragline.aws.handlers.s3_events import Change, ObjectEvent, handle_object_record
 
 logger = Logger()
 tracer = Tracer()
@@ -39,16 +39,9 @@ def delete_source(event: ObjectEvent) -> None:
 
 
 def handle_record(record: SqsRecordModel) -> None:
-    source = None
-    try:
-        for event in object_events(record.body):
-            source = event.source
-            if event.change is Change.REMOVED:
-                delete_source(event)
-            else:
-                logger.info("not an object removal: ignored", extra={"source": source, "change": event.change})
-    except Exception as error:
-        runtime.dead_letter_or_raise(record, error, handler="delete_document", source=None)
+    handle_object_record(
+        record, wanted=Change.REMOVED, act=delete_source, handler="delete_document", record_failure=False
+    )
 
 
 @logger.inject_lambda_context

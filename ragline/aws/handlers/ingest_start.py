@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ragline.aws.handlers import runtime
-from ragline.aws.handlers.s3_events import Change, ObjectEvent, object_events
+from ragline.aws.handlers.s3_events import Change, ObjectEvent, handle_object_record
 from ragline.aws.textract import check_readable
 
 logger = Logger()
@@ -86,16 +86,9 @@ def start_extraction(event: ObjectEvent) -> None:
 
 
 def handle_record(record: SqsRecordModel) -> None:
-    source = None
-    try:
-        for event in object_events(record.body):
-            source = event.source
-            if event.change is Change.CREATED:
-                start_extraction(event)
-            else:
-                logger.info("not an object creation: ignored", extra={"source": source, "change": event.change})
-    except Exception as error:
-        runtime.dead_letter_or_raise(record, error, handler="ingest_start", source=source)
+    handle_object_record(
+        record, wanted=Change.CREATED, act=start_extraction, handler="ingest_start", record_failure=True
+    )
 
 
 @logger.inject_lambda_context

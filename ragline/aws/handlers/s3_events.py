@@ -11,6 +11,8 @@ raw one, so a file named `c++ notes.pdf` is never skipped for a decoding convent
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
@@ -19,11 +21,15 @@ from urllib.parse import unquote_plus
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 from pydantic import BaseModel, Field
 
+from ragline.aws.handlers import runtime
 from ragline.aws.handlers.runtime import MalformedMessageError
 from ragline.aws.textract import s3_source
 
 EVENTBRIDGE_CHANGES = {"Object Created": "created", "Object Deleted": "removed"}
 NOTIFICATION_CHANGES = {"ObjectCreated": "created", "ObjectRemoved": "removed", "LifecycleExpiration": "removed"}
+
+
+log = logging.getLogger(__name__)
 
 
 class Change(StrEnum):
@@ -130,3 +136,23 @@ def _from_notification(record: _NotificationRecord) -> ObjectEvent:
 
 def _version(version_id: str | None) -> str | None:
     return None if version_id in (None, "", "null") else version_id  # "null": an unversioned bucket
+
+
+def handle_object_record(
+    record: Any, *, wanted: Change, act: Callable[[ObjectEvent], None], handler: str, record_failure: bool
+) -> None:
+    """Apply `act` to each object event of one SQS record whose change is `wanted`.
+
+    A failure goes to `runtime.dead_letter_or_raise`; with `record_failure`, the registry also
+    records it against the object's source (not for deletions: the source is gone).
+    """
+    source = None
+    try:
+        for event in object_events(record.body):
+            source = event.source
+            if event.change is wanted:
+                act(event)
+            else:
+                log.info("%s: %s is not an object %s: ignored", handler, source, wanted.value)
+    except Exception as error:
+        runtime.dead_letter_or_raise(record, error, handler=handler, source=source if record_failure else None)
