@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ragline.config import SearchMode
 from ragline.filters import SearchFilter
-from ragline.model import Answer
+from ragline.model import Answer, Citation
+from ragline.query import Retrieved
 
 API_VERSION = "1.0.0"
 QUESTION_MAX_CHARS = 2000
@@ -38,6 +39,41 @@ class SourceOut(BaseModel):
     chunk_id: str
 
 
+def _sources(citations: tuple[Citation, ...]) -> list[SourceOut]:
+    return [
+        SourceOut(
+            number=citation.number,
+            source=citation.source,
+            title=citation.title,
+            pages=list(citation.pages),
+            page=citation.pages[0] if citation.pages else 0,
+            score=round(citation.score, 6),
+            similarity=round(citation.similarity, 6),
+            text=citation.text,
+            chunk_id=citation.chunk_id,
+        )
+        for citation in citations
+    ]
+
+
+class SearchResponse(BaseModel):
+    """`POST /search`: the sources an answer would be written from, without generating one."""
+
+    question: str
+    mode: SearchMode
+    sources: list[SourceOut]
+    timings_ms: dict[str, float]
+
+    @classmethod
+    def from_retrieved(cls, retrieved: Retrieved) -> SearchResponse:
+        return cls(
+            question=retrieved.question.text,
+            mode=retrieved.question.mode,
+            sources=_sources(retrieved.citations),
+            timings_ms=retrieved.timings_ms,
+        )
+
+
 class QueryResponse(BaseModel):
     question: str
     answer: str
@@ -55,20 +91,7 @@ class QueryResponse(BaseModel):
             grounded=answer.grounded,
             mode=SearchMode(answer.mode),
             generator=answer.generator,
-            sources=[
-                SourceOut(
-                    number=citation.number,
-                    source=citation.source,
-                    title=citation.title,
-                    pages=list(citation.pages),
-                    page=citation.pages[0] if citation.pages else 0,
-                    score=round(citation.score, 6),
-                    similarity=round(citation.similarity, 6),
-                    text=citation.text,
-                    chunk_id=citation.chunk_id,
-                )
-                for citation in answer.citations
-            ],
+            sources=_sources(answer.citations),
             timings_ms=answer.timings_ms,
         )
 

@@ -23,7 +23,7 @@ from ragline.ingest import IngestReport, IngestService, ProgressCallback
 from ragline.metrics import LoggingMetrics
 from ragline.model import Answer, DocumentStatus
 from ragline.ports import ArchiveSink, Embedder, Extractor, Generator, Index, Metrics, Registry, TokenCounter
-from ragline.query import QueryService
+from ragline.query import QueryService, Retrieved
 from ragline.registry.sqlite import SqliteRegistry
 from ragline.retrieval import Retriever
 
@@ -154,6 +154,11 @@ class Engine:
         self, question: str, *, k: int | None = None, mode: str | None = None, where: SearchFilter | None = None
     ) -> Answer:
         return self.queries.ask(self.queries.question(question, k=k, mode=mode, where=where))
+
+    def search(
+        self, question: str, *, k: int | None = None, mode: str | None = None, where: SearchFilter | None = None
+    ) -> Retrieved:
+        return self.queries.search(self.queries.question(question, k=k, mode=mode, where=where))
 
     def status(self) -> list[DocumentStatus]:
         return self.registry.all()

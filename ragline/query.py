@@ -30,6 +30,14 @@ class Question:
     client: str = "local"
 
 
+@dataclass(frozen=True)
+class Retrieved:
+    question: Question
+    citations: tuple[Citation, ...]
+    top_similarity: float
+    timings_ms: dict[str, float]
+
+
 class QueryService:
     def __init__(
         self,
@@ -77,7 +85,11 @@ class QueryService:
             raise InvalidQueryError(f"mode: {mode!r} is not one of dense, keyword, hybrid") from error
         return Question(stripped, k, mode, where)
 
-    def ask(self, question: Question) -> Answer:
+    def search(self, question: Question) -> Retrieved:
+        """Retrieve and cite, without generating: the sources an answer would be written from.
+
+        The question's signals are recorded here, so every search counts, answered or not.
+        """
         timings: dict[str, float] = {}
         started = time.perf_counter()
         vector = self._embedder.embed([question.text])[0]
@@ -88,18 +100,21 @@ class QueryService:
             RetrievalRequest(question.text, vector, question.k, question.mode, question.where)
         )
         timings["retrieve_ms"] = _elapsed_ms(started)
-
-        citations = tuple(_citation(number, hit) for number, hit in enumerate(hits, start=1))
-        grounded = bool(hits) and _top_similarity(hits) >= self._generation.min_similarity
-        started = time.perf_counter()
-        text = self._generator.generate(question.text, citations) if grounded else ""
-        timings["generate_ms"] = _elapsed_ms(started)
-
         self._record(question, vector, hits)
+        citations = tuple(_citation(number, hit) for number, hit in enumerate(hits, start=1))
+        return Retrieved(question, citations, _top_similarity(hits), timings)
+
+    def ask(self, question: Question) -> Answer:
+        retrieved = self.search(question)
+        timings = dict(retrieved.timings_ms)
+        grounded = bool(retrieved.citations) and retrieved.top_similarity >= self._generation.min_similarity
+        started = time.perf_counter()
+        text = self._generator.generate(question.text, retrieved.citations) if grounded else ""
+        timings["generate_ms"] = _elapsed_ms(started)
         return Answer(
             question=question.text,
             text=text or NOT_FOUND_ANSWER,
-            citations=citations,
+            citations=retrieved.citations,
             grounded=grounded and bool(text),
             mode=question.mode.value,
             generator=self._generator.name,

@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from ragline.api import API_VERSION, ErrorResponse, HealthResponse, QueryRequest, QueryResponse
+from ragline.api import API_VERSION, ErrorResponse, HealthResponse, QueryRequest, QueryResponse, SearchResponse
 from ragline.bootstrap import Engine
 from ragline.errors import InvalidQueryError, ModelUnavailableError
 from ragline.model import DocumentState
@@ -52,6 +52,15 @@ def create_app(engine: Engine) -> FastAPI:
     def query(request: QueryRequest) -> QueryResponse:
         answer = engine.ask(request.question, k=request.k, mode=request.mode, where=request.filter)
         return QueryResponse.from_answer(answer)
+
+    @app.post(
+        "/search",
+        response_model=SearchResponse,
+        responses={400: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
+    )
+    def search(request: QueryRequest) -> SearchResponse:
+        retrieved = engine.search(request.question, k=request.k, mode=request.mode, where=request.filter)
+        return SearchResponse.from_retrieved(retrieved)
 
     @app.get("/health", response_model=HealthResponse)
     def health() -> HealthResponse:

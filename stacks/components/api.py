@@ -15,32 +15,38 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from ragline.api import QUESTION_MAX_CHARS
 from stacks import nag
 from stacks.config import ApiAuth, RaglineConfig
 
 JSON = apigw.JsonSchemaType
 
-_FILTERS = apigw.JsonSchema(
+# Mirrors ragline.api.QueryRequest and ragline.filters.SearchFilter, the runtime's contract;
+# tests/infra checks the field names stay the same, so the gateway never refuses what the
+# runtime accepts (or the reverse).
+ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_FILTER = apigw.JsonSchema(
     type=JSON.OBJECT,
     additional_properties=False,
     properties={
-        "source": apigw.JsonSchema(type=JSON.STRING, max_length=1024),
-        "document_id": apigw.JsonSchema(type=JSON.STRING, max_length=128),
+        "source": apigw.JsonSchema(type=JSON.STRING, min_length=1, max_length=1024),
         "tags": apigw.JsonSchema(
-            type=JSON.ARRAY, max_items=20, items=apigw.JsonSchema(type=JSON.STRING, max_length=128)
+            type=JSON.ARRAY, max_items=32, items=apigw.JsonSchema(type=JSON.STRING, max_length=128)
         ),
-        "date_from": apigw.JsonSchema(type=JSON.STRING, max_length=32),
-        "date_to": apigw.JsonSchema(type=JSON.STRING, max_length=32),
+        "page_from": apigw.JsonSchema(type=JSON.INTEGER, minimum=1),
+        "page_to": apigw.JsonSchema(type=JSON.INTEGER, minimum=1),
+        "date_from": apigw.JsonSchema(type=JSON.STRING, pattern=ISO_DATE),
+        "date_to": apigw.JsonSchema(type=JSON.STRING, pattern=ISO_DATE),
     },
 )
 
 
 def _search_properties() -> dict[str, apigw.JsonSchema]:
     return {
-        "question": apigw.JsonSchema(type=JSON.STRING, min_length=1, max_length=4000),
+        "question": apigw.JsonSchema(type=JSON.STRING, min_length=1, max_length=QUESTION_MAX_CHARS),
         "k": apigw.JsonSchema(type=JSON.INTEGER, minimum=1, maximum=50),
         "mode": apigw.JsonSchema(type=JSON.STRING, enum=["dense", "keyword", "hybrid"]),
-        "filters": _FILTERS,
+        "filter": _FILTER,
     }
 
 
@@ -50,10 +56,7 @@ QUERY_SCHEMA = apigw.JsonSchema(
     type=JSON.OBJECT,
     additional_properties=False,
     required=["question"],
-    properties={
-        **_search_properties(),
-        "session_id": apigw.JsonSchema(type=JSON.STRING, pattern="^[A-Za-z0-9_-]{1,128}$"),
-    },
+    properties=_search_properties(),
 )
 SEARCH_SCHEMA = apigw.JsonSchema(
     schema=apigw.JsonSchemaVersion.DRAFT4,

@@ -73,3 +73,14 @@ def test_a_json_content_type_with_a_charset_is_accepted(stack, opensearch):
 def test_an_unknown_route_is_a_404_not_a_500(stack):
     status, _ = call(api_event({"question": "pumps?"}, path="/ask"))
     assert status == 404
+
+
+def test_search_returns_sources_without_an_answer_and_validates_like_query(stack, opensearch):
+    from ragline.aws.handlers import index_bootstrap
+
+    index_bootstrap.lambda_handler({"RequestType": "Create"}, CONTEXT)
+    status, body = call(api_event({"question": "pumps?", "k": 3}, path="/search"))
+    assert status == 200
+    assert set(body) == {"question", "mode", "sources", "timings_ms"}
+    status, body = call(api_event({"question": "pumps?", "k": 0}, path="/search"))
+    assert status == 400 and "k: Input should be greater than or equal to 1" in body["error"]

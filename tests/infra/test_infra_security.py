@@ -310,3 +310,19 @@ def test_only_the_index_writers_may_write_to_opensearch(synthesized):
     }
     # ingest_start reads only to say, when a new version fails, how many chunks of the old one remain.
     assert {name.split("Role")[0] for name in readers} == {"Query", "IngestionIngestStart"}
+
+
+def test_the_gateway_validates_the_same_request_the_runtime_reads(synthesized):
+    """Field names and limits of the API Gateway models are those of ragline.api.QueryRequest."""
+    from ragline.api import QUESTION_MAX_CHARS, QueryRequest
+    from ragline.filters import SearchFilter
+
+    schemas = [
+        resource["Properties"]["Schema"] for _, resource in synthesized.resources("AWS::ApiGateway::Model").values()
+    ]
+    requests = [schema for schema in schemas if schema.get("title") in ("QueryRequest", "SearchRequest")]
+    assert len(requests) == 2
+    for schema in requests:
+        assert set(schema["properties"]) == set(QueryRequest.model_fields)
+        assert set(schema["properties"]["filter"]["properties"]) == set(SearchFilter.model_fields)
+        assert schema["properties"]["question"]["maxLength"] == QUESTION_MAX_CHARS

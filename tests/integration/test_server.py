@@ -67,3 +67,10 @@ def test_wrong_content_type_is_a_400(client):
 def test_published_openapi_matches_the_code():
     assert json.loads(OPENAPI_FILE.read_text()) == openapi_document(), "run: ragline openapi --output docs/openapi.json"
     assert {"/query", "/health"} <= set(openapi_document()["paths"])
+
+
+def test_search_returns_the_sources_an_answer_would_cite(client):
+    body = client.post("/search", json={"question": "Which team logged entries?", "k": 2, "mode": "keyword"}).json()
+    assert set(body) == {"question", "mode", "sources", "timings_ms"}
+    assert len(body["sources"]) == 2 and body["sources"][0]["page"] >= 1
+    assert client.post("/search", json={"question": ""}).status_code == 400

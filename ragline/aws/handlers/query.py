@@ -23,7 +23,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ragline.api import ErrorResponse, QueryRequest, QueryResponse
+from ragline.api import ErrorResponse, QueryRequest, QueryResponse, SearchResponse
 from ragline.aws.handlers import runtime
 from ragline.errors import InvalidQueryError, ModelUnavailableError
 
@@ -111,6 +111,13 @@ def answer_question(request: QueryRequest) -> QueryResponse:
     logger.info("answered", extra={"grounded": answer.grounded, "sources": len(answer.citations), **answer.timings_ms})
     metrics.add_metric(name="QueriesAnswered", unit=MetricUnit.Count, value=1)
     return QueryResponse.from_answer(answer)
+
+
+@app.post("/search")
+def search(request: QueryRequest) -> SearchResponse:
+    queries = runtime.engine().queries
+    question = queries.question(request.question, k=request.k, mode=request.mode, where=request.filter)
+    return SearchResponse.from_retrieved(queries.search(replace(question, client=API_CLIENT)))
 
 
 @app.get("/documents")
