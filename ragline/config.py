@@ -100,7 +100,9 @@ class RetrievalSettings(BaseModel):
     mode: SearchMode = SearchMode.HYBRID
     k: int = Field(default=5, ge=1, le=50)
     candidates: int = Field(default=50, ge=1, le=1000, description="Hits taken from each list before fusion.")
+    fusion: Literal["rrf", "convex"] = Field(default="rrf", description="How hybrid mode fuses the two rankings.")
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal-rank-fusion constant.")
+    dense_weight: float = Field(default=0.5, ge=0, le=1, description="Convex fusion: weight of the dense score.")
 
 
 class GenerationSettings(BaseModel):

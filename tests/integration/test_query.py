@@ -78,3 +78,19 @@ def test_every_question_is_archived_with_its_embedding(indexed):
 def test_bad_questions_are_refused_with_the_field_named(indexed, question, options, message):
     with pytest.raises(InvalidQueryError, match=message):
         indexed.ask(question, **options)
+
+
+def test_convex_fusion_is_a_working_hybrid_setting(settings, real_embedder, tmp_path):
+    from ragline.bootstrap import build_engine
+
+    engine = build_engine(
+        settings.model_copy(update={"retrieval": settings.retrieval.model_copy(update={"fusion": "convex"})}),
+        embedder=real_embedder,
+    )
+    pdf_factory.write_report_pdf(tmp_path, name="water.pdf", sentences=PUMPS, header="Riverbend Water Runbook")
+    engine.ingest([tmp_path / "water.pdf"])
+    answer = engine.ask("What is the chlorine dose at Lakeside?", mode="hybrid", k=3)
+    engine.close()
+    assert 2 in answer.citations[0].pages
+    assert answer.citations[0].score == max(citation.score for citation in answer.citations)
+    assert all(0 <= citation.score <= 1 for citation in answer.citations)
