@@ -54,3 +54,43 @@ STOPWORDS = frozenset(
         "your",
     ]
 )
+
+# Lucene's English stop set (EnglishAnalyzer.ENGLISH_STOP_WORDS_SET): what OpenSearch's `english`
+# analyzer drops, so the AWS index's BM25 ignores these words.
+LUCENE_ENGLISH_STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "for",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "no",
+        "not",
+        "of",
+        "on",
+        "or",
+        "such",
+        "that",
+        "the",
+        "their",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "was",
+        "will",
+        "with",
+    ]
+)

@@ -22,44 +22,8 @@ from typing import Any
 
 from opensearchpy import Connection
 
-# Lucene's English stop words (EnglishAnalyzer.ENGLISH_STOP_WORDS_SET).
-STOP_WORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "but",
-        "by",
-        "for",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "no",
-        "not",
-        "of",
-        "on",
-        "or",
-        "such",
-        "that",
-        "the",
-        "their",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "to",
-        "was",
-        "will",
-        "with",
-    ]
-)
+from ragline.text import LUCENE_ENGLISH_STOPWORDS as STOP_WORDS
+
 _WORD = re.compile(r"\w+")
 
 
