@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,7 +37,7 @@ class IngestOutcome:
 @dataclass
 class IngestReport:
     outcomes: list[IngestOutcome] = field(default_factory=list)
-    stage_seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
     def count(self, state: DocumentState) -> int:
         return sum(1 for outcome in self.outcomes if outcome.status.state is state)
@@ -102,23 +102,17 @@ def _failed(source: str, reason: str, **fields: object) -> DocumentStatus:
     return DocumentStatus(source=source, state=DocumentState.FAILED, reason=reason, updated_at=_now(), **fields)  # type: ignore[arg-type]
 
 
-class _Stopwatch:
-    def __init__(self, totals: dict[str, float]) -> None:
-        self._totals = totals
-
-    def time(self, stage: str) -> _StageTimer:
-        return _StageTimer(self._totals, stage)
+StageSeconds = dict[str, float]
 
 
-class _StageTimer:
-    def __init__(self, totals: dict[str, float], stage: str) -> None:
-        self._totals, self._stage = totals, stage
-
-    def __enter__(self) -> None:
-        self._start = time.perf_counter()
-
-    def __exit__(self, *_: object) -> None:
-        self._totals[self._stage] += time.perf_counter() - self._start
+@contextmanager
+def _timed(totals: StageSeconds, stage: str) -> Iterator[None]:
+    """Add the time spent in the block to `totals[stage]`: the per-stage breakdown benchmarks report."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        totals[stage] = totals.get(stage, 0.0) + time.perf_counter() - started
 
 
 class IngestService:
@@ -158,7 +152,7 @@ class IngestService:
             for status in self._prune_missing([path for path in paths if path.is_dir()]):
                 report.outcomes.append(IngestOutcome(status, 0.0))
         for file in files:
-            outcome = self.ingest_bytes_from(file, tags=tuple(tags), report=report)
+            outcome = self._ingest_file(file, tags=tuple(tags), report=report)
             report.outcomes.append(outcome)
             if on_progress:
                 on_progress(Progress(outcome.status.source, outcome.status.page_count, outcome.status.state))
@@ -168,26 +162,24 @@ class IngestService:
         """The files `ingest` would read under these paths."""
         return discover_files(paths, self._extractor.supports)[0]
 
-    def ingest_bytes_from(
-        self, file: Path, *, tags: tuple[str, ...] = (), report: IngestReport | None = None
-    ) -> IngestOutcome:
+    def _ingest_file(self, file: Path, *, tags: tuple[str, ...], report: IngestReport) -> IngestOutcome:
         source = _source_of(file)
-        stopwatch = _Stopwatch((report or IngestReport()).stage_seconds)
+        stages = report.stage_seconds
         started = time.perf_counter()
         try:
-            with stopwatch.time("read"):
+            with _timed(stages, "read"):
                 data = file.read_bytes()
         except OSError as error:
             return IngestOutcome(_failed(source, f"cannot read the file: {error.strerror or error}"), 0.0)
-        status = self.ingest_document(source, data, tags=tags, stopwatch=stopwatch)
+        status = self.ingest_document(source, data, tags=tags, stages=stages)
         return IngestOutcome(status, time.perf_counter() - started)
 
     def ingest_document(
-        self, source: str, data: bytes, *, tags: tuple[str, ...] = (), stopwatch: _Stopwatch | None = None
+        self, source: str, data: bytes, *, tags: tuple[str, ...] = (), stages: StageSeconds | None = None
     ) -> DocumentStatus:
         """Ingest one document's bytes; never raises for a bad document, returns its status."""
-        stopwatch = stopwatch or _Stopwatch(defaultdict(float))
-        return self._recorded(source, lambda: self._ingest_document(source, data, tags, stopwatch))
+        stages = {} if stages is None else stages
+        return self._recorded(source, lambda: self._ingest_document(source, data, tags, stages))
 
     def ingest_extracted(self, document: Document, *, reraise_unexpected: bool = False) -> DocumentStatus:
         """Index a document extracted elsewhere (Textract on AWS): the steps of `ingest_document` after extraction.
@@ -197,10 +189,10 @@ class IngestService:
         raises; with `reraise_unexpected`, any other error is recorded and then raised, so a
         queue consumer can retry what may be transient (throttling, a service outage).
         """
-        stopwatch = _Stopwatch(defaultdict(float))
+        stages: StageSeconds = {}
         return self._recorded(
             document.source,
-            lambda: self.known_status(document.source, document.id) or self._index_extracted(document, stopwatch),
+            lambda: self.known_status(document.source, document.id) or self._index_extracted(document, stages),
             reraise_unexpected=reraise_unexpected,
         )
 
@@ -247,28 +239,26 @@ class IngestService:
 
     # --- steps ----------------------------------------------------------------------------
 
-    def _ingest_document(
-        self, source: str, data: bytes, tags: tuple[str, ...], stopwatch: _Stopwatch
-    ) -> DocumentStatus:
+    def _ingest_document(self, source: str, data: bytes, tags: tuple[str, ...], stages: StageSeconds) -> DocumentStatus:
         if not data:
             raise DocumentError(source, "the file is empty (0 bytes)")
         if skipped := self.known_status(source, content_hash(data)):
             return skipped
-        with stopwatch.time("extract"):
+        with _timed(stages, "extract"):
             document = self._extractor.extract(source, data)
             document = replace(document, tags=tags) if tags else document
-        return self._index_extracted(document, stopwatch)
+        return self._index_extracted(document, stages)
 
-    def _index_extracted(self, document: Document, stopwatch: _Stopwatch) -> DocumentStatus:
+    def _index_extracted(self, document: Document, stages: StageSeconds) -> DocumentStatus:
         source = document.source
-        with stopwatch.time("chunk"):
+        with _timed(stages, "chunk"):
             chunks = self._chunker.chunk(document)
         if not chunks:
             raise DocumentError(source, _no_text_reason(document))
-        with stopwatch.time("embed"):
+        with _timed(stages, "embed"):
             vectors = self._embedder.embed([chunk.embedding_text for chunk in chunks])
         embedded = [EmbeddedChunk(chunk, vector) for chunk, vector in zip(chunks, vectors, strict=True)]
-        with stopwatch.time("index"):
+        with _timed(stages, "index"):
             self._index.replace_document(source, document.id, embedded)
         indexed = DocumentStatus(
             source=source,
@@ -279,7 +269,7 @@ class IngestService:
             scanned_pages=document.scanned_pages,
             updated_at=_now(),
         )
-        with stopwatch.time("archive"):
+        with _timed(stages, "archive"):
             self._archive_chunks(indexed, embedded)
         return indexed
 

@@ -12,8 +12,6 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-import numpy as np
-
 # Prefixes shared by the local archive folder and the S3 archive bucket.
 EMBEDDING_ARCHIVE_PREFIX = "embeddingarchive"
 PROMPT_ARCHIVE_PREFIX = "promptarchive"
@@ -59,9 +57,6 @@ class EmbeddingRecord:
             document_id=payload.get("document_id"),
             pages=tuple(payload.get("pages") or ()),
         )
-
-    def as_array(self) -> np.ndarray:
-        return np.asarray(self.vector, dtype=np.float32)
 
     @property
     def archive_prefix(self) -> str:

@@ -156,10 +156,6 @@ class SqliteIndex:
                 return self._connection.execute("SELECT count(*) FROM chunks").fetchone()[0]
             return self._connection.execute("SELECT count(*) FROM chunks WHERE source = ?", (source,)).fetchone()[0]
 
-    def sources(self) -> list[str]:
-        with self._lock:
-            return [row[0] for row in self._connection.execute("SELECT DISTINCT source FROM chunks ORDER BY source")]
-
     def dense_search(self, vector: np.ndarray, k: int, where: SearchFilter | None = None) -> list[tuple[Chunk, float]]:
         matrix = self._current_matrix()
         if not len(matrix.rowids):
