@@ -37,3 +37,122 @@ def test_a_failure_inside_the_transaction_rolls_back_to_the_previous_chunks(tmp_
     assert index.count("/docs/pumps.pdf") == 2
     assert index.keyword_search("seals", k=1)[0][0] == PUMPS[1].chunk
     index.close()
+
+
+# --- keyword search: numpy BM25 over FTS5's own terms ----------------------------------------------
+
+
+def _random_corpus(count: int, seed: int = 3) -> list[str]:
+    """Texts of varied length over a small vocabulary with a Zipf law, so terms range from rare to
+    present in most texts (the case where FTS5's IDF floor matters)."""
+    rng = np.random.default_rng(seed)
+    words = np.array(
+        [
+            "pump",
+            "pumps",
+            "pumping",
+            "seal",
+            "seals",
+            "water",
+            "valve",
+            "valves",
+            "pressure",
+            "flow",
+            "turbine",
+            "turbines",
+            "motor",
+            "bearing",
+            "bearings",
+            "leak",
+            "leaking",
+            "inspection",
+            "yearly",
+            "monthly",
+            "operator",
+            "manual",
+            "running",
+            "runs",
+            "ran",
+            "café",
+            "naïve",
+        ]
+    )
+    p = 1 / np.arange(1, len(words) + 1)
+    p /= p.sum()
+    return [" ".join(rng.choice(words, size=int(rng.integers(3, 60)), p=p)) for _ in range(count)]
+
+
+def _fts5_reference(texts: list[str], query_words: list[str], k: int) -> list[tuple[int, float]]:
+    import sqlite3
+
+    from ragline.index.bm25 import FTS5_TOKENIZE
+
+    db = sqlite3.connect(":memory:")
+    db.execute(f"CREATE VIRTUAL TABLE t USING fts5(x, tokenize = '{FTS5_TOKENIZE}')")
+    db.executemany("INSERT INTO t (rowid, x) VALUES (?, ?)", list(enumerate(texts)))
+    match = " OR ".join(f'"{word}"' for word in query_words)
+    rows = db.execute("SELECT rowid, -bm25(t) FROM t WHERE t MATCH ? ORDER BY bm25(t) LIMIT ?", (match, k)).fetchall()
+    db.close()
+    return rows
+
+
+@pytest.mark.parametrize(
+    "question", ["pump seals", "leaking valves under pressure", "running", "cafe naive turbine", "pumps pumping"]
+)
+def test_keyword_scores_equal_fts5_bm25(tmp_path, question):
+    from ragline.index.bm25 import question_words
+    from tests.contracts.index_contract import embedded
+
+    texts = _random_corpus(300)
+    index = SqliteIndex(tmp_path / "index.sqlite3", dimension=DIMENSION)
+    for document in range(0, len(texts), 50):  # several documents, so rowids and postings interleave
+        batch = [
+            embedded(f"/docs/{document}.pdf", f"{document:064d}", i, texts[document + i], unit(1, 0)) for i in range(50)
+        ]
+        index.replace_document(f"/docs/{document}.pdf", f"{document:064d}", batch)
+    ours = index.keyword_search(question, k=20)
+    reference = _fts5_reference(texts, question_words(question), k=20)
+    index.close()
+    assert len(ours) == len(reference) > 0
+    assert [score for _, score in ours] == pytest.approx([score for _, score in reference], rel=1e-5)
+    text_of_reference = {texts[rowid] for rowid, _ in reference[:5]}
+    if reference[4][1] - reference[5][1] > 1e-6:  # the top 5 are well separated from what follows
+        assert {chunk.text for chunk, _ in ours[:5]} == text_of_reference
+
+
+def test_keyword_search_sees_writes_from_another_connection(tmp_path):
+    path = tmp_path / "index.sqlite3"
+    reader = SqliteIndex(path, dimension=DIMENSION)
+    assert reader.keyword_search("seals", k=1) == []
+    writer = SqliteIndex(path, dimension=DIMENSION)
+    writer.replace_document("/docs/pumps.pdf", "p" * 64, PUMPS)
+    assert reader.keyword_search("seals", k=1)[0][0] == PUMPS[1].chunk
+    writer.delete_source("/docs/pumps.pdf")
+    writer.close()
+    assert reader.keyword_search("seals", k=1) == []
+    reader.close()
+
+
+def test_an_index_file_from_the_fts5_days_is_migrated_on_open(tmp_path):
+    import sqlite3
+
+    from ragline.index.bm25 import FTS5_TOKENIZE
+
+    path = tmp_path / "index.sqlite3"
+    index = SqliteIndex(path, dimension=DIMENSION)
+    index.replace_document("/docs/pumps.pdf", "p" * 64, PUMPS)
+    index.close()
+    legacy = sqlite3.connect(path)  # what an index written before numpy BM25 holds: FTS5, no stored terms
+    legacy.execute("DELETE FROM chunk_terms")
+    legacy.execute("DELETE FROM terms")
+    legacy.execute(f"CREATE VIRTUAL TABLE chunks_fts USING fts5(embedding_text, tokenize = '{FTS5_TOKENIZE}')")
+    legacy.execute("INSERT INTO chunks_fts (rowid, embedding_text) SELECT rowid, embedding_text FROM chunks")
+    legacy.commit()
+    legacy.close()
+
+    reopened = SqliteIndex(path, dimension=DIMENSION)
+    assert reopened.keyword_search("seals", k=1)[0][0] == PUMPS[1].chunk
+    reopened.close()
+    check = sqlite3.connect(path)
+    assert check.execute("SELECT count(*) FROM sqlite_master WHERE name = 'chunks_fts'").fetchone()[0] == 0
+    check.close()

@@ -1,0 +1,66 @@
+"""The half-precision first pass must never change the answer: results equal a float32 brute force."""
+
+import numpy as np
+import pytest
+
+from ragline.index.dense import DenseMatrix
+
+
+def _unit_rows(rng: np.random.Generator, count: int, dimension: int = 384) -> np.ndarray:
+    # Clustered like real embeddings, so many rows sit within float16's error of each other.
+    centres = rng.standard_normal((8, dimension)).astype(np.float32)
+    rows = centres[rng.integers(0, 8, count)] + 0.05 * rng.standard_normal((count, dimension)).astype(np.float32)
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def _brute_force(vectors: np.ndarray, rowids: np.ndarray, query: np.ndarray, k: int, allowed=None):
+    scores = vectors @ query
+    positions = np.arange(len(vectors)) if allowed is None else np.flatnonzero(allowed)
+    order = np.lexsort((rowids[positions], -scores[positions]))[:k]
+    return positions[order], scores[positions][order]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_top_k_equals_the_float32_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    vectors = _unit_rows(rng, 3000)
+    vectors[100:110] = vectors[7]  # exact duplicates: ties must go to the lower rowid
+    rowids = np.arange(1, 3001, dtype=np.int64) * 3
+    matrix = DenseMatrix.build(rowids, vectors)
+    assert matrix.half is not None  # the half-precision path is the one under test
+    for query in (vectors[7], vectors[rng.integers(0, 3000)] + 0.01, _unit_rows(rng, 1)[0]):
+        for k in (1, 5, 50):
+            positions, scores = matrix.top_k(query, k)
+            expected_positions, expected_scores = _brute_force(vectors, rowids, query, k)
+            assert positions.tolist() == expected_positions.tolist()
+            assert scores == pytest.approx(expected_scores, abs=1e-6)
+
+
+def test_the_mask_keeps_only_allowed_rows_and_k_shrinks_to_what_is_left():
+    rng = np.random.default_rng(11)
+    vectors = _unit_rows(rng, 500)
+    rowids = np.arange(500, dtype=np.int64)
+    allowed = np.zeros(500, dtype=bool)
+    allowed[rng.choice(500, 30, replace=False)] = True
+    positions, _ = DenseMatrix.build(rowids, vectors).top_k(vectors[0], 50, allowed)
+    expected, _ = _brute_force(vectors, rowids, vectors[0], 50, allowed)
+    assert len(positions) == 30
+    assert positions.tolist() == expected.tolist()
+
+
+def test_values_beyond_float16_fall_back_to_float32_and_stay_exact():
+    rng = np.random.default_rng(5)
+    vectors = rng.standard_normal((200, 16)).astype(np.float32) * 1e5
+    matrix = DenseMatrix.build(np.arange(200, dtype=np.int64), vectors)
+    assert matrix.half is None
+    positions, scores = matrix.top_k(vectors[3], 10)
+    expected_positions, expected_scores = _brute_force(vectors, matrix.rowids, vectors[3], 10)
+    assert positions.tolist() == expected_positions.tolist()
+    assert scores == pytest.approx(expected_scores, rel=1e-6)
+
+
+def test_an_empty_matrix_or_mask_gives_nothing():
+    empty = DenseMatrix.build(np.zeros(0, dtype=np.int64), np.zeros((0, 8), dtype=np.float32))
+    assert len(empty.top_k(np.ones(8, dtype=np.float32), 5)[0]) == 0
+    matrix = DenseMatrix.build(np.arange(3, dtype=np.int64), np.eye(3, 8, dtype=np.float32))
+    assert len(matrix.top_k(np.ones(8, dtype=np.float32), 5, np.zeros(3, dtype=bool))[0]) == 0
