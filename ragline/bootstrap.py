@@ -18,7 +18,6 @@ from ragline.embedding.local import MiniLMOnnxEmbedder, packaged_model_dir
 from ragline.errors import ConfigurationError
 from ragline.filters import SearchFilter
 from ragline.generation.extractive import ExtractiveAnswerer
-from ragline.index.sqlite import SqliteIndex
 from ragline.ingest import IngestReport, IngestService, ProgressCallback
 from ragline.metrics import LoggingMetrics
 from ragline.model import Answer, DocumentStatus
@@ -61,6 +60,12 @@ def _openai_generator(settings: Settings, _: Embedder) -> Generator:
     )
 
 
+def _sqlite_index(settings: Settings, dimension: int) -> Index:
+    from ragline.index.sqlite import SqliteIndex  # simsimd: not shipped to the Lambdas
+
+    return SqliteIndex(settings.index_path, dimension=dimension)
+
+
 def _local_extractor(settings: Settings) -> Extractor:
     from ragline.extraction.local import LocalExtractor  # pypdfium2: not shipped to the Lambdas
 
@@ -84,7 +89,7 @@ EMBEDDERS: dict[str, EmbedderFactory] = {
     "bedrock": _aws("bedrock_embedder"),
 }
 INDEXES: dict[str, IndexFactory] = {
-    "sqlite": lambda settings, dimension: SqliteIndex(settings.index_path, dimension=dimension),
+    "sqlite": _sqlite_index,
     "opensearch": _aws("opensearch_index"),
 }
 REGISTRIES: dict[str, RegistryFactory] = {

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-LOCAL_ONLY = ("pypdfium2", "httpx", "onnxruntime", "scipy", "typer", "rich", "fastapi", "torch")
+LOCAL_ONLY = ("pypdfium2", "httpx", "onnxruntime", "scipy", "simsimd", "typer", "rich", "fastapi", "torch")
 HANDLERS = ("ingest_start", "index_document", "delete_document", "query", "index_bootstrap")
 
 
