@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.common import data_dir, fmt, mean, run_main, write_result
+from bench.scifact import CONVEX_CHOSEN_ON_TRAIN
 from ragline.bootstrap import Engine, build_engine
 from ragline.config import RetrievalSettings, SearchMode, Settings
 
@@ -129,25 +130,6 @@ def retrieve_all(
     return runs
 
 
-def retrieve_convex(
-    engine: Engine, questions: Sequence[Question], alpha: float = 0.5, candidates: int = 100, k: int = 10
-) -> dict[str, list[Retrieved]]:
-    """The proposed convex fusion (not in the engine yet) over the engine's own dense and keyword lists."""
-    from bench.scifact import convex_run
-
-    vectors = engine.embedder.embed([q.text for q in questions])
-    runs = {}
-    for question, vector in zip(questions, vectors, strict=True):
-        dense = engine.index.dense_search(vector, candidates)
-        keyword = engine.index.keyword_search(question.text, candidates)
-        chunks = {chunk.id: chunk for chunk, _ in (*dense, *keyword)}
-        ranked = convex_run(
-            [(c.id, s) for c, s in dense], [(c.id, s) for c, s in keyword], alpha=alpha, candidates=candidates, k=k
-        )
-        runs[question.id] = [Retrieved(Path(chunks[i].source).stem, tuple(chunks[i].pages)) for i in ranked]
-    return runs
-
-
 def engine_chunk_texts(engine: Engine) -> list[str]:
     """The exact texts the engine embedded, in index order (read back from the index)."""
     connection = engine.index._connection  # a benchmark may look inside; the engine never does
@@ -205,7 +187,10 @@ def run(
         row["ragline_ingest"] = ingest(engine, files)
         row["retrieval"] = {mode.value: score(retrieve_all(engine, questions, mode), questions) for mode in modes}
         if SearchMode.HYBRID in modes:
-            row["retrieval"]["convex_0.5_100"] = score(retrieve_convex(engine, questions), questions)  # proposed
+            convex = engine.settings.retrieval.model_copy(update=CONVEX_CHOSEN_ON_TRAIN)
+            row["retrieval"]["convex_0.5_100"] = score(
+                retrieve_all(engine, questions, SearchMode.HYBRID, retrieval=convex), questions
+            )
         if compare:
             texts = engine_chunk_texts(engine)
             row["embedding_floor"] = embedding_floor(precision, texts)

@@ -32,7 +32,7 @@ def test_scifact_smoke_run_produces_a_row_per_mode(real_embedder):
 
     (row,) = scifact.run(limit_queries=5, limit_docs=40, record=False, embedder=real_embedder, cache=False)
     assert row["queries"] == 5
-    assert set(row["modes"]) == {"keyword", "dense", "hybrid"}
+    assert set(row["modes"]) == {"keyword", "dense", "hybrid", "hybrid_convex"}
     for scores in row["modes"].values():
         assert 0.0 <= scores["ndcg@10"] <= 1.0
         assert 0.0 <= scores["recall@100"] <= 1.0
