@@ -112,14 +112,30 @@ def machine() -> dict[str, object]:
         "date_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "load_average": [round(value, 2) for value in os.getloadavg()],
         "git_commit": _git_commit(),
+        "simd": _simd_kernels(),
     }
+
+
+def _simd_kernels() -> list[str]:
+    """The SimSIMD kernel families this CPU runs (the dense search's first pass depends on them)."""
+    import simsimd
+
+    return sorted(name for name, enabled in simsimd.get_capabilities().items() if enabled)
 
 
 def _git_commit() -> str:
     try:
-        return subprocess.run(
+        commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
         ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        return f"{commit}+uncommitted" if changed else commit
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
