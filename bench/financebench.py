@@ -1,7 +1,7 @@
 """FinanceBench through the real ingestion path: page-hit, document-hit, and ingestion throughput.
 
 The PDFs are ingested with ``engine.ingest`` (extract with pypdfium2, structure-aware chunking, MiniLM on
-onnxruntime, SQLite/FTS5 index, local archive) into a scratch data folder. Each of the questions whose gold
+onnxruntime, SQLite index, local archive) into a scratch data folder. Each of the questions whose gold
 document was ingested is then retrieved with the engine's own `Retriever` at k=10:
 
 * page-hit@k: a retrieved chunk among the first k comes from the gold document and covers the gold page.

@@ -1,7 +1,7 @@
 """Retrieval quality on BEIR SciFact through the engine's own index and retriever.
 
 Each abstract becomes one chunk of the engine's `SqliteIndex`: ``embedding_text`` is ``title + "\\n" + text``
-(what FTS5 BM25 indexes and what the model embeds), exactly the shape the chunker gives a chunk with a
+(what BM25 indexes and what the model embeds), exactly the shape the chunker gives a chunk with a
 contextual header. MiniLM reads at most 256 tokens, so the vector of an abstract is computed from its first 254
 WordPiece tokens (plus [CLS]/[SEP]) — what sentence-transformers does, and what the published 0.645 used.
 
