@@ -9,8 +9,8 @@ What the scores mean (stable across queries):
   - hybrid, `retrieval.fusion = "rrf"` (default): reciprocal-rank fusion of the dense and keyword
     rankings, divided by its maximum, so it lies in (0, 1] and 1.0 means "ranked first by both";
   - hybrid, `retrieval.fusion = "convex"`: w * minmax(cosine) + (1 - w) * minmax(BM25) over this
-    query's candidates, in [0, 1]; it keeps the margins RRF throws away (SciFact nDCG@10 0.727
-    against 0.717, bench/RESULTS.md) but is relative to the query's own candidates.
+    query's candidates, in [0, 1]; it keeps the margins RRF throws away (SciFact nDCG@10 0.730
+    against 0.717 with 100 candidates, bench/RESULTS.md) but is relative to the query's own candidates.
 """
 
 from __future__ import annotations
