@@ -6,7 +6,8 @@ them before it can sort, so a question holding a common word costs a pass over m
 time, and a query costs one vector add per question term over that term's postings (a few ms at 100k).
 
 Why FTS5's tokenizer: the stems stay exactly those of SQLite's `porter unicode61` tokenizer, with no
-new stemmer to keep in step, and the scores equal FTS5's `bm25()` (tests/unit/test_bm25.py checks it).
+new stemmer to keep in step, and the scores equal FTS5's `bm25()` (tests/contracts/test_index_sqlite.py
+checks it).
 """
 
 from __future__ import annotations

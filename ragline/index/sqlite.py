@@ -214,9 +214,7 @@ class SqliteIndex:
         matrix = self._current_matrix()
         if not len(matrix):
             return []
-        allowed = None
-        if where is not None and not where.is_empty:
-            allowed = np.isin(matrix.rowids, self._filtered_rowids(where))
+        allowed = self._allowed(matrix.rowids, where)
         top, scores = matrix.top_k(np.asarray(vector, dtype=np.float32), k, allowed)
         chunks = self._chunks_by_rowid([int(matrix.rowids[position]) for position in top])
         return [
@@ -231,8 +229,9 @@ class SqliteIndex:
             known = _term_ids(self._connection, terms)
         postings = self._current_postings()
         scores, matched = postings.score([known[term] for term in terms if term in known])
-        if where is not None and not where.is_empty:
-            matched &= np.isin(postings.rowids, self._filtered_rowids(where))
+        allowed = self._allowed(postings.rowids, where)
+        if allowed is not None:
+            matched &= allowed
         top = top_k(scores, np.flatnonzero(matched), postings.rowids, k)
         chunks = self._chunks_by_rowid([int(postings.rowids[position]) for position in top])
         return [(chunks[int(postings.rowids[position])], float(scores[position])) for position in top]
@@ -272,11 +271,14 @@ class SqliteIndex:
                 self._postings = _Postings(postings, version)
             return self._postings.postings
 
-    def _filtered_rowids(self, where: SearchFilter) -> np.ndarray:
-        condition, parameters = filter_sql(where, alias="chunks")
+    def _allowed(self, rowids: np.ndarray, where: SearchFilter | None) -> np.ndarray | None:
+        """Which of `rowids` the filter lets through (a boolean mask), or None when there is no filter."""
+        if where is None or where.is_empty:
+            return None
+        condition, parameters = filter_sql(where)
         with self._lock:
             rows = self._connection.execute(f"SELECT rowid FROM chunks WHERE {condition}", parameters).fetchall()
-        return np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+        return np.isin(rowids, np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows)))
 
     def _chunks_by_rowid(self, rowids: list[int]) -> dict[int, Chunk]:
         if not rowids:
@@ -332,7 +334,7 @@ def _term_ids(connection: sqlite3.Connection, terms: Sequence[str]) -> dict[str,
     return found
 
 
-def filter_sql(where: SearchFilter | None, alias: str = "c") -> tuple[str, tuple[object, ...]]:
+def filter_sql(where: SearchFilter | None) -> tuple[str, tuple[object, ...]]:
     """Translate a filter into a SQL condition with parameters (never string-formatted values)."""
     if where is None or where.is_empty:
         return "1", ()
@@ -340,25 +342,25 @@ def filter_sql(where: SearchFilter | None, alias: str = "c") -> tuple[str, tuple
     parameters: list[object] = []
     if where.source:
         if "/" in where.source:
-            conditions.append(f"{alias}.source GLOB ?")
+            conditions.append("chunks.source GLOB ?")
             parameters.append(where.source)
         else:  # a bare file name (or pattern) matches the last path component
-            conditions.append(f"({alias}.source GLOB ? OR {alias}.source GLOB ?)")
+            conditions.append("(chunks.source GLOB ? OR chunks.source GLOB ?)")
             parameters.extend([where.source, f"*/{where.source}"])
     if where.tags:
         placeholders = ",".join("?" * len(where.tags))
-        conditions.append(f"EXISTS (SELECT 1 FROM json_each({alias}.tags) WHERE value IN ({placeholders}))")
+        conditions.append(f"EXISTS (SELECT 1 FROM json_each(chunks.tags) WHERE value IN ({placeholders}))")
         parameters.extend(where.tags)
     if where.page_from is not None:
-        conditions.append(f"{alias}.page_end >= ?")
+        conditions.append("chunks.page_end >= ?")
         parameters.append(where.page_from)
     if where.page_to is not None:
-        conditions.append(f"{alias}.page_start <= ?")
+        conditions.append("chunks.page_start <= ?")
         parameters.append(where.page_to)
     if where.date_from is not None:
-        conditions.append(f"{alias}.date >= ?")
+        conditions.append("chunks.date >= ?")
         parameters.append(where.date_from.isoformat())
     if where.date_to is not None:
-        conditions.append(f"{alias}.date <= ?")
+        conditions.append("chunks.date <= ?")
         parameters.append(where.date_to.isoformat())
     return " AND ".join(conditions), tuple(parameters)
