@@ -41,11 +41,11 @@ RUNTIME_EXTRAS = ("pydantic-settings==2.16.3", "tenacity==9.1.2", "httpx==0.28.1
 # Provided by the Lambda Python runtime; the CDK bundling deletes them from the layer.
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath")
 HANDLERS = {
-    "ingest_start": "ragline.aws.handlers.ingest_start",
-    "index_document": "ragline.aws.handlers.index_document",
-    "delete_document": "ragline.aws.handlers.delete_document",
-    "query": "ragline.aws.handlers.query",
-    "index_bootstrap": "ragline.aws.handlers.index_bootstrap",
+    "ingest_start": "ragline.entrypoints.lambdas.ingest_start",
+    "index_document": "ragline.entrypoints.lambdas.index_document",
+    "delete_document": "ragline.entrypoints.lambdas.delete_document",
+    "query": "ragline.entrypoints.lambdas.query",
+    "index_bootstrap": "ragline.entrypoints.lambdas.index_bootstrap",
 }
 LAMBDA_ENVIRONMENT = {
     "AWS_LAMBDA_FUNCTION_NAME": "ragline-bench",  # Powertools: running in Lambda, tracer on

@@ -41,7 +41,7 @@ CHUNKS_PER_DOCUMENT = 100
 
 
 def vocabulary() -> list[str]:
-    from ragline.embedding.local import packaged_model_dir
+    from ragline.adapters.local.embedding import packaged_model_dir
 
     vocab = json.loads((packaged_model_dir() / "tokenizer.json").read_text())["model"]["vocab"]
     words = [w for w, _ in sorted(vocab.items(), key=lambda item: item[1]) if w.isalpha() and len(w) > 2]

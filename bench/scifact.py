@@ -34,9 +34,9 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import OUT_DIR, DataMissingError, data_dir, fmt, mean, ndcg_at_k, recall_at_k, run_main, write_result
+from ragline.adapters.local.embedding import MiniLMOnnxEmbedder, packaged_model_dir
+from ragline.adapters.local.index.sqlite import SqliteIndex
 from ragline.config import RetrievalSettings, SearchMode, Settings
-from ragline.embedding.local import MiniLMOnnxEmbedder, packaged_model_dir
-from ragline.index.sqlite import SqliteIndex
 from ragline.model import Chunk, EmbeddedChunk
 from ragline.retrieval import RetrievalRequest, Retriever, convex_fusion, reciprocal_rank_fusion
 from ragline.text import LUCENE_ENGLISH_STOPWORDS as LUCENE_STOPWORDS

@@ -1,41 +1,44 @@
 """The composition root: the one place that turns `Settings` into working services.
 
-Each port has a table of adapter factories keyed by the backend name in the settings. AWS
-adapters register themselves in the same tables (see `ragline.aws`), so no other module ever
-asks "which backend is this?".
+Each port has a table of adapter factories keyed by the backend name in the settings; the AWS
+factories live in `ragline.adapters.aws.factories` and are imported only when a setting names
+them, so the embedded mode never loads boto3.
+
+`Services` builds each adapter on first use, once. An entry point therefore builds only the
+ports its use case touches: the query function never builds an extractor, the delete function
+never loads an embedding model. In the AWS world (`Services(settings, world=World.AWS)`), a
+port whose backend variable is unset, or names a backend that does not run on AWS, is a
+start-up error naming the variable, never a silent fall-back to the laptop's adapters.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 
-from ragline.archive.local import LocalArchive, NullArchive
+from ragline.adapters.local.archive import LocalArchive, NullArchive
 from ragline.chunking import Chunker
 from ragline.config import Settings
-from ragline.embedding.local import MiniLMOnnxEmbedder, packaged_model_dir
 from ragline.errors import ConfigurationError
 from ragline.filters import SearchFilter
-from ragline.generation.extractive import ExtractiveAnswerer
 from ragline.ingest import IngestReport, IngestService, ProgressCallback
 from ragline.metrics import LoggingMetrics
 from ragline.model import Answer, DocumentStatus
 from ragline.ports import ArchiveSink, Embedder, Extractor, Generator, Index, Metrics, Registry, TokenCounter
 from ragline.query import QueryService, Retrieved
-from ragline.registry.sqlite import SqliteRegistry
 from ragline.retrieval import Retriever
 
-EmbedderFactory = Callable[[Settings], Embedder]
-IndexFactory = Callable[[Settings, int], Index]
-RegistryFactory = Callable[[Settings], Registry]
-ArchiveFactory = Callable[[Settings], ArchiveSink]
-GeneratorFactory = Callable[[Settings, Embedder], Generator]
-ExtractorFactory = Callable[[Settings], Extractor]
-MetricsFactory = Callable[[Settings], Metrics]
+
+class World(StrEnum):
+    LOCAL = "local"  # a laptop: every default is an embedded adapter
+    AWS = "aws"  # a Lambda or Glue job: every backend must be named, and be one that runs there
 
 
 def _local_embedder(settings: Settings) -> Embedder:
+    from ragline.adapters.local.embedding import MiniLMOnnxEmbedder, packaged_model_dir
+
     embedding = settings.embedding
     return MiniLMOnnxEmbedder(
         embedding.model_dir or packaged_model_dir(),
@@ -46,8 +49,8 @@ def _local_embedder(settings: Settings) -> Embedder:
     )
 
 
-def _openai_generator(settings: Settings, _: Embedder) -> Generator:
-    from ragline.generation.openai_compatible import OpenAICompatibleGenerator  # httpx: only when chosen
+def _openai_generator(settings: Settings, _: Callable[[], Embedder]) -> Generator:
+    from ragline.adapters.local.openai_compatible import OpenAICompatibleGenerator  # httpx: only when chosen
 
     generation = settings.generation
     if generation.openai_base_url is None:
@@ -60,70 +63,108 @@ def _openai_generator(settings: Settings, _: Embedder) -> Generator:
     )
 
 
-def _sqlite_index(settings: Settings, dimension: int) -> Index:
-    from ragline.index.sqlite import SqliteIndex  # simsimd: not shipped to the Lambdas
+def _extractive_generator(settings: Settings, embedder: Callable[[], Embedder]) -> Generator:
+    from ragline.adapters.local.extractive import ExtractiveAnswerer
 
-    return SqliteIndex(settings.index_path, dimension=dimension)
+    return ExtractiveAnswerer(embedder(), max_sentences=settings.generation.max_sentences)
+
+
+def _sqlite_index(settings: Settings, dimension: Callable[[], int]) -> Index:
+    from ragline.adapters.local.index.sqlite import SqliteIndex  # simsimd: not shipped to the Lambdas
+
+    return SqliteIndex(settings.index_path, dimension=dimension())
+
+
+def _sqlite_registry(settings: Settings) -> Registry:
+    from ragline.adapters.local.registry import SqliteRegistry
+
+    return SqliteRegistry(settings.registry_path)
 
 
 def _local_extractor(settings: Settings) -> Extractor:
-    from ragline.extraction.local import LocalExtractor  # pypdfium2: not shipped to the Lambdas
+    from ragline.adapters.local.extraction import LocalExtractor  # pypdfium2: not shipped to the Lambdas
 
     return LocalExtractor()
 
 
 def _aws(name: str) -> Callable:
-    """An AWS adapter factory of `ragline.aws.factories`, imported on first use: the embedded mode never loads boto3."""
+    """An AWS adapter factory of `ragline.adapters.aws.factories`, imported on first use."""
 
     def factory(*args: object) -> object:
-        from ragline.aws import factories
+        from ragline.adapters.aws import factories
 
         return getattr(factories, name)(*args)
 
     return factory
 
 
-EMBEDDERS: dict[str, EmbedderFactory] = {
-    "local": _local_embedder,
-    "sagemaker": _aws("sagemaker_embedder"),
-    "bedrock": _aws("bedrock_embedder"),
+# Per port: backend name -> (factory, the worlds it runs in).
+LOCAL, AWS, BOTH = frozenset({World.LOCAL}), frozenset({World.AWS}), frozenset(World)
+EMBEDDERS: dict[str, tuple[Callable, frozenset]] = {
+    "local": (_local_embedder, LOCAL),
+    "sagemaker": (_aws("sagemaker_embedder"), BOTH),
+    "bedrock": (_aws("bedrock_embedder"), BOTH),
 }
-INDEXES: dict[str, IndexFactory] = {
-    "sqlite": _sqlite_index,
-    "opensearch": _aws("opensearch_index"),
+INDEXES: dict[str, tuple[Callable, frozenset]] = {
+    "sqlite": (_sqlite_index, LOCAL),
+    "opensearch": (_aws("opensearch_index"), BOTH),
 }
-REGISTRIES: dict[str, RegistryFactory] = {
-    "sqlite": lambda settings: SqliteRegistry(settings.registry_path),
-    "dynamodb": _aws("dynamodb_registry"),
+REGISTRIES: dict[str, tuple[Callable, frozenset]] = {
+    "sqlite": (_sqlite_registry, LOCAL),
+    "dynamodb": (_aws("dynamodb_registry"), BOTH),
 }
-ARCHIVES: dict[str, ArchiveFactory] = {
-    "local": lambda settings: LocalArchive(settings.archive_dir),
-    "none": lambda settings: NullArchive(),
-    "firehose": _aws("firehose_archive"),
+ARCHIVES: dict[str, tuple[Callable, frozenset]] = {
+    "local": (lambda settings: LocalArchive(settings.archive_dir), LOCAL),
+    "none": (lambda settings: NullArchive(), BOTH),
+    "firehose": (_aws("firehose_archive"), BOTH),
 }
-GENERATORS: dict[str, GeneratorFactory] = {
-    "extractive": lambda settings, embedder: ExtractiveAnswerer(
-        embedder, max_sentences=settings.generation.max_sentences
-    ),
-    "openai": _openai_generator,
-    "bedrock": _aws("bedrock_generator"),
-    "sagemaker": _aws("sagemaker_generator"),
+GENERATORS: dict[str, tuple[Callable, frozenset]] = {
+    "extractive": (_extractive_generator, BOTH),
+    "openai": (_openai_generator, LOCAL),
+    "bedrock": (_aws("bedrock_generator"), BOTH),
+    "sagemaker": (_aws("sagemaker_generator"), BOTH),
 }
-EXTRACTORS: dict[str, ExtractorFactory] = {
-    "local": _local_extractor,
-    "textract": _aws("textract_extractor"),
+EXTRACTORS: dict[str, tuple[Callable, frozenset]] = {
+    "local": (_local_extractor, LOCAL),
+    "textract": (_aws("textract_extractor"), BOTH),
 }
-METRICS: dict[str, MetricsFactory] = {"log": lambda settings: LoggingMetrics(), "emf": _aws("emf_metrics")}
+METRICS: dict[str, tuple[Callable, frozenset]] = {
+    "log": (lambda settings: LoggingMetrics(), BOTH),
+    "emf": (_aws("emf_metrics"), BOTH),
+}
 
 # The registry backend follows the index: local index, local registry.
 REGISTRY_FOR_INDEX = {"sqlite": "sqlite", "opensearch": "dynamodb"}
 
 
-def _pick(table: dict[str, Callable], name: str, what: str) -> Callable:
-    try:
-        return table[name]
-    except KeyError:
-        raise ConfigurationError(f"{what} backend {name!r} is unknown; expected one of {sorted(table)}") from None
+def backend_variable(section: str) -> str:
+    """The environment variable that names a port's backend, e.g. RAGLINE_EMBEDDING__BACKEND."""
+    return f"RAGLINE_{section.upper()}__BACKEND"
+
+
+def pick_backend(settings: Settings, section: str, table: dict[str, tuple[Callable, frozenset]], world: World):
+    """The factory for `section`'s backend; an unknown, unset (on AWS) or out-of-world backend names its variable."""
+    variable = backend_variable(section)
+    part = getattr(settings, section)
+    name = part.backend
+    if world is World.AWS and not _explicitly_set(settings, section):
+        raise ConfigurationError(
+            f"{variable} is not set: on AWS every backend a function uses must be named "
+            f"(one of {sorted(n for n, (_, worlds) in table.items() if world in worlds)})"
+        )
+    if name not in table:
+        raise ConfigurationError(f"{variable}={name!r} is unknown; expected one of {sorted(table)}")
+    factory, worlds = table[name]
+    if world not in worlds:
+        raise ConfigurationError(
+            f"{variable}={name!r} does not run on {world.value}; expected one of "
+            f"{sorted(n for n, (_, w) in table.items() if world in w)}"
+        )
+    return factory
+
+
+def _explicitly_set(settings: Settings, section: str) -> bool:
+    return section in settings.model_fields_set and "backend" in getattr(settings, section).model_fields_set
 
 
 def token_counter_for(embedder: Embedder) -> TokenCounter:
@@ -133,17 +174,132 @@ def token_counter_for(embedder: Embedder) -> TokenCounter:
     return tokens
 
 
-@dataclass
-class Engine:
-    """Everything a CLI command, an HTTP route or a notebook cell needs, built once."""
+class Services:
+    """Every adapter and service, each built from `settings` on first use and kept."""
 
-    settings: Settings
-    embedder: Embedder
-    index: Index
-    registry: Registry
-    ingestion: IngestService
-    queries: QueryService
-    closers: list[Callable[[], None]] = field(default_factory=list)
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        world: World = World.LOCAL,
+        embedder: Embedder | None = None,
+        generator: Generator | None = None,
+    ) -> None:
+        self.settings = settings
+        self.world = world
+        if embedder is not None:
+            self.embedder = embedder
+        if generator is not None:
+            self.generator = generator
+
+    def _factory(self, section: str, table: dict[str, tuple[Callable, frozenset]]) -> Callable:
+        return pick_backend(self.settings, section, table, self.world)
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return self._factory("embedding", EMBEDDERS)(self.settings)
+
+    @cached_property
+    def index(self) -> Index:
+        # The vector size is declared on AWS (RAGLINE_EMBEDDING__DIMENSION): no embedder is built for it.
+        return self._factory("index", INDEXES)(self.settings, self.embedding_dimension)
+
+    def embedding_dimension(self) -> int:
+        return self.settings.embedding.dimension or self.embedder.dimension
+
+    @cached_property
+    def registry(self) -> Registry:
+        index_backend = self.settings.index.backend
+        name = REGISTRY_FOR_INDEX.get(index_backend, index_backend)
+        if name not in REGISTRIES:
+            raise ConfigurationError(f"{backend_variable('index')}={index_backend!r} has no registry")
+        self._factory("index", INDEXES)  # the registry follows the index: the same checks apply
+        return REGISTRIES[name][0](self.settings)
+
+    @cached_property
+    def archive(self) -> ArchiveSink:
+        return self._factory("archive", ARCHIVES)(self.settings)
+
+    @cached_property
+    def generator(self) -> Generator:
+        return self._factory("generation", GENERATORS)(self.settings, lambda: self.embedder)
+
+    @cached_property
+    def extractor(self) -> Extractor:
+        return self._factory("extraction", EXTRACTORS)(self.settings)
+
+    @cached_property
+    def metrics(self) -> Metrics:
+        return self._factory("metrics", METRICS)(self.settings)
+
+    @cached_property
+    def chunker(self) -> Chunker:
+        chunking = self.settings.chunking
+        return Chunker(
+            token_counter_for(self.embedder),
+            max_tokens=chunking.max_tokens,
+            overlap_tokens=chunking.overlap_tokens,
+            contextual_header=chunking.contextual_header,
+        )
+
+    @cached_property
+    def ingestion(self) -> IngestService:
+        return IngestService(self)
+
+    @cached_property
+    def queries(self) -> QueryService:
+        settings = self.settings
+        return QueryService(
+            embedder=self.embedder,
+            retriever=Retriever(self.index, settings.retrieval),
+            generator=self.generator,
+            archive=self.archive,
+            metrics=self.metrics,
+            retrieval=settings.retrieval,
+            generation=settings.generation,
+            max_question_chars=settings.max_question_chars,
+        )
+
+    def built(self) -> list[str]:
+        """The names of the adapters and services built so far (what this entry point really used)."""
+        return sorted(name for name in vars(self) if name not in ("settings", "world"))
+
+    def close(self) -> None:
+        for name in ("index", "registry"):
+            close = getattr(vars(self).get(name), "close", None)
+            if close:
+                close()
+
+
+class Engine:
+    """The laptop's facade over `Services`: what a CLI command, an HTTP route or a notebook cell calls."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @property
+    def embedder(self) -> Embedder:
+        return self.services.embedder
+
+    @property
+    def index(self) -> Index:
+        return self.services.index
+
+    @property
+    def registry(self) -> Registry:
+        return self.services.registry
+
+    @property
+    def ingestion(self) -> IngestService:
+        return self.services.ingestion
+
+    @property
+    def queries(self) -> QueryService:
+        return self.services.queries
 
     def ingest(
         self,
@@ -172,39 +328,9 @@ class Engine:
         return self.ingestion.delete(source)
 
     def close(self) -> None:
-        for close in self.closers:
-            close()
+        self.services.close()
 
 
 def build_engine(settings: Settings, *, embedder: Embedder | None = None, generator: Generator | None = None) -> Engine:
-    """Build every service from `settings`; tests and notebooks may inject an embedder or generator."""
-    embedder = embedder or _pick(EMBEDDERS, settings.embedding.backend, "embedding")(settings)
-    index = _pick(INDEXES, settings.index.backend, "index")(settings, embedder.dimension)
-    registry_backend = REGISTRY_FOR_INDEX.get(settings.index.backend, settings.index.backend)
-    registry = _pick(REGISTRIES, registry_backend, "registry")(settings)
-    archive = _pick(ARCHIVES, settings.archive.backend, "archive")(settings)
-    generator = generator or _pick(GENERATORS, settings.generation.backend, "generation")(settings, embedder)
-    extractor = _pick(EXTRACTORS, settings.extraction.backend, "extraction")(settings)
-    metrics = _pick(METRICS, settings.metrics.backend, "metrics")(settings)
-    chunking = settings.chunking
-    chunker = Chunker(
-        token_counter_for(embedder),
-        max_tokens=chunking.max_tokens,
-        overlap_tokens=chunking.overlap_tokens,
-        contextual_header=chunking.contextual_header,
-    )
-    ingestion = IngestService(
-        extractor=extractor, chunker=chunker, embedder=embedder, index=index, registry=registry, archive=archive
-    )
-    queries = QueryService(
-        embedder=embedder,
-        retriever=Retriever(index, settings.retrieval),
-        generator=generator,
-        archive=archive,
-        metrics=metrics,
-        retrieval=settings.retrieval,
-        generation=settings.generation,
-        max_question_chars=settings.max_question_chars,
-    )
-    closers = [close for close in (getattr(index, "close", None), getattr(registry, "close", None)) if close]
-    return Engine(settings, embedder, index, registry, ingestion, queries, closers)
+    """The laptop engine; its adapters are built when first used. Tests may inject an embedder or generator."""
+    return Engine(Services(settings, embedder=embedder, generator=generator))

@@ -54,7 +54,7 @@ class EmbeddingSettings(BaseModel):
         default="tei",
         description="SageMaker container's JSON: tei = Text Embeddings Inference, jumpstart = JumpStart "
         "text-embedding models, hf-sentence-embeddings = HF inference DLC with HF_TASK=sentence-embeddings. "
-        "See ragline/aws/embeddings.py.",
+        "See ragline/adapters/aws/embeddings.py.",
     )
     model_name: str | None = Field(
         default=None, description="Model name written into archive records; default: the endpoint name or model id."

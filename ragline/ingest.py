@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from ragline.chunking import Chunker
 from ragline.errors import DocumentError
@@ -115,23 +116,45 @@ def _timed(totals: StageSeconds, stage: str) -> Iterator[None]:
         totals[stage] = totals.get(stage, 0.0) + time.perf_counter() - started
 
 
+class IngestPorts(Protocol):
+    """The adapters ingestion uses. The composition root builds each on first use, so an entry
+    point that only looks documents up (or deletes them) never builds an extractor or embedder."""
+
+    extractor: Extractor
+    chunker: Chunker
+    embedder: Embedder
+    index: Index
+    registry: Registry
+    archive: ArchiveSink
+
+
 class IngestService:
-    def __init__(
-        self,
-        *,
-        extractor: Extractor,
-        chunker: Chunker,
-        embedder: Embedder,
-        index: Index,
-        registry: Registry,
-        archive: ArchiveSink,
-    ) -> None:
-        self._extractor = extractor
-        self._chunker = chunker
-        self._embedder = embedder
-        self._index = index
-        self._registry = registry
-        self._archive = archive
+    def __init__(self, ports: IngestPorts) -> None:
+        self._ports = ports
+
+    @property
+    def _extractor(self) -> Extractor:
+        return self._ports.extractor
+
+    @property
+    def _chunker(self) -> Chunker:
+        return self._ports.chunker
+
+    @property
+    def _embedder(self) -> Embedder:
+        return self._ports.embedder
+
+    @property
+    def _index(self) -> Index:
+        return self._ports.index
+
+    @property
+    def _registry(self) -> Registry:
+        return self._ports.registry
+
+    @property
+    def _archive(self) -> ArchiveSink:
+        return self._ports.archive
 
     # --- public API -----------------------------------------------------------------------
 

@@ -12,9 +12,9 @@ import numpy as np
 from ragline.config import GenerationSettings, RetrievalSettings, SearchMode
 from ragline.errors import InvalidQueryError
 from ragline.filters import SearchFilter
-from ragline.generation.prompt import NOT_FOUND_ANSWER
 from ragline.model import Answer, Citation, Hit
 from ragline.ports import ArchiveSink, Embedder, Generator, Metrics
+from ragline.prompt import NOT_FOUND_ANSWER
 from ragline.records import EmbeddingRecord, RecordKind
 from ragline.retrieval import RetrievalRequest, Retriever
 

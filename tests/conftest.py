@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from ragline.adapters.local.embedding import MiniLMOnnxEmbedder, packaged_model_dir
 from ragline.bootstrap import Engine, build_engine
 from ragline.config import Settings
-from ragline.embedding.local import MiniLMOnnxEmbedder, packaged_model_dir
-from ragline.embedding.tokens import WordPieceTokenCounter
+from ragline.tokens import WordPieceTokenCounter
 from tests.fakes import HashingEmbedder
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ragline.embedding.tokens import WordPieceTokenCounter
+from ragline.tokens import WordPieceTokenCounter
 
 _WORD = re.compile(r"\w+")
 

@@ -3,7 +3,7 @@
 This function's role is the domain's fine-grained-access-control master user, so it is the
 only principal that can create indexes and manage security roles. Two resource types:
 
-- `Custom::RaglineSearchIndex` is handed to `ragline.aws.handlers.index_bootstrap`, which
+- `Custom::RaglineSearchIndex` is handed to `ragline.entrypoints.lambdas.index_bootstrap`, which
   creates the chunk index with the runtime's own mapping or adds new fields to it, refuses a
   change of dimension, engine or space type, and keeps the index on Delete.
 - `Custom::RaglineSearchRoleMapping` maps the ingestion Lambdas' IAM roles to a writer role
@@ -19,7 +19,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from ragline.aws.handlers import index_bootstrap
+from ragline.entrypoints.lambdas import index_bootstrap
 
 logger = Logger()
 

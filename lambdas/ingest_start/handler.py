@@ -4,6 +4,6 @@ The logic lives in the domain package; this module only names the entry point th
 configuration points at (`handler.lambda_handler`).
 """
 
-from ragline.aws.handlers.ingest_start import lambda_handler
+from ragline.entrypoints.lambdas.ingest_start import lambda_handler
 
 __all__ = ["lambda_handler"]

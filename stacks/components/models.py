@@ -78,7 +78,7 @@ def embedding_binding(config: RaglineConfig) -> ModelBinding:
             actions=("bedrock:InvokeModel",),
             resources=tuple(bedrock_model_arns(config.embedding_model_id)),
         )
-    # The request body each container expects (ragline/aws/embeddings.py documents the formats):
+    # The request body each container expects (ragline/adapters/aws/embeddings.py documents the formats):
     # JumpStart text-embedding endpoints, as in the original pattern, or the HF DLC this app deploys.
     if config.embedding_mode is ModelMode.EXISTING:
         name = config.embeddings_model_endpoint_name or ""

@@ -17,8 +17,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from ragline.aws.handlers import runtime
-from ragline.embedding.local import packaged_model_dir
+from ragline.adapters.local.embedding import packaged_model_dir
+from ragline.entrypoints.lambdas import runtime
 from tests.aws.fake_endpoint import FakeEndpoint
 from tests.aws.fake_opensearch import FakeOpenSearch, fake_client
 from tests.aws.textract_recorder import TextractRecorder
@@ -73,7 +73,7 @@ def endpoint(monkeypatch: pytest.MonkeyPatch) -> FakeEndpoint:
 def opensearch(monkeypatch: pytest.MonkeyPatch) -> FakeOpenSearch:
     """The OpenSearch data plane: every client the factories build talks to this one fake."""
     fake = FakeOpenSearch()
-    monkeypatch.setattr("ragline.aws.factories.opensearch_client", lambda index, aws: fake_client(fake))
+    monkeypatch.setattr("ragline.adapters.aws.factories.opensearch_client", lambda index, aws: fake_client(fake))
     return fake
 
 

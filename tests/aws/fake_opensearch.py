@@ -2,7 +2,7 @@
 
 It plugs in under opensearch-py as a `Connection` class, so the real client, its bulk helper,
 serialization and error mapping all run; only the HTTP round trip is replaced. It implements
-the subset of the REST API and query DSL that `ragline.aws.opensearch_index` sends: index
+the subset of the REST API and query DSL that `ragline.adapters.aws.opensearch_index` sends: index
 create/mapping/settings, `_bulk` (strict mapping, vector dimension checks), `_search` with
 `knn` (efficient filter; lucene cosinesimil/innerproduct scores) or `bool` + `match` (BM25 with
 an English-like analyzer), `_count`, `_delete_by_query`, `_mget`, and bool/term/terms/

@@ -10,15 +10,15 @@ import pytest
 from botocore.stub import Stubber
 from moto.firehose.models import FirehoseBackend
 
-from ragline.aws.embeddings import SageMakerEmbedder
-from ragline.aws.emf_metrics import EmfMetrics
-from ragline.aws.firehose_archive import MAX_RECORDS_PER_CALL, ArchiveWriteError, FirehoseArchive, batches
-from ragline.aws.handlers.runtime import MalformedMessageError
-from ragline.aws.handlers.s3_events import Change, object_events
-from ragline.aws.opensearch_index import IndexWriteError, OpenSearchIndex, filter_clauses
-from ragline.aws.opensearch_mapping import index_body, similarity_from_score
-from ragline.aws.textract import JobInProgressError, TextractExtractor
-from ragline.aws.tokens import ConservativeTokenCounter
+from ragline.adapters.aws.embeddings import SageMakerEmbedder
+from ragline.adapters.aws.emf_metrics import EmfMetrics
+from ragline.adapters.aws.firehose_archive import MAX_RECORDS_PER_CALL, ArchiveWriteError, FirehoseArchive, batches
+from ragline.adapters.aws.opensearch_index import IndexWriteError, OpenSearchIndex, filter_clauses
+from ragline.adapters.aws.opensearch_mapping import index_body, similarity_from_score
+from ragline.adapters.aws.textract import JobInProgressError, TextractExtractor
+from ragline.adapters.aws.tokens import ConservativeTokenCounter
+from ragline.entrypoints.lambdas.runtime import MalformedMessageError
+from ragline.entrypoints.lambdas.s3_events import Change, object_events
 from ragline.errors import ConfigurationError, DocumentError, ModelUnavailableError
 from ragline.filters import SearchFilter
 from ragline.records import EmbeddingRecord, RecordKind
@@ -331,11 +331,12 @@ def test_s3_test_events_yield_nothing_and_garbage_is_malformed():
 
 
 def test_the_bootstrap_custom_resource_creates_the_index_it_is_given(aws, opensearch, monkeypatch):
-    from ragline.aws.handlers import index_bootstrap
+    from ragline.entrypoints.lambdas import index_bootstrap
     from tests.aws.test_end_to_end import CONTEXT
 
     monkeypatch.setenv("RAGLINE_INDEX__BACKEND", "opensearch")
     monkeypatch.setenv("RAGLINE_INDEX__OPENSEARCH_ENDPOINT", "https://search.test")
+    monkeypatch.setenv("RAGLINE_EMBEDDING__MODEL_NAME", "sentence-transformers/all-MiniLM-L6-v2")
     event = {
         "RequestType": "Create",
         "ResourceType": "Custom::RaglineSearchIndex",

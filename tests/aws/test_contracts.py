@@ -9,13 +9,13 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from ragline.aws.dynamodb_registry import DynamoDbRegistry
-from ragline.aws.embeddings import BedrockEmbedder, SageMakerEmbedder
-from ragline.aws.firehose_archive import FirehoseArchive
-from ragline.aws.generation import BedrockConverseGenerator, SageMakerLLMGenerator
-from ragline.aws.opensearch_index import OpenSearchIndex
-from ragline.aws.textract import TextractExtractor
-from ragline.aws.tokens import ConservativeTokenCounter
+from ragline.adapters.aws.dynamodb_registry import DynamoDbRegistry
+from ragline.adapters.aws.embeddings import BedrockEmbedder, SageMakerEmbedder
+from ragline.adapters.aws.firehose_archive import FirehoseArchive
+from ragline.adapters.aws.generation import BedrockConverseGenerator, SageMakerLLMGenerator
+from ragline.adapters.aws.opensearch_index import OpenSearchIndex
+from ragline.adapters.aws.textract import TextractExtractor
+from ragline.adapters.aws.tokens import ConservativeTokenCounter
 from ragline.records import EmbeddingRecord
 from tests import pdf_factory
 from tests.aws.conftest import create_stack

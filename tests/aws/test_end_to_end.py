@@ -14,7 +14,7 @@ import json
 
 import pytest
 
-from ragline.aws.handlers import delete_document, index_bootstrap, index_document, ingest_start, query, runtime
+from ragline.entrypoints.lambdas import delete_document, index_bootstrap, index_document, ingest_start, query, runtime
 from ragline.model import DocumentState, content_hash
 from ragline.records import EMBEDDING_ARCHIVE_PREFIX, PROMPT_ARCHIVE_PREFIX
 from tests import pdf_factory
@@ -98,7 +98,7 @@ def test_a_pdf_put_in_the_bucket_is_indexed_archived_and_cited(stack, opensearch
     assert len(archived) == chunks
     assert {record["source"] for record in archived} == {SOURCE}
     assert all(len(record["vector"]) == 384 and record["model"] == "sagemaker:ragline-embedder" for record in archived)
-    status = runtime.engine().registry.get(SOURCE)
+    status = runtime.services().registry.get(SOURCE)
     assert (status.state, status.chunk_count, status.page_count) == (DocumentState.INDEXED, chunks, 3)
 
     capsys.readouterr()
@@ -134,7 +134,7 @@ def test_the_same_object_again_creates_no_chunks_and_no_archive_records(stack, o
     assert len(textract.requests) == 1  # no second Textract job
     assert opensearch.indices["ragline-chunks"].docs == chunks_before
     assert len(stack.archive_records(EMBEDDING_ARCHIVE_PREFIX)) == archived_before
-    assert runtime.engine().registry.get(SOURCE).state is DocumentState.UNCHANGED
+    assert runtime.services().registry.get(SOURCE).state is DocumentState.UNCHANGED
 
 
 def test_a_redelivered_completion_indexes_nothing_twice(stack, opensearch, textract, indexed):
@@ -161,14 +161,14 @@ def test_overwriting_with_changed_content_removes_the_old_chunks(stack, opensear
     new_document = content_hash(changed.path.read_bytes())
     docs = [doc for doc in opensearch.indices["ragline-chunks"].docs.values() if doc["source"] == SOURCE]
     assert docs and {doc["document_id"] for doc in docs} == {new_document} != {old_document}
-    assert runtime.engine().registry.get(SOURCE).page_count == 2
+    assert runtime.services().registry.get(SOURCE).page_count == 2
 
 
 def test_deleting_the_object_leaves_no_chunks(stack, opensearch, textract, indexed):
     stack.s3.delete_object(Bucket=stack.ingest_bucket, Key=KEY)
     assert run(delete_document, stack, "delete") == {"batchItemFailures": []}
     assert chunk_count(opensearch, SOURCE) == 0
-    assert runtime.engine().registry.get(SOURCE) is None
+    assert runtime.services().registry.get(SOURCE) is None
 
 
 def test_throttling_followed_by_success_is_retried(bootstrapped, stack, opensearch, textract, endpoint, tmp_path):
@@ -176,7 +176,7 @@ def test_throttling_followed_by_success_is_retried(bootstrapped, stack, opensear
     endpoint.errors = ["ThrottlingException", "ThrottlingException"]
     ingest(stack)
     assert endpoint.errors == [] and chunk_count(opensearch, SOURCE) > 0
-    assert runtime.engine().registry.get(SOURCE).state is DocumentState.INDEXED
+    assert runtime.services().registry.get(SOURCE).state is DocumentState.INDEXED
 
 
 def test_a_persistent_failure_ends_in_the_dlq_with_its_reason_and_the_registry_shows_failed(
@@ -188,7 +188,7 @@ def test_a_persistent_failure_ends_in_the_dlq_with_its_reason_and_the_registry_s
 
     first = run(index_document, stack, "completion")  # delivery 1 of 3: retried by SQS
     assert len(first["batchItemFailures"]) == 1
-    failed = runtime.engine().registry.get(SOURCE)
+    failed = runtime.services().registry.get(SOURCE)
     assert failed.state is DocumentState.FAILED and "ThrottlingException" in failed.reason
     assert stack.dead_letters() == []
 
@@ -199,7 +199,7 @@ def test_a_persistent_failure_ends_in_the_dlq_with_its_reason_and_the_registry_s
     assert "ThrottlingException" in dead["MessageAttributes"]["reason"]["StringValue"]
     assert dead["MessageAttributes"]["source"]["StringValue"] == SOURCE
     assert json.loads(json.loads(dead["Body"])["Message"])["Status"] == "SUCCEEDED"
-    assert runtime.engine().registry.get(SOURCE).state is DocumentState.FAILED
+    assert runtime.services().registry.get(SOURCE).state is DocumentState.FAILED
 
 
 def test_a_textract_job_that_ends_failed_is_reported(stack, opensearch, textract, tmp_path):
@@ -207,7 +207,7 @@ def test_a_textract_job_that_ends_failed_is_reported(stack, opensearch, textract
     textract.plan(KEY, [], pages=0, status="FAILED", message="Request has unsupported document format")
     assert run(ingest_start, stack, "ingest") == {"batchItemFailures": []}
     assert run(index_document, stack, "completion") == {"batchItemFailures": []}  # permanent: dead-lettered now
-    status = runtime.engine().registry.get(SOURCE)
+    status = runtime.services().registry.get(SOURCE)
     assert status.state is DocumentState.FAILED
     assert "ended FAILED: Request has unsupported document format" in status.reason
     (dead,) = stack.dead_letters()
@@ -232,7 +232,7 @@ def test_a_corrupt_pdf_fails_alone(bootstrapped, stack, opensearch, textract, tm
     assert reasons.keys() == {"s3://ragline-ingest/reports/notes.pdf", "s3://ragline-ingest/reports/empty.pdf"}
     assert "not a PDF" in reasons["s3://ragline-ingest/reports/notes.pdf"]
     assert "empty" in reasons["s3://ragline-ingest/reports/empty.pdf"]
-    registry = runtime.engine().registry
+    registry = runtime.services().registry
     assert registry.get("s3://ragline-ingest/reports/notes.pdf").state is DocumentState.FAILED
 
     assert run(index_document, stack, "completion") == {"batchItemFailures": []}
@@ -288,7 +288,7 @@ def test_a_document_without_text_fails_once_with_its_reason(bootstrapped, stack,
     textract.plan(KEY, [], pages=1)  # Textract found nothing to read
     assert run(ingest_start, stack, "ingest") == {"batchItemFailures": []}
     assert run(index_document, stack, "completion") == {"batchItemFailures": []}  # permanent: dead-lettered now
-    status = runtime.engine().registry.get(SOURCE)
+    status = runtime.services().registry.get(SOURCE)
     assert status.state is DocumentState.FAILED
     (dead,) = stack.dead_letters()
     assert dead["MessageAttributes"]["reason"]["StringValue"] == status.reason

@@ -12,7 +12,7 @@ HANDLERS = ("ingest_start", "index_document", "delete_document", "query", "index
 @pytest.mark.parametrize("handler", HANDLERS)
 def test_a_handler_and_the_composition_root_import_no_local_only_library(handler):
     probe = (
-        f"import sys, ragline.aws.handlers.{handler}, ragline.bootstrap, ragline.aws.factories\n"
+        f"import sys, ragline.entrypoints.lambdas.{handler}, ragline.bootstrap, ragline.adapters.aws.factories\n"
         f"print(','.join(name for name in {LOCAL_ONLY!r} if name in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)

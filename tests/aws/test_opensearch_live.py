@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 
-from ragline.aws.opensearch_index import OpenSearchIndex
+from ragline.adapters.aws.opensearch_index import OpenSearchIndex
 from tests.contracts.index_contract import DIMENSION, IndexContract
 
 OPENSEARCH_URL = os.environ.get("OPENSEARCH_URL")

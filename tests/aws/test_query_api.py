@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ragline.aws.handlers import query
+from ragline.entrypoints.lambdas import query
 from tests.aws.api_events import api_event
 from tests.aws.test_end_to_end import CONTEXT
 
@@ -62,7 +62,7 @@ def test_bodies_that_are_not_a_json_object_are_400s(stack, body, content_type, n
 
 
 def test_a_json_content_type_with_a_charset_is_accepted(stack, opensearch):
-    from ragline.aws.handlers import index_bootstrap
+    from ragline.entrypoints.lambdas import index_bootstrap
 
     index_bootstrap.lambda_handler({"RequestType": "Create"}, CONTEXT)
     status, answer = call(api_event({"question": "pumps?"}, content_type="application/json; charset=utf-8"))
@@ -76,7 +76,7 @@ def test_an_unknown_route_is_a_404_not_a_500(stack):
 
 
 def test_search_returns_sources_without_an_answer_and_validates_like_query(stack, opensearch):
-    from ragline.aws.handlers import index_bootstrap
+    from ragline.entrypoints.lambdas import index_bootstrap
 
     index_bootstrap.lambda_handler({"RequestType": "Create"}, CONTEXT)
     status, body = call(api_event({"question": "pumps?", "k": 3}, path="/search"))

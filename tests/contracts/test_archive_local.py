@@ -1,6 +1,6 @@
 import pytest
 
-from ragline.archive.local import LocalArchive
+from ragline.adapters.local.archive import LocalArchive
 from tests.contracts.archive_contract import ArchiveContract
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from ragline.embedding.local import packaged_model_dir
+from ragline.adapters.local.embedding import packaged_model_dir
 from tests.contracts.embedder_contract import EmbedderContract
 
 
@@ -34,8 +34,8 @@ def test_onnx_vectors_equal_the_reference_torch_model(real_embedder):
 
 @pytest.fixture(scope="module")
 def int8_embedder():
+    from ragline.adapters.local.embedding import MiniLMOnnxEmbedder
     from ragline.config import Settings
-    from ragline.embedding.local import MiniLMOnnxEmbedder
 
     return MiniLMOnnxEmbedder(packaged_model_dir(), Settings().embedding.onnx_cache_dir, precision="int8")
 

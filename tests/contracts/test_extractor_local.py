@@ -1,7 +1,7 @@
 import pytest
 
+from ragline.adapters.local.extraction import LocalExtractor
 from ragline.errors import DocumentError
-from ragline.extraction.local import LocalExtractor
 from tests import pdf_factory
 from tests.contracts.extractor_contract import ExtractorContract
 

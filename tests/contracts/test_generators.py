@@ -3,10 +3,10 @@ import json
 import httpx
 import pytest
 
+from ragline.adapters.local.extractive import ExtractiveAnswerer
+from ragline.adapters.local.openai_compatible import OpenAICompatibleGenerator
 from ragline.errors import ModelUnavailableError
-from ragline.generation.extractive import ExtractiveAnswerer
-from ragline.generation.openai_compatible import OpenAICompatibleGenerator
-from ragline.generation.prompt import SYSTEM_PROMPT
+from ragline.prompt import SYSTEM_PROMPT
 from tests.contracts.generator_contract import GeneratorContract, sources
 
 

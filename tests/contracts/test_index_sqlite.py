@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from ragline.index.sqlite import SqliteIndex
+from ragline.adapters.local.index.sqlite import SqliteIndex
 from tests.contracts.index_contract import DIMENSION, PUMPS, IndexContract, unit
 
 
@@ -85,7 +85,7 @@ def _random_corpus(count: int, seed: int = 3) -> list[str]:
 def _fts5_reference(texts: list[str], query_words: list[str], k: int) -> list[tuple[int, float]]:
     import sqlite3
 
-    from ragline.index.bm25 import FTS5_TOKENIZE
+    from ragline.adapters.local.index.bm25 import FTS5_TOKENIZE
 
     db = sqlite3.connect(":memory:")
     db.execute(f"CREATE VIRTUAL TABLE t USING fts5(x, tokenize = '{FTS5_TOKENIZE}')")
@@ -100,7 +100,7 @@ def _fts5_reference(texts: list[str], query_words: list[str], k: int) -> list[tu
     "question", ["pump seals", "leaking valves under pressure", "running", "cafe naive turbine", "pumps pumping"]
 )
 def test_keyword_scores_equal_fts5_bm25(tmp_path, question):
-    from ragline.index.bm25 import question_words
+    from ragline.adapters.local.index.bm25 import question_words
     from tests.contracts.index_contract import embedded
 
     texts = _random_corpus(300)
@@ -136,7 +136,7 @@ def test_keyword_search_sees_writes_from_another_connection(tmp_path):
 def test_an_index_file_from_the_fts5_days_is_migrated_on_open(tmp_path):
     import sqlite3
 
-    from ragline.index.bm25 import FTS5_TOKENIZE
+    from ragline.adapters.local.index.bm25 import FTS5_TOKENIZE
 
     path = tmp_path / "index.sqlite3"
     index = SqliteIndex(path, dimension=DIMENSION)

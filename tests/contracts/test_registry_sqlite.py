@@ -1,6 +1,6 @@
 import pytest
 
-from ragline.registry.sqlite import SqliteRegistry
+from ragline.adapters.local.registry import SqliteRegistry
 from tests.contracts.registry_contract import RegistryContract
 
 

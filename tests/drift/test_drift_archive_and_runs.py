@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from ragline.drift import ArchiveError, LocalDriftStore, NoBaselineError, run_baseline, run_distance, run_snapshot
 from ragline.drift.archive import Selection, read_local_archive, sample_indices
-from ragline.drift.cli import drift_app
 from ragline.drift.store import AwsDriftStore
+from ragline.entrypoints.drift_cli import drift_app
 from ragline.records import EmbeddingRecord, RecordKind
 
 

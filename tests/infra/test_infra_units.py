@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from ragline.aws import opensearch_mapping as mapping
+from ragline.adapters.aws import opensearch_mapping as mapping
 from stacks.components.models import bedrock_model_arns, embedding_binding, endpoint_arn, generation_binding
 from stacks.config import ModelMode, RaglineConfig
 
@@ -135,7 +135,7 @@ def event(request: str, props: dict = PROPS) -> dict:
 
 
 def test_the_index_resource_is_handed_to_the_runtime_bootstrap(handler, monkeypatch):
-    from ragline.aws.handlers import index_bootstrap
+    from ragline.entrypoints.lambdas import index_bootstrap
 
     seen = []
     monkeypatch.setattr(index_bootstrap, "lambda_handler", lambda event, context: seen.append(event) or {"ok": 1})

@@ -5,7 +5,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from ragline.cli import app
+from ragline.entrypoints.cli import app
 from tests import pdf_factory
 
 runner = CliRunner()

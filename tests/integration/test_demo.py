@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ragline.cli import DEMO_CORPUS, DEMO_QUESTIONS, app
+from ragline.entrypoints.cli import DEMO_CORPUS, DEMO_QUESTIONS, app
 
 EXPECTED = json.loads((DEMO_QUESTIONS.parent / "questions_expected.json").read_text())
 runner = CliRunner()

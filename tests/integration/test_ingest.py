@@ -14,7 +14,7 @@ def _states(report):
 
 
 def _archived(engine):
-    from ragline.archive.local import LocalArchive
+    from ragline.adapters.local.archive import LocalArchive
 
     return list(LocalArchive(engine.settings.archive_dir).read(EMBEDDING_ARCHIVE_PREFIX))
 

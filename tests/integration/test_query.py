@@ -60,7 +60,7 @@ def test_an_unrelated_question_is_not_answered_from_weak_sources(indexed):
 
 
 def test_every_question_is_archived_with_its_embedding(indexed):
-    from ragline.archive.local import LocalArchive
+    from ragline.adapters.local.archive import LocalArchive
 
     indexed.ask("chickadee song")
     indexed.ask("chlorine dose")

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from ragline.server import create_app, openapi_document
+from ragline.entrypoints.server import create_app, openapi_document
 from tests import pdf_factory
 
 OPENAPI_FILE = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"

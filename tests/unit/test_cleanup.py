@@ -1,4 +1,4 @@
-from ragline.extraction.cleanup import find_running_furniture, join_broken_words, strip_page_furniture
+from ragline.cleanup import find_running_furniture, join_broken_words, strip_page_furniture
 
 
 def _page(number: int, body: str) -> str:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ragline.index.dense import DenseMatrix
+from ragline.adapters.local.index.dense import DenseMatrix
 
 
 def _unit_rows(rng: np.random.Generator, count: int, dimension: int = 384) -> np.ndarray:

@@ -1,0 +1,194 @@
+"""The Embedder port on a SageMaker endpoint or on Bedrock: batched calls, unit-length vectors.
+
+SageMaker containers differ in their JSON; `embedding.payload_format` names the container:
+
+- `tei`: HuggingFace Text Embeddings Inference (TEI), the HF embedding DLC.
+  Request `{"inputs": [t1, t2], "normalize": true, "truncate": false}`; response `[[...], [...]]`.
+- `jumpstart`: JumpStart text-embedding models (all-MiniLM-L6-v2, GPT-J 6B embedding, BGE...).
+  Request `{"text_inputs": [t1, t2]}`; response `{"embedding": [[...], [...]]}`.
+- `hf-sentence-embeddings`: the HuggingFace inference toolkit DLC with `HF_TASK=sentence-embeddings`
+  (sentence-transformers pooling). Request `{"inputs": [t1, t2]}`; response `{"embeddings": [[...], [...]]}`.
+  It truncates over-long inputs at the model's limit: size chunks with the model's tokenizer.
+
+Bedrock: Titan Text Embeddings (v1, v2) embed one text per call; Cohere Embed takes up to 96.
+Inputs are never truncated by the model (`truncate: false` / `NONE`): the chunker sizes chunks
+with the token counter in `tokens`, and an over-long input fails loudly instead of being
+embedded in part. Throttling is retried by botocore (see `ragline.adapters.aws.clients`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from ragline.errors import ModelUnavailableError
+from ragline.ports import TokenCounter
+
+COHERE_MAX_TEXTS = 96
+
+
+@dataclass(frozen=True)
+class PayloadFormat:
+    request: Callable[[list[str]], dict[str, Any]]
+    response: Callable[[Any], list[list[float]]]
+
+
+def _tei_vectors(payload: Any) -> list[list[float]]:
+    if payload and isinstance(payload[0], list) and payload[0] and isinstance(payload[0][0], list):
+        raise ModelUnavailableError(
+            "the endpoint returned one vector per token, not per text: deploy TEI or a pooling model"
+        )
+    return payload
+
+
+PAYLOAD_FORMATS: dict[str, PayloadFormat] = {
+    "tei": PayloadFormat(
+        request=lambda texts: {"inputs": texts, "normalize": True, "truncate": False},
+        response=_tei_vectors,
+    ),
+    "jumpstart": PayloadFormat(
+        request=lambda texts: {"text_inputs": texts},
+        response=lambda payload: payload["embedding"],
+    ),
+    "hf-sentence-embeddings": PayloadFormat(
+        request=lambda texts: {"inputs": texts},
+        response=lambda payload: payload["embeddings"],
+    ),
+}
+
+
+def unit_rows(vectors: list[list[float]], dimension: int | None, where: str) -> np.ndarray:
+    matrix = np.asarray(vectors, dtype=np.float32)
+    if matrix.ndim != 2 or (dimension is not None and matrix.shape[1] != dimension):
+        raise ModelUnavailableError(f"{where} returned vectors of shape {matrix.shape}, expected (n, {dimension})")
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    if np.any(norms == 0):
+        raise ModelUnavailableError(f"{where} returned a zero vector")
+    return matrix / norms
+
+
+def _client_error_reason(error: Exception) -> str:
+    response = getattr(error, "response", {}) or {}
+    details = response.get("Error", {})
+    return f"{details.get('Code', type(error).__name__)}: {details.get('Message', error)}"
+
+
+class _RemoteEmbedder:
+    """Batching, probing and normalization shared by the remote embedders."""
+
+    def __init__(self, *, tokens: TokenCounter, name: str, dimension: int | None, batch_size: int) -> None:
+        self.tokens = tokens
+        self._name = name
+        self._declared_dimension = dimension
+        self._batch_size = batch_size
+
+    @property
+    def model_name(self) -> str:
+        return self._name
+
+    @cached_property
+    def dimension(self) -> int:
+        if self._declared_dimension is not None:
+            return self._declared_dimension
+        return len(self._call(["dimension probe"])[0])  # one call, once per process
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        rows: list[list[float]] = []
+        for start in range(0, len(texts), self._batch_size):
+            batch = list(texts[start : start + self._batch_size])
+            vectors = self._call(batch)
+            if len(vectors) != len(batch):
+                raise ModelUnavailableError(f"{self._name} returned {len(vectors)} vectors for {len(batch)} texts")
+            rows.extend(vectors)
+        return unit_rows(rows, self._declared_dimension, self._name)
+
+    def _call(self, texts: list[str]) -> list[list[float]]:
+        raise NotImplementedError
+
+
+class SageMakerEmbedder(_RemoteEmbedder):
+    def __init__(
+        self,
+        runtime: Any,
+        endpoint_name: str,
+        *,
+        tokens: TokenCounter,
+        payload_format: str = "tei",
+        model_name: str | None = None,
+        dimension: int | None = None,
+        batch_size: int = 32,
+    ) -> None:
+        if payload_format not in PAYLOAD_FORMATS:
+            raise ValueError(f"payload_format {payload_format!r} is not one of {sorted(PAYLOAD_FORMATS)}")
+        super().__init__(
+            tokens=tokens, name=model_name or f"sagemaker:{endpoint_name}", dimension=dimension, batch_size=batch_size
+        )
+        self._runtime = runtime
+        self._endpoint = endpoint_name
+        self._format = PAYLOAD_FORMATS[payload_format]
+
+    def _call(self, texts: list[str]) -> list[list[float]]:
+        try:
+            response = self._runtime.invoke_endpoint(
+                EndpointName=self._endpoint,
+                ContentType="application/json",
+                Accept="application/json",
+                Body=json.dumps(self._format.request(texts)),
+            )
+        except Exception as error:  # botocore has already retried what was retryable
+            raise ModelUnavailableError(
+                f"SageMaker endpoint {self._endpoint}: {_client_error_reason(error)}"
+            ) from error
+        return self._format.response(json.loads(response["Body"].read()))
+
+
+class BedrockEmbedder(_RemoteEmbedder):
+    """Titan Text Embeddings (v1/v2) or Cohere Embed (v3) through `InvokeModel`."""
+
+    def __init__(
+        self,
+        runtime: Any,
+        model_id: str,
+        *,
+        tokens: TokenCounter,
+        model_name: str | None = None,
+        dimension: int | None = None,
+    ) -> None:
+        self._cohere = "cohere.embed" in model_id
+        if not self._cohere and "titan-embed" not in model_id:
+            raise ValueError(f"Bedrock embedding model {model_id!r} is neither Titan Text Embeddings nor Cohere Embed")
+        batch_size = COHERE_MAX_TEXTS if self._cohere else 1
+        super().__init__(tokens=tokens, name=model_name or model_id, dimension=dimension, batch_size=batch_size)
+        self._runtime = runtime
+        self._model_id = model_id
+
+    def _request(self, texts: list[str]) -> dict[str, Any]:
+        if self._cohere:
+            # The port has no query/document distinction: documents and questions share one space.
+            return {"texts": texts, "input_type": "search_document", "truncate": "NONE"}
+        body: dict[str, Any] = {"inputText": texts[0]}
+        if "text-v2" in self._model_id:
+            body["normalize"] = True
+            if self._declared_dimension:
+                body["dimensions"] = self._declared_dimension
+        return body
+
+    def _call(self, texts: list[str]) -> list[list[float]]:
+        try:
+            response = self._runtime.invoke_model(
+                modelId=self._model_id,
+                contentType="application/json",
+                accept="application/json",
+                body=json.dumps(self._request(texts)),
+            )
+        except Exception as error:
+            raise ModelUnavailableError(f"Bedrock model {self._model_id}: {_client_error_reason(error)}") from error
+        payload = json.loads(response["body"].read())
+        return payload["embeddings"] if self._cohere else [payload["embedding"]]

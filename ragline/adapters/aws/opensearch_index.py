@@ -1,0 +1,261 @@
+"""The Index port on Amazon OpenSearch: k-NN for dense search, BM25 for keyword search.
+
+Scores mean what they mean locally (`ragline.retrieval`): dense hits carry the cosine
+similarity, recovered from OpenSearch's k-NN score; keyword hits carry OpenSearch's BM25.
+Hybrid search is the shared reciprocal-rank fusion of `ragline.retrieval.Retriever` over these
+two searches, so both backends fuse exactly alike.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from tenacity import retry, retry_if_exception, stop_after_attempt, wait_random_exponential
+
+from ragline.adapters.aws.opensearch_mapping import (
+    IMMUTABLE_KEYS,
+    TEXT_FIELD,
+    VECTOR_FIELD,
+    index_body,
+    similarity_from_score,
+    vector_settings,
+)
+from ragline.errors import ConfigurationError, RaglineError
+from ragline.filters import SearchFilter
+from ragline.model import Chunk, EmbeddedChunk
+
+log = logging.getLogger(__name__)
+
+
+class IndexWriteError(RaglineError):
+    """OpenSearch refused some chunks of a document; none of the new chunks were kept."""
+
+
+def _is_throttled(error: BaseException) -> bool:
+    return getattr(error, "status_code", None) == 429
+
+
+# opensearch-py retries overloaded nodes at once; a 429 needs a pause, with jitter so that
+# concurrent Lambdas do not come back together.
+_retry_throttled = retry(
+    retry=retry_if_exception(_is_throttled),
+    wait=wait_random_exponential(multiplier=0.5, max=10),
+    stop=stop_after_attempt(5),
+    reraise=True,
+)
+
+
+class OpenSearchIndex:
+    def __init__(
+        self,
+        client: Any,
+        index_name: str,
+        *,
+        dimension: int,
+        engine: str = "lucene",
+        space_type: str = "cosinesimil",
+        model_name: str = "",
+        bulk_retries: int = 3,
+    ) -> None:
+        self._client = client
+        self._name = index_name
+        self._dimension = dimension
+        self._engine = engine
+        self._space_type = space_type
+        self._model_name = model_name
+        self._bulk_retries = bulk_retries
+
+    # --- the index itself -------------------------------------------------------------------
+
+    def ensure_index(self, *, shards: int = 1, replicas: int = 0, m: int = 16, ef_construction: int = 128) -> str:
+        """Create the index, or add new fields to an existing one; return "created" or "updated"."""
+        vector = {"dimension": self._dimension, "engine": self._engine, "space_type": self._space_type}
+        body = index_body(**vector, shards=shards, replicas=replicas, m=m, ef_construction=ef_construction)
+        indices = self._client.indices
+        if not indices.exists(index=self._name):
+            indices.create(index=self._name, body=body)
+            return "created"
+        current = indices.get_mapping(index=self._name)[self._name]["mappings"]
+        found, wanted = vector_settings(current), vector_settings(body["mappings"])
+        changed = [key for key in IMMUTABLE_KEYS if found.get(key) != wanted.get(key)]
+        if changed:
+            raise ConfigurationError(
+                f"index {self._name} has {found} but the configuration asks for {wanted}: {changed} cannot change "
+                "on an existing index; use a new index name and re-ingest"
+            )
+        indices.put_mapping(index=self._name, body={"properties": body["mappings"]["properties"]})
+        indices.put_settings(index=self._name, body={"index": {"number_of_replicas": replicas}})
+        return "updated"
+
+    # --- writes -----------------------------------------------------------------------------
+
+    def replace_document(self, source: str, document_id: str, chunks: Sequence[EmbeddedChunk]) -> None:
+        """Write the new chunks, then delete every other chunk of `source`.
+
+        Chunk ids are `<content hash>:<position>`, so re-writing the same content overwrites
+        in place. If OpenSearch refuses any chunk, the new chunks are removed again and the
+        previous version stays searchable, as a failed update does locally.
+        """
+        self._check(source, document_id, chunks)
+        same_content_before = self._count([_term("source", source), _term("document_id", document_id)])
+        errors = self._bulk_index(chunks)
+        if errors:
+            if not same_content_before:
+                self._delete_where([_term("source", source), _term("document_id", document_id)])
+            raise IndexWriteError(f"OpenSearch refused {len(errors)} of {len(chunks)} chunks of {source}: {errors[0]}")
+        keep = [item.chunk.id for item in chunks]
+        self._delete_where([_term("source", source)], must_not=[{"ids": {"values": keep}}] if keep else [])
+
+    def delete_source(self, source: str) -> int:
+        return self._delete_where([_term("source", source)])
+
+    def _check(self, source: str, document_id: str, chunks: Sequence[EmbeddedChunk]) -> None:
+        for item in chunks:
+            if item.chunk.source != source or item.chunk.document_id != document_id:
+                raise ValueError(f"chunk {item.chunk.id} does not belong to {source} ({document_id})")
+            if len(item.vector) != self._dimension:
+                raise ValueError(
+                    f"chunk {item.chunk.id} has {len(item.vector)} dimensions, the index has {self._dimension}"
+                )
+
+    def _bulk_index(self, chunks: Sequence[EmbeddedChunk]) -> list[Any]:
+        from opensearchpy import helpers
+
+        indexed_at = datetime.now(UTC).isoformat(timespec="seconds")
+        actions = (
+            {"_op_type": "index", "_index": self._name, "_id": item.chunk.id, "_source": self._body(item, indexed_at)}
+            for item in chunks
+        )
+        # helpers.bulk checks every item's result, and retries the items refused with 429 itself.
+        _, errors = helpers.bulk(
+            self._client,
+            actions,
+            raise_on_error=False,
+            max_retries=self._bulk_retries,
+            initial_backoff=1,
+            refresh="wait_for",
+        )
+        return list(errors)
+
+    @_retry_throttled
+    def _delete_where(self, filters: list[dict], must_not: list[dict] | None = None) -> int:
+        query = {"bool": {"filter": filters, **({"must_not": must_not} if must_not else {})}}
+        response = self._client.delete_by_query(
+            index=self._name, body={"query": query}, refresh=True, conflicts="proceed"
+        )
+        return int(response.get("deleted", 0))
+
+    def _body(self, item: EmbeddedChunk, indexed_at: str) -> dict[str, Any]:
+        chunk = item.chunk
+        return {
+            "chunk_id": chunk.id,
+            "document_id": chunk.document_id,
+            "source": chunk.source,
+            "title": chunk.title,
+            "position": chunk.position,
+            TEXT_FIELD: chunk.text,
+            "pages": list(chunk.pages),
+            "page_start": min(chunk.pages, default=None),
+            "page_end": max(chunk.pages, default=None),
+            "heading_path": list(chunk.heading_path),
+            "tags": list(chunk.tags),
+            "date": chunk.date,
+            "token_count": chunk.token_count,
+            "embedding_text": chunk.embedding_text,
+            "model": self._model_name,
+            "indexed_at": indexed_at,
+            VECTOR_FIELD: [float(value) for value in item.vector],
+        }
+
+    # --- reads ------------------------------------------------------------------------------
+
+    def dense_search(self, vector: np.ndarray, k: int, where: SearchFilter | None = None) -> list[tuple[Chunk, float]]:
+        knn: dict[str, Any] = {"vector": [float(value) for value in vector], "k": k}
+        if filters := filter_clauses(where):
+            knn["filter"] = {"bool": {"filter": filters}}  # efficient filtering inside the HNSW search
+        hits = self._search({"size": k, "query": {"knn": {VECTOR_FIELD: knn}}})
+        return [(_chunk(hit["_source"]), similarity_from_score(hit["_score"], self._space_type)) for hit in hits]
+
+    def keyword_search(self, query: str, k: int, where: SearchFilter | None = None) -> list[tuple[Chunk, float]]:
+        # A match query analyzes the text as words: no character of the question is query syntax.
+        match = {"match": {TEXT_FIELD: {"query": query}}}
+        hits = self._search({"size": k, "query": {"bool": {"must": [match], "filter": filter_clauses(where)}}})
+        return [(_chunk(hit["_source"]), float(hit["_score"])) for hit in hits]
+
+    @_retry_throttled
+    def vectors_for(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        if not chunk_ids:
+            return {}
+        response = self._client.mget(index=self._name, body={"ids": list(chunk_ids)}, _source_includes=[VECTOR_FIELD])
+        return {
+            doc["_id"]: np.asarray(doc["_source"][VECTOR_FIELD], dtype=np.float32)
+            for doc in response["docs"]
+            if doc.get("found")
+        }
+
+    def count(self, source: str | None = None) -> int:
+        return self._count([_term("source", source)] if source is not None else [])
+
+    @_retry_throttled
+    def _count(self, filters: list[dict]) -> int:
+        response = self._client.count(index=self._name, body={"query": {"bool": {"filter": filters}}})
+        return int(response["count"])
+
+    @_retry_throttled
+    def _search(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        body = {**body, "_source": {"excludes": [VECTOR_FIELD]}}
+        return self._client.search(index=self._name, body=body)["hits"]["hits"]
+
+
+def _term(field: str, value: str) -> dict[str, Any]:
+    return {"term": {field: value}}
+
+
+def _wildcard(pattern: str) -> dict[str, Any]:
+    return {"wildcard": {"source": {"value": pattern}}}
+
+
+def filter_clauses(where: SearchFilter | None) -> list[dict[str, Any]]:
+    """A SearchFilter as OpenSearch bool filters, with the semantics of the local SQL translation."""
+    if where is None or where.is_empty:
+        return []
+    clauses: list[dict[str, Any]] = []
+    if where.source:
+        if "/" in where.source:
+            clauses.append(_wildcard(where.source))
+        else:  # a bare file name (or pattern) matches the last path component
+            either = [_wildcard(where.source), _wildcard(f"*/{where.source}")]
+            clauses.append({"bool": {"should": either, "minimum_should_match": 1}})
+    if where.tags:
+        clauses.append({"terms": {"tags": list(where.tags)}})
+    if where.page_from is not None:
+        clauses.append({"range": {"page_end": {"gte": where.page_from}}})
+    if where.page_to is not None:
+        clauses.append({"range": {"page_start": {"lte": where.page_to}}})
+    dates = {
+        bound: day.isoformat() for bound, day in (("gte", where.date_from), ("lte", where.date_to)) if day is not None
+    }
+    if dates:
+        clauses.append({"range": {"date": dates}})
+    return clauses
+
+
+def _chunk(document: dict[str, Any]) -> Chunk:
+    return Chunk(
+        id=document["chunk_id"],
+        document_id=document["document_id"],
+        source=document["source"],
+        title=document["title"],
+        position=document["position"],
+        text=document[TEXT_FIELD],
+        pages=tuple(document.get("pages") or ()),
+        heading_path=tuple(document.get("heading_path") or ()),
+        token_count=document["token_count"],
+        embedding_text=document["embedding_text"],
+        date=document.get("date"),
+        tags=tuple(document.get("tags") or ()),
+    )

@@ -1,0 +1,212 @@
+"""Extraction with Amazon Textract document analysis (layout and tables), parsed by textractor.
+
+Textract reads PDFs of up to 3,000 pages only asynchronously, so the work has two halves that
+the Lambdas run apart: `start` (on upload) and `document` (on Textract's completion message).
+`extract` runs both, polling in between, so that the adapter also satisfies the Extractor port.
+
+The result of a job comes in pages of at most 1,000 blocks chained by `NextToken`; every page
+is read and the blocks concatenated before parsing, or the end of the document would be lost.
+textractor linearizes each page in reading order (layout-aware: columns, titles, headers),
+renders tables as Markdown, and drops the running headers, footers and page numbers that the
+layout model labels; the shared clean-up then handles what it missed, as it does locally.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import PurePosixPath
+from typing import Any
+
+from ragline.cleanup import join_broken_words, strip_page_furniture
+from ragline.errors import DocumentError
+from ragline.model import Document, Page, content_hash
+
+log = logging.getLogger(__name__)
+
+FEATURE_TYPES = ("LAYOUT", "TABLES")
+SUPPORTED_SUFFIXES = frozenset({".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff"})
+MAX_RESULTS_PER_PAGE = 1000  # the most GetDocumentAnalysis returns at once
+_MAGIC = {b"%PDF-": ".pdf", b"\x89PNG": ".png", b"\xff\xd8\xff": ".jpg", b"II*\x00": ".tif", b"MM\x00*": ".tif"}
+
+
+class JobInProgressError(Exception):
+    """The Textract job has not finished yet."""
+
+
+def title_from(source: str) -> str:
+    name = PurePosixPath(source.split("://", 1)[-1]).stem
+    return name.replace("_", " ").replace("-", " ").strip() or source
+
+
+def s3_source(bucket: str, key: str) -> str:
+    """The source URI of an S3 object: what the registry, the index and citations name."""
+    return f"s3://{bucket}/{key}"
+
+
+def split_s3_source(source: str) -> tuple[str, str]:
+    bucket, _, key = source.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
+def check_readable(source: str, head: bytes) -> None:
+    """Refuse what Textract would refuse, before paying for a job: empty files and non-documents."""
+    if not head:
+        raise DocumentError(source, "the file is empty (0 bytes)")
+    if not any(head.lstrip()[:1024].find(magic) >= 0 for magic in _MAGIC):
+        raise DocumentError(source, "not a PDF or image: the file does not start with %PDF- or an image header")
+
+
+def _linearization() -> Any:
+    from textractor.data.text_linearization_config import TextLinearizationConfig
+
+    return TextLinearizationConfig(
+        hide_header_layout=True,
+        hide_footer_layout=True,
+        hide_page_num_layout=True,
+        table_linearization_format="markdown",
+        title_prefix="# ",
+        section_header_prefix="## ",
+    )
+
+
+def parse_analysis(response: dict[str, Any], *, source: str, document_id: str) -> Document:
+    """A `Document` from a complete (all NextToken pages concatenated) document analysis."""
+    from textractor.entities.document import Document as TextractDocument
+
+    if not response.get("Blocks"):
+        raise DocumentError(source, "Textract found nothing to read in the document")
+    try:
+        parsed = TextractDocument.open(response)
+    except Exception as error:  # the same result would fail the same way: not worth a retry
+        raise DocumentError(source, f"Textract's result could not be parsed: {type(error).__name__} {error}") from error
+    config = _linearization()
+    pages = sorted(parsed.pages, key=lambda page: page.page_num)
+    raw = [page.get_text(config=config) for page in pages]
+    if not raw:
+        raise DocumentError(source, "Textract found no pages in the document")
+    cleaned = strip_page_furniture([join_broken_words(text) for text in raw])
+    return Document(
+        id=document_id,
+        source=source,
+        title=title_from(source),
+        pages=tuple(
+            Page(number=page.page_num, text=text, has_text_layer=bool(text.strip()))
+            for page, text in zip(pages, cleaned, strict=True)
+        ),
+    )
+
+
+class TextractExtractor:
+    def __init__(
+        self,
+        textract: Any,
+        *,
+        s3: Any = None,
+        staging_bucket: str | None = None,
+        topic_arn: str | None = None,
+        role_arn: str | None = None,
+        output_bucket: str | None = None,
+        output_prefix: str = "textract-output",
+        kms_key_id: str | None = None,
+        poll_seconds: float = 5.0,
+        timeout_seconds: float = 3600.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._textract = textract
+        self._s3 = s3
+        self._staging_bucket = staging_bucket
+        self._notification = {"SNSTopicArn": topic_arn, "RoleArn": role_arn} if topic_arn and role_arn else None
+        self._output = {"S3Bucket": output_bucket, "S3Prefix": output_prefix} if output_bucket else None
+        self._kms_key_id = kms_key_id
+        self._poll_seconds = poll_seconds
+        self._timeout_seconds = timeout_seconds
+        self._sleep = sleep
+
+    def supports(self, source: str) -> bool:
+        return PurePosixPath(source).suffix.lower() in SUPPORTED_SUFFIXES
+
+    # --- the two halves -------------------------------------------------------------------
+
+    def start(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        document_id: str,
+        version: str | None = None,
+        request_token: str | None = None,
+    ) -> str:
+        """Start the analysis of an S3 object; return the job id.
+
+        The content hash rides along as the job tag (64 characters, Textract's limit), so the
+        completion handler knows which content it is indexing even if the object changed since.
+        The same `request_token` returns the same job instead of starting another.
+        """
+        location: dict[str, str] = {"Bucket": bucket, "Name": key}
+        if version:
+            location["Version"] = version
+        params: dict[str, Any] = {
+            "DocumentLocation": {"S3Object": location},
+            "FeatureTypes": list(FEATURE_TYPES),
+            "JobTag": document_id,
+        }
+        optional = {
+            "ClientRequestToken": request_token,
+            "NotificationChannel": self._notification,
+            "OutputConfig": self._output,
+            "KMSKeyId": self._kms_key_id,
+        }
+        params.update({name: value for name, value in optional.items() if value})
+        return self._textract.start_document_analysis(**params)["JobId"]
+
+    def document(self, job_id: str, *, source: str, document_id: str) -> Document:
+        """The extracted document of a finished job; DocumentError when the job failed."""
+        return parse_analysis(self.result(job_id, source=source), source=source, document_id=document_id)
+
+    def result(self, job_id: str, *, source: str) -> dict[str, Any]:
+        """Every block of a job's result, all NextToken pages concatenated into one response."""
+        first = self._textract.get_document_analysis(JobId=job_id, MaxResults=MAX_RESULTS_PER_PAGE)
+        status = first["JobStatus"]
+        if status == "IN_PROGRESS":
+            raise JobInProgressError(job_id)
+        if status not in ("SUCCEEDED", "PARTIAL_SUCCESS"):
+            reason = first.get("StatusMessage") or "no reason given"
+            raise DocumentError(source, f"Textract job {job_id} ended {status}: {reason}")
+        if status == "PARTIAL_SUCCESS":
+            log.warning("Textract job %s for %s partly failed: %s", job_id, source, first.get("Warnings"))
+        blocks = list(first.get("Blocks", []))
+        token = first.get("NextToken")
+        while token:
+            page = self._textract.get_document_analysis(JobId=job_id, MaxResults=MAX_RESULTS_PER_PAGE, NextToken=token)
+            blocks.extend(page.get("Blocks", []))
+            token = page.get("NextToken")
+        return {**{k: v for k, v in first.items() if k not in ("Blocks", "NextToken")}, "Blocks": blocks}
+
+    # --- the Extractor port ---------------------------------------------------------------
+
+    def extract(self, source: str, data: bytes) -> Document:
+        """Upload (when needed), analyse and wait: for callers that have the bytes in hand."""
+        check_readable(source, data[:2048])
+        document_id = content_hash(data)
+        bucket, key = self._stage(source, document_id, data)
+        job_id = self.start(bucket, key, document_id=document_id, request_token=document_id)
+        deadline = time.monotonic() + self._timeout_seconds
+        while True:
+            try:
+                return self.document(job_id, source=source, document_id=document_id)
+            except JobInProgressError as running:
+                if time.monotonic() > deadline:
+                    reason = f"Textract job {job_id} did not finish in {self._timeout_seconds:.0f} s"
+                    raise DocumentError(source, reason) from running
+                self._sleep(self._poll_seconds)
+
+    def _stage(self, source: str, document_id: str, data: bytes) -> tuple[str, str]:
+        if self._staging_bucket and self._s3 is not None:
+            key = f"staging/{document_id}/{PurePosixPath(source).name}"
+            self._s3.put_object(Bucket=self._staging_bucket, Key=key, Body=data)
+            return self._staging_bucket, key
+        if source.startswith("s3://"):
+            return split_s3_source(source)
+        raise DocumentError(source, "Textract reads from S3: set extraction.staging_bucket to extract local files")

@@ -1,1 +1,0 @@
-"""Archive sinks for embedding records: JSON Lines files locally, Firehose on AWS."""

@@ -1,1 +1,0 @@
-"""Embedding adapters. The local one runs MiniLM through onnxruntime; AWS ones call endpoints."""

@@ -1,0 +1,290 @@
+"""The `ragline` command line: thin commands over the engine built by `ragline.bootstrap`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from ragline.api import QueryResponse
+from ragline.bootstrap import Engine, build_engine
+from ragline.config import SearchMode, load_settings
+from ragline.entrypoints.drift_cli import drift_app
+from ragline.errors import RaglineError
+from ragline.filters import parse_filter_expressions
+from ragline.ingest import IngestReport
+from ragline.ingest import Progress as IngestProgress
+from ragline.model import Answer, DocumentState
+from ragline.prompt import format_pages
+
+app = typer.Typer(help="Retrieval-augmented answers over your PDFs, with page citations.", no_args_is_help=True)
+console = Console()
+errors = Console(stderr=True)
+
+DEMO_CORPUS = Path(__file__).resolve().parents[2] / "demo" / "corpus"
+DEMO_QUESTIONS = DEMO_CORPUS.parent / "questions.txt"
+
+STATE_STYLES = {
+    DocumentState.INDEXED: "green",
+    DocumentState.UNCHANGED: "cyan",
+    DocumentState.DUPLICATE: "cyan",
+    DocumentState.DELETED: "yellow",
+    DocumentState.FAILED: "bold red",
+}
+
+
+def _engine() -> Engine:
+    try:
+        return build_engine(load_settings())
+    except RaglineError as error:
+        errors.print(f"[bold red]configuration error:[/] {error}")
+        raise typer.Exit(2) from error
+
+
+@app.callback()
+def _logging(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+
+
+class PagesPerSecond(ProgressColumn):
+    """Pages per second since the start: the throughput users compare ingest runs by."""
+
+    def render(self, task: Task) -> Text:
+        pages = task.fields.get("pages", 0)
+        elapsed = task.elapsed or 0.0
+        rate = pages / elapsed if elapsed > 0 else 0.0
+        return Text(f"{pages} pages, {rate:.1f} pages/s", style="progress.data.speed")
+
+
+def _ingest_with_progress(engine: Engine, paths: list[Path], *, sync: bool, tags: list[str]) -> IngestReport:
+    with Progress(
+        TextColumn("[bold]ingest"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        PagesPerSecond(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[current]}", style="dim"),
+        console=console,
+        transient=False,
+    ) as progress:
+        total = len(engine.ingestion.discover(paths))
+        task = progress.add_task("ingest", total=total, pages=0, current="")
+
+        def advance(event: IngestProgress) -> None:
+            pages = progress.tasks[task].fields["pages"] + (event.pages if event.state is DocumentState.INDEXED else 0)
+            progress.update(task, advance=1, pages=pages, current=Path(event.source).name[:40])
+
+        return engine.ingest(paths, sync=sync, tags=tags, on_progress=advance)
+
+
+def _print_report(report: IngestReport) -> None:
+    table = Table(title="Ingestion summary", show_lines=False)
+    for column in ("file", "status", "pages", "chunks", "reason"):
+        table.add_column(column, overflow="fold")
+    for outcome in report.outcomes:
+        status = outcome.status
+        table.add_row(
+            Path(status.source).name,
+            Text(status.state.value, style=STATE_STYLES[status.state]),
+            str(status.page_count or ""),
+            str(status.chunk_count),
+            _reason(status.reason, status.scanned_pages),
+        )
+    console.print(table)
+    counts = ", ".join(f"{report.count(state)} {state.value}" for state in DocumentState if report.count(state))
+    console.print(
+        f"{len(report.outcomes)} files: {counts or 'nothing to do'}; {report.chunks} chunks from {report.pages} pages"
+    )
+
+
+def _reason(reason: str | None, scanned_pages: tuple[int, ...]) -> str:
+    notes = [reason] if reason else []
+    if scanned_pages:
+        notes.append(f"no text layer on page(s) {', '.join(map(str, scanned_pages[:10]))}")
+    return "; ".join(notes)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files and folders (searched recursively) to ingest.")],
+    sync: Annotated[bool, typer.Option(help="Remove documents that are gone from the given folders.")] = False,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Tag every ingested document (repeatable).")] = None,
+) -> None:
+    """Extract, chunk, embed and index documents; unchanged files are skipped."""
+    engine = _engine()
+    try:
+        report = _ingest_with_progress(engine, paths, sync=sync, tags=tag or [])
+        _print_report(report)
+    finally:
+        engine.close()
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question to answer from the documents.")],
+    k: Annotated[int | None, typer.Option("--k", "-k", help="Sources to retrieve (default from config).")] = None,
+    filter_: Annotated[
+        list[str] | None,
+        typer.Option("--filter", "-f", help="source=GLOB, tag=NAME, page=N..M, date>=YYYY-MM-DD (repeatable)."),
+    ] = None,
+    mode: Annotated[SearchMode | None, typer.Option(help="Retrieval mode (default from config).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer and its sources as JSON.")] = False,
+) -> None:
+    """Answer a question with citations to file and page."""
+    try:
+        where = parse_filter_expressions(filter_ or [])
+    except ValueError as error:
+        errors.print(f"[bold red]--filter:[/] {error}")
+        raise typer.Exit(2) from error
+    engine = _engine()
+    try:
+        answer = engine.ask(question, k=k, mode=mode, where=where)
+    except RaglineError as error:
+        errors.print(f"[bold red]error:[/] {error}")
+        raise typer.Exit(2) from error
+    finally:
+        engine.close()
+    if as_json:
+        sys.stdout.write(QueryResponse.from_answer(answer).model_dump_json(indent=2) + "\n")
+    else:
+        print_answer(answer)
+
+
+def print_answer(answer: Answer) -> None:
+    console.print(f"[bold]Q:[/] {answer.question}")
+    console.print(f"[bold]A:[/] {answer.text}")
+    table = Table(show_header=True, box=None, padding=(0, 1))
+    for column in ("#", "file", "page", "score", "similarity"):
+        table.add_column(column)
+    for citation in answer.citations:
+        table.add_row(
+            f"[{citation.number}]",
+            Path(citation.source).name,
+            format_pages(citation.pages),
+            f"{citation.score:.3f}",
+            f"{citation.similarity:.3f}",
+        )
+    console.print(table)
+
+
+@app.command()
+def status() -> None:
+    """Show every document the registry knows, with its state and chunk count."""
+    engine = _engine()
+    try:
+        rows = engine.status()
+        chunks = engine.index.count()
+    finally:
+        engine.close()
+    table = Table(title=f"Registry: {len(rows)} documents, {chunks} chunks indexed")
+    for column in ("source", "status", "pages", "chunks", "updated", "reason"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            row.source,
+            Text(row.state.value, style=STATE_STYLES[row.state]),
+            str(row.page_count or ""),
+            str(row.chunk_count),
+            row.updated_at or "",
+            _reason(row.reason, row.scanned_pages),
+        )
+    console.print(table)
+
+
+@app.command()
+def delete(sources: Annotated[list[str], typer.Argument(help="Sources (paths) to remove from the index.")]) -> None:
+    """Remove documents and their chunks from the index and the registry."""
+    engine = _engine()
+    missing = 0
+    try:
+        for source in sources:
+            resolved = Path(os.path.abspath(source)).as_posix() if "://" not in source else source
+            known = engine.registry.get(resolved) or engine.registry.get(source)
+            if known is None:
+                errors.print(f"[yellow]{source}: not in the registry[/]")
+                missing += 1
+                continue
+            removed = engine.delete(known.source)
+            console.print(f"deleted {known.source}: {removed} chunks removed")
+    finally:
+        engine.close()
+    if missing:
+        raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+) -> None:
+    """Serve the query API over HTTP (POST /query, GET /health, /docs)."""
+    import uvicorn
+
+    from ragline.entrypoints.server import create_app
+
+    engine = _engine()
+    try:
+        uvicorn.run(create_app(engine), host=host, port=port, log_level="info")
+    finally:
+        engine.close()
+
+
+@app.command()
+def openapi(output: Annotated[Path | None, typer.Option(help="Write here instead of stdout.")] = None) -> None:
+    """Print the OpenAPI document of the query API."""
+    from ragline.entrypoints.server import openapi_document
+
+    text = json.dumps(openapi_document(), indent=2, sort_keys=True) + "\n"
+    if output:
+        output.write_text(text)
+    else:
+        sys.stdout.write(text)
+
+
+model_app = typer.Typer(help="Manage the local embedding model.")
+app.add_typer(model_app, name="model")
+app.add_typer(drift_app, name="drift", help="Embedding drift: baseline, snapshot and prompt distance.")
+
+
+@model_app.command("prepare")
+def model_prepare() -> None:
+    """Export the packaged model to ONNX once (needs the `export` extra) and check it loads."""
+    engine = _engine()
+    try:
+        vector = engine.embedder.embed(["ragline model check"])
+        console.print(f"{engine.embedder.model_name}: ready, {vector.shape[1]} dimensions")
+    finally:
+        engine.close()
+
+
+@app.command()
+def demo(
+    corpus: Annotated[Path, typer.Option(help="Folder of documents to ingest.")] = DEMO_CORPUS,
+    questions: Annotated[Path, typer.Option(help="File with one question per line.")] = DEMO_QUESTIONS,
+) -> None:
+    """Ingest the demo corpus and answer its example questions."""
+    engine = _engine()
+    try:
+        report = _ingest_with_progress(engine, [corpus], sync=True, tags=["demo"])
+        _print_report(report)
+        for line in questions.read_text(encoding="utf-8").splitlines():
+            if line.strip() and not line.lstrip().startswith("#"):
+                console.rule()
+                print_answer(engine.ask(line.strip()))
+    finally:
+        engine.close()
+    if report.failed:
+        raise typer.Exit(1)

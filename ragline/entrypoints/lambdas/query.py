@@ -1,0 +1,145 @@
+"""The query API behind API Gateway (REST, proxy integration): the same contract as `ragline serve`.
+
+`POST /query` takes a `ragline.api.QueryRequest` and answers a `QueryResponse`: the answer,
+its sources with pages, scores and similarities. Bad input is a 400 whose message names the
+field (a missing, empty or oversized question, a bad k or filter, a body that is not JSON, a
+content type that is not JSON), never a 500. The query service records the similarity
+metrics (EMF, namespace `rag`) and archives the question's embedding.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from ragline.api import ErrorResponse, QueryRequest, QueryResponse, SearchResponse
+from ragline.entrypoints.lambdas import runtime
+from ragline.errors import InvalidQueryError, ModelUnavailableError
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics(namespace=os.getenv("POWERTOOLS_METRICS_NAMESPACE", "ragline"))
+app = APIGatewayRestResolver(enable_validation=True)
+
+API_CLIENT = "api"  # the `source` of prompt records: who asked
+
+
+def _error(status: int, message: str, details: list[dict] | None = None) -> Response:
+    metrics.add_metric(name="QueriesRefused" if status < 500 else "QueriesFailed", unit=MetricUnit.Count, value=1)
+    body = ErrorResponse(error=message, details=details or []).model_dump_json()
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+def describe(errors: list[dict]) -> str:
+    """One clause per invalid field: "question: String should have at least 1 character; k: ..." """
+    parts = []
+    for error in errors:
+        if error.get("type") == "json_invalid":  # its location is a character offset, not a field
+            parts.append(f"body: not valid JSON ({error.get('msg', 'invalid')})")
+            continue
+        location = ".".join(str(part) for part in error.get("loc", ()) if part not in ("body", "request")) or "body"
+        parts.append(f"{location}: {error.get('msg', 'invalid')}")
+    return "; ".join(parts)
+
+
+def content_type_error() -> Response | None:
+    """A 400 when a POST body is not declared as JSON (a form, plain text, nothing)."""
+    event = app.current_event
+    if event.http_method != "POST":
+        return None
+    content_type = event.headers.get("content-type") or event.headers.get("Content-Type")
+    if (content_type or "").split(";", 1)[0].strip().lower() == content_types.APPLICATION_JSON:
+        return None
+    return _error(400, f"Content-Type: expected application/json, got {content_type or 'nothing'}")
+
+
+def require_json(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
+    """Bodies must be JSON, even one that a form parser would have read into valid fields."""
+    return content_type_error() or next_middleware(app)
+
+
+app.use(middlewares=[require_json])
+
+
+@app.exception_handler(RequestUnsupportedContentType)
+def unsupported_content_type(_: RequestUnsupportedContentType) -> Response:
+    # The parser refuses unknown content types with a 415 before any middleware runs: answer 400.
+    return content_type_error() or _error(400, "Content-Type: expected application/json")
+
+
+@app.exception_handler(RequestValidationError)
+def invalid_request(error: RequestValidationError) -> Response:
+    if refused := content_type_error():  # a form body fails validation first: name the real cause
+        return refused
+    details = [{key: value for key, value in item.items() if key in ("loc", "msg", "type")} for item in error.errors()]
+    return _error(400, describe(details), details)
+
+
+@app.exception_handler(InvalidQueryError)
+def invalid_query(error: InvalidQueryError) -> Response:
+    return _error(400, str(error))
+
+
+@app.exception_handler(ModelUnavailableError)
+def model_unavailable(error: ModelUnavailableError) -> Response:
+    logger.exception("model unavailable")
+    return _error(503, str(error))
+
+
+@app.post("/query")
+def query(request: QueryRequest) -> QueryResponse:
+    # Not decorated by the tracer: the resolver reads this signature to validate the body.
+    return answer_question(request)
+
+
+@tracer.capture_method
+def answer_question(request: QueryRequest) -> QueryResponse:
+    queries = runtime.services().queries
+    question = queries.question(request.question, k=request.k, mode=request.mode, where=request.filter)
+    answer = queries.ask(replace(question, client=API_CLIENT))
+    logger.info("answered", extra={"grounded": answer.grounded, "sources": len(answer.citations), **answer.timings_ms})
+    metrics.add_metric(name="QueriesAnswered", unit=MetricUnit.Count, value=1)
+    return QueryResponse.from_answer(answer)
+
+
+@app.post("/search")
+def search(request: QueryRequest) -> SearchResponse:
+    queries = runtime.services().queries
+    question = queries.question(request.question, k=request.k, mode=request.mode, where=request.filter)
+    return SearchResponse.from_retrieved(queries.search(replace(question, client=API_CLIENT)))
+
+
+@app.get("/documents")
+def documents() -> dict[str, Any]:
+    statuses = runtime.services().registry.all()
+    return {
+        "documents": [
+            {
+                "source": status.source,
+                "state": status.state.value,
+                "chunks": status.chunk_count,
+                "pages": status.page_count,
+                "reason": status.reason,
+                "updated_at": status.updated_at,
+            }
+            for status in statuses
+        ]
+    }
+
+
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,1 +1,0 @@
-"""Generators: extractive (always available), OpenAI-compatible chat, and AWS models."""

@@ -1,1 +1,0 @@
-"""Index adapters: SQLite (embedded, local) and OpenSearch (AWS)."""

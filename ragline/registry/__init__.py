@@ -1,1 +1,0 @@
-"""Document registry adapters: SQLite locally, DynamoDB on AWS."""
