@@ -1,0 +1,185 @@
+"""Each Lambda function of a template, run as it is deployed: its asset, its environment, its role.
+
+A `DeployedFunction` is read from its `AWS::Lambda::Function` resource: handler, runtime,
+memory, timeout, environment (references resolved to the mock cloud's resources), role and
+code asset (the folder `cdk synth` staged). It runs in a worker process started with
+`python -I -S`, whose only importable code is the standard library, the code asset, the
+function's dependency set and the SDK the Lambda runtime provides. The dependency set is the
+one the stacks bundle (`stacks.assets`), installed for this interpreter, because the Lambda
+runtime's Python (3.14) cannot run on this machine (Python 3.11 only); the code asset is the
+staged one itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.deployed.cloud import Credentials, MockCloud
+from tests.deployed.template import REGION, Resource
+from tests.deployed.worker import RESULT_MARKER
+
+WORKER = Path(__file__).with_name("worker.py")
+REPO = Path(__file__).resolve().parents[2]
+BUILD = REPO / "build" / "deployed"
+
+# Set by the Lambda runtime itself, not by the template (credentials come from the role).
+# The endpoint variable points every SDK client at the mock cloud; X-Ray has no daemon here.
+# The search domain's certificate is the mock's own, so its CA bundle is handed over the same way.
+HARNESS_VARIABLES = ("AWS_ENDPOINT_URL", "POWERTOOLS_TRACE_DISABLED", "REQUESTS_CA_BUNDLE")
+
+
+@dataclass
+class Invocation:
+    function: str
+    trigger: str
+    outcome: dict[str, Any]
+    logs: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return "error" not in self.outcome
+
+    @property
+    def result(self) -> Any:
+        if not self.ok:
+            raise AssertionError(
+                f"{self.function} failed on {self.trigger}: {self.outcome['error']}: {self.outcome['message']}\n"
+                f"{self.outcome.get('trace', '')}\n--- logs ---\n" + "\n".join(self.logs[-30:])
+            )
+        return self.outcome["result"]
+
+    def metrics(self) -> dict[str, float]:
+        """The EMF metrics the function printed, summed by name."""
+        totals: dict[str, float] = {}
+        for line in self.logs:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if not isinstance(record, dict) or "_aws" not in record:
+                continue
+            for directive in record["_aws"].get("CloudWatchMetrics", []):
+                for metric in directive.get("Metrics", []):
+                    value = record.get(metric["Name"], 0)
+                    values = value if isinstance(value, list) else [value]
+                    totals[metric["Name"]] = totals.get(metric["Name"], 0) + sum(values)
+        return totals
+
+
+@dataclass
+class DeployedFunction:
+    resource: Resource
+    cloud: MockCloud
+    environment: dict[str, str]
+    code_asset: Path
+    dependency_paths: list[Path]
+    trusted_certificates: Path | None = None
+    _process: subprocess.Popen | None = None
+
+    @property
+    def name(self) -> str:
+        return self.cloud.ref(self.resource.stack, self.resource.logical_id)
+
+    @property
+    def handler(self) -> str:
+        return self.resource.properties["Handler"]
+
+    @property
+    def runtime(self) -> str:
+        return self.resource.properties.get("Runtime", "")
+
+    @property
+    def label(self) -> str:
+        return f"{self.resource.stack}/{self.resource.logical_id}"
+
+    def start(self) -> None:
+        props = self.resource.properties
+        role_arn = self.cloud.resolve(self.resource, props["Role"])
+        credentials: Credentials = self.cloud.assume(role_arn, self.name)
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LANG": "C.UTF-8",
+            "TZ": ":UTC",
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_LAMBDA_FUNCTION_NAME": self.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(props.get("MemorySize", 128)),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{self.runtime}",
+            "LAMBDA_TASK_ROOT": str(self.code_asset),
+            "_HANDLER": self.handler,
+            "AWS_ENDPOINT_URL": self.cloud.endpoint,
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            **({"REQUESTS_CA_BUNDLE": str(self.trusted_certificates)} if self.trusted_certificates else {}),
+            **({"AWS_LAMBDA_LOG_FORMAT": "JSON"} if props.get("LoggingConfig", {}).get("LogFormat") == "JSON" else {}),
+            **credentials.environment(),
+            **self.environment,
+        }
+        config = {
+            "paths": [*map(str, self.code_paths()), *map(str, self.dependency_paths)],
+            "handler": self.handler,
+            "function_name": self.name,
+            "memory_mb": int(props.get("MemorySize", 128)),
+            "timeout_s": int(props.get("Timeout", 3)),
+            "arn": self.cloud.resolver.resolve(self.resource.stack, {"Fn::GetAtt": [self.resource.logical_id, "Arn"]}),
+        }
+        self._process = subprocess.Popen(
+            [sys.executable, "-I", "-S", str(WORKER), json.dumps(config)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+            text=True,
+            cwd=self.code_asset,
+        )
+
+    def code_paths(self) -> list[Path]:
+        """The staged code asset; with RAGLINE_DEPLOYED_LIVE_CODE=1, the working tree instead (a faster
+        edit-and-rerun loop while developing: no re-synth; CI always runs the staged asset)."""
+        if os.environ.get("RAGLINE_DEPLOYED_LIVE_CODE") == "1":
+            return [REPO / "lambdas", REPO]
+        return [self.code_asset]
+
+    def invoke(self, event: dict[str, Any], *, trigger: str) -> Invocation:
+        if self._process is None:
+            self.start()
+        process = self._process
+        assert process and process.stdin and process.stdout
+        process.stdin.write(json.dumps({"event": event}) + "\n")
+        process.stdin.flush()
+        logs: list[str] = []
+        for line in process.stdout:
+            if line.rstrip("\n") == RESULT_MARKER:
+                outcome = json.loads(process.stdout.readline())
+                return Invocation(self.label, trigger, outcome, logs)
+            logs.append(line.rstrip("\n"))
+        return Invocation(self.label, trigger, {"error": "WorkerExited", "message": "\n".join(logs[-20:])}, logs)
+
+    def stop(self) -> None:
+        if self._process and self._process.poll() is None:
+            assert self._process.stdin
+            self._process.stdin.close()
+            self._process.wait(timeout=30)
+        self._process = None
+
+
+def python_handler_dir(resource: Resource) -> str | None:
+    """`query` for the handler `query.handler.lambda_handler`; None for a function of another runtime."""
+    if not resource.properties.get("Runtime", "").startswith("python"):
+        return None
+    return resource.properties["Handler"].split(".", 1)[0]
+
+
+def dependency_paths(function_dir: str) -> list[Path]:
+    """The function's dependency set and the runtime's SDK, installed for this interpreter (cached by digest)."""
+    from stacks import assets
+
+    deps = assets.install_dependencies(function_dir, BUILD / "deps" / function_dir, python_version=None)
+    sdk = assets.install_runtime_sdk(BUILD / "sdk", python_version=None)
+    return [deps, sdk]

@@ -1,0 +1,355 @@
+"""The services moto does not serve the way the runtime uses them, served the way AWS serves them.
+
+- `SearchDomain`: the OpenSearch domain as an HTTP server on loopback. It speaks the REST calls
+  the adapter makes (the in-memory engine of `tests.aws.fake_opensearch`, which checks every
+  document against the index mapping) and authorizes each request by its SigV4 signature: the
+  caller's role must allow `es:ESHttp<Method>` on the domain path, as the domain's IAM check does.
+- `TextractService`: asynchronous document analysis as Textract runs it. It reads the PDF from
+  S3 with the caller's permissions, analyses it into LAYOUT, LINE, WORD, TABLE and CELL blocks
+  built from the PDF's real text, serves the result in pages chained by NextToken, writes the
+  same pages to the job's OutputConfig bucket, and publishes the completion (with the JobTag)
+  to the job's SNS topic, after checking the caller may pass the topic's role.
+- `ModelEndpoints`: SageMaker and Bedrock runtime calls answered by deterministic embeddings and
+  a chat reply that cites source [1] (the logic of `tests.aws.fake_endpoint`).
+Each keeps a list of what it served, for the report and the assertions.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import ssl
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from moto.iam.access_control import IAMPolicy, PermissionResult
+from moto.iam.models import iam_backends
+from moto.sts.models import sts_backends
+
+from tests.aws.fake_endpoint import FakeEndpoint
+from tests.aws.fake_opensearch import FakeOpenSearch
+from tests.aws.textract_responses import analysis_blocks, pages_from_pdf
+from tests.deployed.template import ACCOUNT, REGION
+
+TEXTRACT_PAGE_SIZE = 1000  # GetDocumentAnalysis returns at most 1,000 blocks per call
+_CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/")
+
+
+class AccessDeniedError(PermissionError):
+    pass
+
+
+def role_permits(access_key: str, action: str, resource: str) -> bool:
+    """Whether the principal behind an access key may call `action` on `resource` (its identity policies)."""
+    sts = sts_backends[ACCOUNT]["global"]
+    iam = iam_backends[ACCOUNT]["global"]
+    assumed = sts.get_assumed_role_from_access_key(access_key)
+    if assumed is None:
+        user = next((u for u in iam.users.values() for k in u.access_keys if k.access_key_id == access_key), None)
+        if user is None:
+            return False
+        documents = list(user.policies.values())
+    else:
+        role = iam.get_role_by_arn(assumed.role_arn)
+        documents = list(role.policies.values())
+    allowed = False
+    for document in documents:
+        result = IAMPolicy(document).is_action_permitted(action, resource)
+        if result is PermissionResult.DENIED:
+            return False
+        allowed = allowed or result is PermissionResult.PERMITTED
+    return allowed
+
+
+def access_key_of(headers: Any) -> str:
+    match = _CREDENTIAL.search(headers.get("Authorization") or headers.get("authorization") or "")
+    if not match:
+        raise AccessDeniedError("the request is not signed with SigV4")
+    return match.group(1)
+
+
+# --- OpenSearch ------------------------------------------------------------------------------
+
+
+@dataclass
+class SearchDomain:
+    domain_name: str = "ragline-search"
+    engine: FakeOpenSearch = field(default_factory=FakeOpenSearch)
+    denied: list[str] = field(default_factory=list)
+    role_mappings: dict[str, list[str]] = field(default_factory=dict)  # security plugin role -> backend roles
+    _server: ThreadingHTTPServer | None = None
+
+    certificate: Path | None = None  # the CA bundle a function needs to trust this domain's TLS
+
+    @property
+    def host(self) -> str:
+        """What CloudFormation's DomainEndpoint attribute holds: a host name (here with its port), no scheme."""
+        assert self._server
+        host, port = self._server.server_address[:2]
+        return f"{host}:{port}"
+
+    def start(self) -> None:
+        domain = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:  # quiet: the report says what was served
+                pass
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                status, payload = domain.handle(self.command, self.path, self.headers, raw)
+                data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _serve  # noqa: N815
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        # HTTPS, as a domain with enforced HTTPS serves it: the functions' clients verify this certificate.
+        self.certificate, key = self_signed_certificate(Path(tempfile.mkdtemp(prefix="ragline-search-tls-")))
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.certificate, key)
+        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def handle(self, method: str, target: str, headers: Any, raw: bytes) -> tuple[int, Any]:
+        parts = urlsplit(target)
+        path = unquote(parts.path)
+        action = f"es:ESHttp{method.capitalize()}"
+        resource = f"arn:aws:es:{REGION}:{ACCOUNT}:domain/{self.domain_name}{path}"
+        try:
+            if not role_permits(access_key_of(headers), action, resource):
+                raise AccessDeniedError(f"{action} on {resource}")
+        except AccessDeniedError as error:
+            self.denied.append(str(error))
+            return 403, {"message": f"not authorized: {error}"}
+        body: Any = raw
+        if raw and not path.endswith("_bulk"):
+            body = json.loads(raw)
+        if path.startswith("/_plugins/_security/api/"):
+            return self._security(method, path, body)
+        return self.engine.handle(method, path, dict(parse_qsl(parts.query)), body or None)
+
+    def _security(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+        """The fine-grained access control API the role-mapping custom resource calls (roles and mappings)."""
+        kind, _, name = path.removeprefix("/_plugins/_security/api/").partition("/")
+        if kind == "rolesmapping" and method == "PUT":
+            self.role_mappings[name] = list(body.get("backend_roles", []))
+        elif kind == "rolesmapping" and method == "DELETE":
+            self.role_mappings.pop(name, None)
+        elif kind != "roles":
+            return 400, {"status": "BAD_REQUEST", "message": f"unsupported security API {method} {path}"}
+        return 200, {"status": "OK"}
+
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and localhost, valid for a day, and its key (PEM files in `folder`)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ragline-search.local")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "domain.pem", folder / "domain.key"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_file, key_file
+
+
+# --- Textract --------------------------------------------------------------------------------
+
+
+@dataclass
+class TextractJob:
+    job_id: str
+    blocks: list[dict]
+    pages: int
+    status: str = "SUCCEEDED"
+    message: str | None = None
+
+
+@dataclass
+class TextractService:
+    jobs: dict[str, TextractJob] = field(default_factory=dict)
+    requests: list[dict] = field(default_factory=list)
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def install(self, monkeypatch: Any) -> None:
+        from moto.textract.responses import TextractResponse
+
+        service = self
+
+        def start_document_analysis(response: TextractResponse) -> str:
+            return json.dumps(service.start(json.loads(response.body), response.headers))
+
+        def get_document_analysis(response: TextractResponse) -> str:
+            return json.dumps(service.get(json.loads(response.body)))
+
+        monkeypatch.setattr(TextractResponse, "start_document_analysis", start_document_analysis)
+        monkeypatch.setattr(TextractResponse, "get_document_analysis", get_document_analysis)
+
+    def start(self, params: dict, headers: Any) -> dict:
+        from moto.s3.models import s3_backends
+
+        token = params.get("ClientRequestToken")
+        if token and token in self.tokens:
+            return {"JobId": self.tokens[token]}  # idempotent, as Textract is for the same token
+        caller = access_key_of(headers)
+        location = params["DocumentLocation"]["S3Object"]
+        bucket, key = location["Bucket"], location["Name"]
+        self._require(caller, "s3:GetObject", f"arn:aws:s3:::{bucket}/{key}")
+        channel = params.get("NotificationChannel")
+        if channel:
+            self._require(caller, "iam:PassRole", channel["RoleArn"])
+        s3 = s3_backends[ACCOUNT]["global"]
+        data = s3.get_object(bucket, key).value
+        job = TextractJob(str(uuid.uuid4()), [], 0)
+        try:
+            pages = pages_from_pdf(data)
+            job.blocks, job.pages = analysis_blocks(pages), len(pages)
+        except Exception as error:  # Textract fails the job, not the call, for a document it cannot read
+            job.status, job.message = "FAILED", f"Unable to read the document: {type(error).__name__}"
+        self.jobs[job.job_id] = job
+        if token:
+            self.tokens[token] = job.job_id
+        self.requests.append({**params, "JobId": job.job_id})
+        if output := params.get("OutputConfig"):
+            self._write_output(caller, job, output)
+        if channel:
+            self._notify(job, params, channel)
+        return {"JobId": job.job_id}
+
+    def get(self, params: dict) -> dict:
+        job = self.jobs[params["JobId"]]
+        return self._page(job, int(params.get("NextToken") or 0), int(params.get("MaxResults") or TEXTRACT_PAGE_SIZE))
+
+    def _page(self, job: TextractJob, start: int, size: int) -> dict:
+        response: dict[str, Any] = {"JobStatus": job.status, "DocumentMetadata": {"Pages": job.pages}}
+        if job.status != "SUCCEEDED":
+            return {**response, "StatusMessage": job.message or "", "Blocks": []}
+        response["Blocks"] = job.blocks[start : start + size]
+        response["AnalyzeDocumentModelVersion"] = "1.0"
+        if start + size < len(job.blocks):
+            response["NextToken"] = str(start + size)
+        return response
+
+    def _write_output(self, caller: str, job: TextractJob, output: dict) -> None:
+        from moto.s3.models import s3_backends
+
+        s3 = s3_backends[ACCOUNT]["global"]
+        bucket, prefix = output["S3Bucket"], output.get("S3Prefix", "").rstrip("/")
+        self._require(caller, "s3:PutObject", f"arn:aws:s3:::{bucket}/{prefix}/{job.job_id}/1")
+        start, part = 0, 1
+        while True:
+            page = self._page(job, start, TEXTRACT_PAGE_SIZE)
+            s3.put_object(bucket, f"{prefix}/{job.job_id}/{part}", json.dumps(page).encode())
+            if "NextToken" not in page:
+                break
+            start, part = int(page["NextToken"]), part + 1
+
+    def _notify(self, job: TextractJob, params: dict, channel: dict) -> None:
+        from moto.sns.models import sns_backends
+
+        location = params["DocumentLocation"]["S3Object"]
+        message = {
+            "JobId": job.job_id,
+            "Status": job.status,
+            "API": "StartDocumentAnalysis",
+            "JobTag": params.get("JobTag", ""),
+            "Timestamp": int(time.time() * 1000),
+            "DocumentLocation": {"S3ObjectName": location["Name"], "S3Bucket": location["Bucket"]},
+        }
+        sns_backends[ACCOUNT][REGION].publish(
+            message=json.dumps(message), arn=channel["SNSTopicArn"], subject="Amazon Textract Job Completion"
+        )
+
+    @staticmethod
+    def _require(caller: str, action: str, resource: str) -> None:
+        if not role_permits(caller, action, resource):
+            raise AccessDeniedError(f"Textract: the caller may not {action} on {resource}")
+
+
+# --- models ----------------------------------------------------------------------------------
+
+
+@dataclass
+class ModelEndpoints:
+    """SageMaker endpoints through moto's runtime, Bedrock's InvokeModel and Converse added to moto's."""
+
+    fake: FakeEndpoint = field(default_factory=FakeEndpoint)
+    bedrock_calls: list[dict] = field(default_factory=list)
+
+    def install(self, monkeypatch: Any) -> None:
+        from moto.bedrockruntime.models import BedrockRuntimeBackend
+        from moto.bedrockruntime.responses import BedrockRuntimeResponse
+        from moto.core.responses import ActionResult
+
+        self.fake.install(monkeypatch)
+        models = self
+
+        def invoke_model(backend: BedrockRuntimeBackend, payload: dict, model_id: str) -> dict:
+            models.bedrock_calls.append({"model": model_id, "request": payload})
+            texts = payload["texts"] if "texts" in payload else [payload["inputText"]]
+            vectors = models.fake.answer("bedrock", {"inputs": texts, "truncate": False})
+            return {"embeddings": vectors, "id": "1"} if "texts" in payload else {"embedding": vectors[0]}
+
+        def converse(response: BedrockRuntimeResponse) -> ActionResult:
+            request = json.loads(response.body)
+            models.bedrock_calls.append({"model": "converse", "request": request})
+            messages = [{"role": "user", "content": request["messages"][-1]["content"][0]["text"]}]
+            text = models.fake.answer("converse", {"messages": messages})["choices"][0]["message"]["content"]
+            return ActionResult(
+                {
+                    "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
+                    "stopReason": "end_turn",
+                    "usage": {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2},
+                    "metrics": {"latencyMs": 1},
+                }
+            )
+
+        def bedrock_resource(response: BedrockRuntimeResponse) -> str:
+            match = re.search(r"/model/([^/]+)/", response.path or "")
+            return f"arn:aws:bedrock:{REGION}::foundation-model/{unquote(match.group(1))}" if match else "*"
+
+        monkeypatch.setattr(BedrockRuntimeBackend, "invoke_model", invoke_model)
+        monkeypatch.setattr(BedrockRuntimeResponse, "converse", converse, raising=False)
+        monkeypatch.setattr(BedrockRuntimeResponse, "_determine_resource", bedrock_resource, raising=False)

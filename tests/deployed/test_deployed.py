@@ -1,0 +1,138 @@
+"""Scenarios over each synthesized profile, driven only through the wiring the templates declare.
+
+Each scenario starts where a user or CloudFormation starts (a custom resource request, an object
+put in the ingest bucket, an HTTP request to the API, an object delete) and checks what a user
+would see at the end of the chain. The last test prints, for every profile, every function with
+what drove it and the outcome, and fails when a function was never driven.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.deployed.conftest import DEPLOYMENTS
+from tests.deployed.harness import Deployment
+
+REPO = Path(__file__).resolve().parents[2]
+RUNBOOK = REPO / "demo" / "corpus" / "riverbend-water-operations-runbook.pdf"
+QUESTION = "What is the low-pressure alarm threshold at the Hillcrest pump station?"
+KEY = "manuals/riverbend runbook.pdf"  # a space: S3 and EventBridge encode keys; the runtime must not trip
+
+
+def archive_records(deployment: Deployment, prefix: str) -> list[dict]:
+    s3 = deployment.cloud.client("s3")
+    bucket = deployment.output("ArchiveBucketName")
+    records = []
+    for item in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", []):
+        body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+        text = gzip.decompress(body).decode() if body[:2] == b"\x1f\x8b" else body.decode()
+        records += [json.loads(line) for line in text.splitlines() if line.strip()]
+    return records
+
+
+def indexed_chunks(deployment: Deployment) -> list[dict]:
+    return [doc for index in deployment.search.engine.indices.values() for doc in index.docs.values()]
+
+
+def test_the_index_custom_resource_creates_the_chunk_index(deployment: Deployment):
+    with deployment.cloud.enforcing():
+        created = deployment.custom_resource("Custom::RaglineSearchIndex", "Create").result
+        updated = deployment.custom_resource("Custom::RaglineSearchIndex", "Update").result
+    name = created["PhysicalResourceId"]
+    assert created["Data"]["Outcome"] == "created" and updated["Data"]["Outcome"] == "updated"
+    vector = deployment.search.engine.indices[name].mappings["properties"]["vector"]
+    assert vector["type"] == "knn_vector" and vector["dimension"] > 0
+
+
+def test_the_role_mapping_custom_resource_maps_every_function_role(deployment: Deployment):
+    with deployment.cloud.enforcing():
+        mapped = deployment.custom_resource("Custom::RaglineSearchRoleMapping", "Create")
+    mapped.result  # noqa: B018 (raises with the function's error and logs when it failed)
+    backend_roles = {role for mapping in deployment.search.role_mappings.values() for role in mapping}
+    function_roles = {
+        deployment.cloud.resolve(f.resource, f.resource.properties["Role"])
+        for f in deployment.functions.values()
+        if f.handler.split(".")[0] in ("ingest_start", "index_document", "delete_document", "query")
+    }
+    assert function_roles <= backend_roles
+
+
+def test_a_pdf_put_in_the_ingest_bucket_is_indexed_with_its_pages_and_archived(deployment: Deployment):
+    s3 = deployment.cloud.client("s3")
+    with deployment.cloud.enforcing():
+        s3.put_object(Bucket=deployment.output("IngestBucketName"), Key=KEY, Body=RUNBOOK.read_bytes())
+        handled = deployment.deliver()
+    for invocation in handled:
+        invocation.result  # noqa: B018
+    drivers = {(i.function.rsplit("/", 1)[1], i.trigger) for i in handled}
+    assert any("IngestStart" in name for name, _ in drivers), drivers
+    assert any("IndexDocument" in name for name, _ in drivers), drivers
+    assert set(deployment.textract.requests[-1]["FeatureTypes"]) == {"TABLES", "LAYOUT"}
+    chunks = indexed_chunks(deployment)
+    assert chunks, "no chunk reached the index"
+    assert {chunk["source"] for chunk in chunks} == {f"s3://{deployment.output('IngestBucketName')}/{KEY}"}
+    assert {chunk["page_start"] for chunk in chunks} >= {1, 2}
+    records = archive_records(deployment, "embeddingarchive/")
+    assert len(records) == len(chunks)
+    assert {record["id"] for record in records} == {chunk["chunk_id"] for chunk in chunks}
+    assert {record["kind"] for record in records} == {"chunk"} and all(record["model"] for record in records)
+    assert sum(i.metrics().get("DocumentsIndexed", 0) for i in handled) == 1
+
+
+def test_an_object_that_is_not_a_pdf_drives_no_function(deployment: Deployment):
+    s3 = deployment.cloud.client("s3")
+    with deployment.cloud.enforcing():
+        s3.put_object(Bucket=deployment.output("IngestBucketName"), Key="notes/readme.txt", Body=b"not a pdf")
+        assert deployment.deliver() == []
+
+
+def test_search_query_and_documents_answer_through_the_api(deployment: Deployment):
+    with deployment.cloud.enforcing():
+        search = deployment.api("POST", "/search", {"question": QUESTION, "k": 3})
+        query = deployment.api("POST", "/query", {"question": QUESTION, "k": 3})
+        documents = deployment.api("GET", "/documents")
+        refused = deployment.api("POST", "/query", {"question": ""})
+    assert search["statusCode"] == 200, search["body"]
+    assert query["statusCode"] == 200, query["body"]
+    assert {source["source"] for source in search["json"]["sources"]} == {
+        f"s3://{deployment.output('IngestBucketName')}/{KEY}"
+    }
+    assert query["json"]["answer"] and query["json"]["sources"][0]["page"] >= 1
+    assert documents["statusCode"] == 200, documents["body"]
+    [document] = documents["json"]["documents"]
+    assert document["state"] == "indexed" and document["chunks"] > 0
+    assert refused["statusCode"] == 400 and "question" in refused["json"]["error"]
+    prompts = archive_records(deployment, "promptarchive/")
+    assert len(prompts) >= 2 and all(record["kind"] == "prompt" for record in prompts)
+
+
+def test_deleting_the_object_removes_its_chunks_and_its_entry(deployment: Deployment):
+    s3 = deployment.cloud.client("s3")
+    with deployment.cloud.enforcing():
+        s3.delete_object(Bucket=deployment.output("IngestBucketName"), Key=KEY)
+        handled = deployment.deliver()
+        documents = deployment.api("GET", "/documents")
+    for invocation in handled:
+        invocation.result  # noqa: B018
+    assert any("DeleteDocument" in invocation.function for invocation in handled)
+    assert indexed_chunks(deployment) == []
+    assert documents["json"]["documents"] == []
+
+
+@pytest.mark.report
+def test_every_function_of_every_template_was_driven(capsys: pytest.CaptureFixture):
+    assert DEPLOYMENTS, "no profile was deployed"
+    lines, undriven = [], []
+    for deployment in DEPLOYMENTS:
+        lines.append(f"\n== {deployment.profile}")
+        for function, handler, triggers, outcome in deployment.table():
+            lines.append(f"  {function:<70} {handler:<40} {outcome:<28} {triggers}")
+            if outcome.startswith("NOT DRIVEN"):
+                undriven.append(f"{deployment.profile}: {function}")
+    with capsys.disabled():
+        print("\n".join(["", "Deployed-shape suite: every Lambda function of every profile", *lines]))
+    assert not undriven, f"functions no scenario drove: {undriven}"
