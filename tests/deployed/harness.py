@@ -265,8 +265,7 @@ class Deployment:
         """The user handler behind a CDK provider framework function (named by its USER_ON_EVENT_FUNCTION_ARN)."""
         assert self.cloud
         for resource in self.assembly.resources("AWS::Lambda::Function"):
-            own = self.cloud.resolver.resolve(resource.stack, {"Fn::GetAtt": [resource.logical_id, "Arn"]})
-            if own != framework_arn:
+            if self.arn_of(resource) != framework_arn:
                 continue
             variables = resource.properties.get("Environment", {}).get("Variables", {})
             handler = self._function_by_arn(self.cloud.resolve(resource, variables["USER_ON_EVENT_FUNCTION_ARN"]))
