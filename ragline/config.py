@@ -152,12 +152,6 @@ class AwsSettings(BaseModel):
         default="standard", description="botocore retry mode: jittered exponential back-off on throttling."
     )
     max_attempts: int = Field(default=8, ge=1, le=20, description="Calls per request, the first one included.")
-    dead_letter_queue_url: str | None = Field(
-        default=None, description="Failed messages are sent here with their reason once out of retries."
-    )
-    max_receive_count: int = Field(
-        default=3, ge=1, description="Deliveries before a failing message goes to the dead-letter queue."
-    )
 
 
 class Settings(BaseSettings):

@@ -13,13 +13,12 @@ only principal that can create indexes and manage security roles. Two resource t
 
 from __future__ import annotations
 
-import os
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from ragline.entrypoints.lambdas import index_bootstrap
+from ragline.adapters.aws.clients import opensearch_client, opensearch_retry
+from ragline.entrypoints.lambdas import index_bootstrap, runtime
 
 logger = Logger()
 
@@ -27,22 +26,10 @@ WRITER_ROLE = "ragline_writer"
 READER_ROLE = "ragline_reader"
 
 
-@cache
 def client() -> Any:
-    """Built on first use, never at import: imports stay free of AWS calls."""
-    import boto3
-    from opensearchpy import OpenSearch, Urllib3AWSV4SignerAuth, Urllib3HttpConnection
-
-    session = boto3.Session()
-    region = os.environ["AWS_REGION"]
-    return OpenSearch(
-        hosts=[{"host": os.environ["RAGLINE_INDEX__OPENSEARCH_ENDPOINT"].removeprefix("https://"), "port": 443}],
-        http_auth=Urllib3AWSV4SignerAuth(session.get_credentials(), region, "es"),
-        use_ssl=True,
-        verify_certs=True,
-        connection_class=Urllib3HttpConnection,
-        timeout=60,
-    )
+    """Built when a request needs it, never at import, by the same builder the index adapter uses."""
+    settings = runtime.settings()
+    return opensearch_client(settings.index, settings.aws, timeout=60)
 
 
 def security_roles(index_name: str) -> dict[str, dict[str, Any]]:
@@ -59,6 +46,7 @@ def security_roles(index_name: str) -> dict[str, dict[str, Any]]:
     }
 
 
+@opensearch_retry  # PUT overwrites: safe to repeat
 def map_roles(os_client: Any, props: dict[str, Any]) -> dict[str, Any]:
     backend_roles = {
         WRITER_ROLE: list(props.get("WriterRoleArns", [])),
@@ -73,6 +61,7 @@ def map_roles(os_client: Any, props: dict[str, Any]) -> dict[str, Any]:
     return {"Roles": ",".join(backend_roles)}
 
 
+@opensearch_retry  # deleting what is already gone is fine: safe to repeat
 def unmap_roles(os_client: Any) -> None:
     for role in (WRITER_ROLE, READER_ROLE):
         for kind in ("rolesmapping", "roles"):

@@ -3,13 +3,18 @@
 No test here needs an AWS account or the network: moto serves S3, SQS, SNS, EventBridge,
 DynamoDB, Firehose and Textract in-process; the OpenSearch data plane and the model endpoint
 are the only test doubles (`fake_opensearch`, `fake_endpoint`).
+
+Each function gets exactly the variables it needs (`FUNCTION_ENVIRONMENTS`), never the union of
+all of them: a handler that reads a variable its function is not given fails its tests. A test
+that drives several functions switches between them with `Stack.as_function`, as the separate
+Lambdas of one deployment would each run with their own environment.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,13 +22,22 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from ragline.adapters.local.embedding import packaged_model_dir
-from ragline.entrypoints.lambdas import runtime
+from ragline.entrypoints.lambdas import index_bootstrap, runtime
 from tests.aws.fake_endpoint import FakeEndpoint
-from tests.aws.fake_opensearch import FakeOpenSearch, fake_client
+from tests.aws.fake_opensearch import FakeOpenSearch
 from tests.aws.textract_recorder import TextractRecorder
 
 REGION = "us-east-1"
+
+
+class LambdaContext:
+    function_name = "ragline-test"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:ragline-test"
+    aws_request_id = "00000000-0000-0000-0000-000000000000"
+
+
+CONTEXT = LambdaContext()
 
 
 @pytest.fixture(autouse=True)
@@ -71,9 +85,9 @@ def endpoint(monkeypatch: pytest.MonkeyPatch) -> FakeEndpoint:
 
 @pytest.fixture
 def opensearch(monkeypatch: pytest.MonkeyPatch) -> FakeOpenSearch:
-    """The OpenSearch data plane: every client the factories build talks to this one fake."""
+    """The OpenSearch data plane: every client the production builder makes talks to this one fake."""
     fake = FakeOpenSearch()
-    monkeypatch.setattr("ragline.adapters.aws.factories.opensearch_client", lambda index, aws: fake_client(fake))
+    monkeypatch.setattr("ragline.adapters.aws.clients.http_connection_class", fake.connection_class)
     return fake
 
 
@@ -101,6 +115,17 @@ class Stack:
     registry_table: str = "ragline-registry"
     queues: dict[str, str] = field(default_factory=dict)
     topic_arn: str = ""
+    monkeypatch: pytest.MonkeyPatch | None = None
+
+    def as_function(self, function: str) -> None:
+        """Run the next handler calls with exactly `function`'s environment, as its Lambda would."""
+        assert self.monkeypatch is not None, "as_function needs the `stack` fixture"
+        for name in list(os.environ):
+            if name.startswith("RAGLINE_"):
+                self.monkeypatch.delenv(name)
+        for name, value in FUNCTION_ENVIRONMENTS[function](self).items():
+            self.monkeypatch.setenv(name, value)
+        runtime.reset()
 
     def sqs_event(self, queue: str, *, wait: bool = True) -> dict:
         """The Lambda SQS event for the messages waiting in a queue, as the event source mapping builds it."""
@@ -126,10 +151,33 @@ class Stack:
             ]
         }
 
-    def dead_letters(self) -> list[dict]:
+    def deliver(self, queue: str, handler: Callable[[dict, Any], dict], context: Any) -> dict:
+        """One poll of the Lambda event source mapping: receive a batch, invoke, delete what succeeded.
+
+        Records reported as batch item failures stay in the queue, visible again at once (the
+        visibility timeout is 0 here); once received `MAX_RECEIVE_COUNT` times, the queue's
+        redrive policy moves them to its dead-letter queue on the next receive.
+        """
+        event = self.sqs_event(queue)
+        assert event["Records"], f"no message in the {queue} queue"
+        response = handler(event, context)
+        failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
+        for record in event["Records"]:
+            if record["messageId"] not in failed:
+                self.sqs.delete_message(QueueUrl=self.queues[queue], ReceiptHandle=record["receiptHandle"])
+        return response
+
+    def dead_letters(self, queue: str) -> list[dict]:
+        """What SQS's redrive policy moved from `queue` to its dead-letter queue."""
         return self.sqs.receive_message(
-            QueueUrl=self.queues["dlq"], MessageAttributeNames=["All"], MaxNumberOfMessages=10
+            QueueUrl=self.queues[f"{queue}-dlq"], AttributeNames=["All"], MaxNumberOfMessages=10
         ).get("Messages", [])
+
+    def waiting(self, queue: str) -> int:
+        attributes = self.sqs.get_queue_attributes(
+            QueueUrl=self.queues[queue], AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"])
 
     def archive_records(self, prefix: str) -> list[dict]:
         listed = self.s3.list_objects_v2(Bucket=self.archive_bucket, Prefix=f"{prefix}/").get("Contents", [])
@@ -146,21 +194,15 @@ def create_stack() -> Stack:
     )
     for bucket in (stack.ingest_bucket, stack.archive_bucket):
         stack.s3.create_bucket(Bucket=bucket)
-    for name in ("ingest", "completion", "delete", "dlq"):
-        stack.queues[name] = stack.sqs.create_queue(QueueName=f"ragline-{name}", Attributes={"VisibilityTimeout": "0"})[
-            "QueueUrl"
-        ]
-    # S3 event notifications straight to the queues: URL-encoded keys, as S3 sends them.
-    stack.s3.put_bucket_notification_configuration(
-        Bucket=stack.ingest_bucket,
-        NotificationConfiguration={
-            "QueueConfigurations": [
-                {"QueueArn": queue_arn(stack.sqs, stack.queues["ingest"]), "Events": ["s3:ObjectCreated:*"]},
-                {"QueueArn": queue_arn(stack.sqs, stack.queues["delete"]), "Events": ["s3:ObjectRemoved:*"]},
-            ]
-        },
-    )
-    stack.sqs.purge_queue(QueueUrl=stack.queues["ingest"])  # the s3:TestEvent S3 sends on configuration
+    # Each work queue has its own dead-letter queue and redrive policy, as stacks/components/queues.py builds them.
+    for name in ("ingest", "completion", "delete"):
+        dead = stack.sqs.create_queue(QueueName=f"ragline-{name}-dlq")["QueueUrl"]
+        stack.queues[f"{name}-dlq"] = dead
+        redrive = {"deadLetterTargetArn": queue_arn(stack.sqs, dead), "maxReceiveCount": str(MAX_RECEIVE_COUNT)}
+        stack.queues[name] = stack.sqs.create_queue(
+            QueueName=f"ragline-{name}", Attributes={"VisibilityTimeout": "0", "RedrivePolicy": json.dumps(redrive)}
+        )["QueueUrl"]
+    route_object_events_through_eventbridge(stack)
     stack.topic_arn = stack.sns.create_topic(Name="ragline-textract")["TopicArn"]
     stack.sns.subscribe(
         TopicArn=stack.topic_arn, Protocol="sqs", Endpoint=queue_arn(stack.sqs, stack.queues["completion"])
@@ -184,38 +226,119 @@ def create_stack() -> Stack:
     return stack
 
 
-def stack_environment(stack: Stack) -> dict[str, str]:
-    """The RAGLINE_ variables a deployment gives the Lambdas (see the handler table in the report)."""
+def route_object_events_through_eventbridge(stack: Stack) -> None:
+    """As the stacks deliver S3 events: bucket -> EventBridge -> one rule per change -> its queue."""
+    stack.s3.put_bucket_notification_configuration(
+        Bucket=stack.ingest_bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
+    )
+    events = boto3.client("events")
+    for detail_type, queue in (("Object Created", "ingest"), ("Object Deleted", "delete")):
+        rule = f"ragline-{queue}"
+        pattern = {
+            "source": ["aws.s3"],
+            "detail-type": [detail_type],
+            "detail": {"bucket": {"name": [stack.ingest_bucket]}, "object": {"key": PDF_KEY_FILTER}},
+        }
+        events.put_rule(Name=rule, EventPattern=json.dumps(pattern))
+        events.put_targets(Rule=rule, Targets=[{"Id": queue, "Arn": queue_arn(stack.sqs, stack.queues[queue])}])
+
+
+# --- the environment of each function: the smallest set its tests pass with -------------------
+
+MAX_RECEIVE_COUNT = 3
+INDEX_NAME = "ragline-test-chunks"  # not the default name: a function that is not told the name fails
+PDF_KEY_FILTER = [{"suffix": {"equals-ignore-case": ".pdf"}}]  # as the stacks' rules filter keys
+
+
+def _search(stack: Stack) -> dict[str, str]:
     return {
         "RAGLINE_INDEX__BACKEND": "opensearch",
         "RAGLINE_INDEX__OPENSEARCH_ENDPOINT": "https://search-ragline.test",
-        "RAGLINE_INDEX__OPENSEARCH_INDEX": "ragline-chunks",
+        "RAGLINE_INDEX__OPENSEARCH_INDEX": INDEX_NAME,
         "RAGLINE_INDEX__REGISTRY_TABLE": stack.registry_table,
+    }
+
+
+def _embedding() -> dict[str, str]:
+    return {
         "RAGLINE_EMBEDDING__BACKEND": "sagemaker",
         "RAGLINE_EMBEDDING__ENDPOINT_NAME": "ragline-embedder",
-        "RAGLINE_EMBEDDING__PAYLOAD_FORMAT": "tei",
         "RAGLINE_EMBEDDING__DIMENSION": "384",
-        "RAGLINE_EMBEDDING__TOKENIZER_FILE": str(packaged_model_dir() / "tokenizer.json"),
-        "RAGLINE_EMBEDDING__MAX_INPUT_TOKENS": "256",
-        "RAGLINE_GENERATION__BACKEND": "sagemaker",
-        "RAGLINE_GENERATION__ENDPOINT_NAME": "ragline-generator",
-        "RAGLINE_ARCHIVE__BACKEND": "firehose",
-        "RAGLINE_ARCHIVE__EMBEDDING_STREAM": "ragline-embeddings",
-        "RAGLINE_ARCHIVE__PROMPT_STREAM": "ragline-prompts",
+    }
+
+
+def ingest_start_environment(stack: Stack) -> dict[str, str]:
+    return {
+        **_search(stack),
         "RAGLINE_EXTRACTION__BACKEND": "textract",
         "RAGLINE_EXTRACTION__TEXTRACT_TOPIC_ARN": stack.topic_arn,
         "RAGLINE_EXTRACTION__TEXTRACT_ROLE_ARN": "arn:aws:iam::123456789012:role/textract-publish",
-        "RAGLINE_METRICS__BACKEND": "emf",
-        "RAGLINE_AWS__DEAD_LETTER_QUEUE_URL": stack.queues["dlq"],
-        "RAGLINE_AWS__MAX_RECEIVE_COUNT": "3",
-        "RAGLINE_AWS__MAX_ATTEMPTS": "4",
     }
+
+
+def index_document_environment(stack: Stack) -> dict[str, str]:
+    return {
+        **_search(stack),
+        **_embedding(),
+        "RAGLINE_EXTRACTION__BACKEND": "textract",
+        "RAGLINE_ARCHIVE__BACKEND": "firehose",
+        "RAGLINE_ARCHIVE__EMBEDDING_STREAM": "ragline-embeddings",
+    }
+
+
+def delete_document_environment(stack: Stack) -> dict[str, str]:
+    return _search(stack)
+
+
+def query_environment(stack: Stack) -> dict[str, str]:
+    return {
+        **_search(stack),
+        **_embedding(),
+        "RAGLINE_GENERATION__BACKEND": "sagemaker",
+        "RAGLINE_GENERATION__ENDPOINT_NAME": "ragline-generator",
+        "RAGLINE_ARCHIVE__BACKEND": "firehose",
+        "RAGLINE_ARCHIVE__PROMPT_STREAM": "ragline-prompts",
+        "RAGLINE_METRICS__BACKEND": "emf",
+    }
+
+
+def index_bootstrap_environment(stack: Stack) -> dict[str, str]:
+    return {
+        "RAGLINE_INDEX__OPENSEARCH_ENDPOINT": "https://search-ragline.test",
+        "RAGLINE_INDEX__OPENSEARCH_INDEX": INDEX_NAME,
+    }
+
+
+FUNCTION_ENVIRONMENTS: dict[str, Callable[[Stack], dict[str, str]]] = {
+    "ingest_start": ingest_start_environment,
+    "index_document": index_document_environment,
+    "delete_document": delete_document_environment,
+    "query": query_environment,
+    "index_bootstrap": index_bootstrap_environment,
+}
 
 
 @pytest.fixture
 def stack(aws, monkeypatch: pytest.MonkeyPatch, endpoint, opensearch, textract) -> Stack:
+    """The resources of a deployment; no function's environment is set until `as_function` names one."""
     built = create_stack()
-    for name, value in stack_environment(built).items():
-        monkeypatch.setenv(name, value)
+    built.monkeypatch = monkeypatch
     runtime.reset()
     return built
+
+
+# The properties the stack gives the index custom resource (stacks/components/search.py).
+INDEX_RESOURCE = {"IndexName": INDEX_NAME, "Dimension": "384", "Engine": "lucene", "SpaceType": "cosinesimil"}
+
+
+@pytest.fixture
+def bootstrapped(stack: Stack) -> Stack:
+    """The index exists, created by the bootstrap function as the custom resource would create it."""
+    stack.as_function("index_bootstrap")
+    event = {
+        "RequestType": "Create",
+        "ResourceType": "Custom::RaglineSearchIndex",
+        "ResourceProperties": INDEX_RESOURCE,
+    }
+    index_bootstrap.lambda_handler(event, CONTEXT)
+    return stack

@@ -6,8 +6,13 @@ the subset of the REST API and query DSL that `ragline.adapters.aws.opensearch_i
 create/mapping/settings, `_bulk` (strict mapping, vector dimension checks), `_search` with
 `knn` (efficient filter; lucene cosinesimil/innerproduct scores) or `bool` + `match` (BM25 with
 an English-like analyzer), `_count`, `_delete_by_query`, `_mget`, and bool/term/terms/
-wildcard/range/ids filters. Faults can be injected: an HTTP status for the next N requests
-whose path contains a given string, or refusal of given document ids in `_bulk`.
+wildcard/range/ids filters, and the security plugin's `roles` / `rolesmapping` PUT and DELETE.
+Faults can be injected: an HTTP status for the next N requests whose path contains a given
+string, or refusal of given document ids in `_bulk`. Every request is recorded, so a test can
+count what one call really sent.
+
+`fake_client` builds the client with the production builder
+(`ragline.adapters.aws.clients.opensearch_client`): its retry settings are the ones under test.
 """
 
 from __future__ import annotations
@@ -52,6 +57,20 @@ class FakeOpenSearch:
     faults: list[Fault] = field(default_factory=list)
     refused_ids: set[str] = field(default_factory=set)
     requests: list[tuple[str, str]] = field(default_factory=list)
+    security: dict[str, dict[str, Any]] = field(default_factory=dict)  # "roles/<name>" -> body
+
+    def connection_class(self) -> type[Connection]:
+        """An opensearch-py Connection class whose every request this fake answers."""
+        fake = self
+
+        class BoundConnection(FakeOpenSearchConnection):
+            def __init__(self, **kwargs: Any) -> None:
+                super().__init__(fake=fake, **kwargs)
+
+        return BoundConnection
+
+    def count_requests(self, path_contains: str) -> int:
+        return sum(1 for _, path in self.requests if path_contains in path)
 
     def fail(self, status: int, *, times: int = 1, path_contains: str = "") -> None:
         self.faults.append(Fault(status, times, path_contains))
@@ -65,6 +84,8 @@ class FakeOpenSearch:
                 fault.times -= 1
                 return fault.status, {"error": {"type": "fault_injected", "reason": f"HTTP {fault.status}"}}
         parts = [part for part in path.split("/") if part]
+        if parts[:3] == ["_plugins", "_security", "api"]:
+            return self.security_api(method, "/".join(parts[3:]), body)
         if parts and parts[-1] in ("_bulk", "_mget") and len(parts) <= 2:
             index = parts[0] if len(parts) == 2 else None
             return getattr(self, parts[-1][1:])(index, params, body)
@@ -81,6 +102,15 @@ class FakeOpenSearch:
             "_delete_by_query": self.delete_by_query,
         }[action]
         return handler(self.indices[name], method, body)
+
+    def security_api(self, method: str, name: str, body: Any) -> tuple[int, Any]:
+        if method == "PUT":
+            self.security[name] = body
+            return 200, {"status": "OK"}
+        if method == "DELETE":
+            found = self.security.pop(name, None)
+            return (200, {"status": "OK"}) if found is not None else (404, {"status": "NOT_FOUND"})
+        return 405, {"error": f"{method} {name}"}
 
     # --- indices --------------------------------------------------------------------------
 
@@ -285,9 +315,13 @@ class FakeOpenSearchConnection(Connection):
         return status, {"content-type": "application/json"}, raw
 
 
-def fake_client(fake: FakeOpenSearch) -> Any:
-    from opensearchpy import OpenSearch
+def fake_client(fake: FakeOpenSearch, endpoint: str = "https://search.test") -> Any:
+    """A client from the production builder (signing, retries off), answered by `fake`."""
+    from unittest import mock
 
-    return OpenSearch(
-        hosts=[{"host": "search.test", "port": 443}], connection_class=FakeOpenSearchConnection, fake=fake
-    )
+    from ragline.adapters.aws import clients
+    from ragline.config import AwsSettings, IndexSettings
+
+    index = IndexSettings(backend="opensearch", opensearch_endpoint=endpoint)
+    with mock.patch.object(clients, "http_connection_class", fake.connection_class):
+        return clients.opensearch_client(index, AwsSettings(region="us-east-1"))

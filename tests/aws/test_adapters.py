@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import boto3
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 from botocore.stub import Stubber
 from moto.firehose.models import FirehoseBackend
 
+from ragline.adapters.aws.clients import OPENSEARCH_ATTEMPTS, opensearch_address, opensearch_client
 from ragline.adapters.aws.embeddings import SageMakerEmbedder
 from ragline.adapters.aws.emf_metrics import EmfMetrics
 from ragline.adapters.aws.firehose_archive import MAX_RECORDS_PER_CALL, ArchiveWriteError, FirehoseArchive, batches
@@ -17,13 +19,14 @@ from ragline.adapters.aws.opensearch_index import IndexWriteError, OpenSearchInd
 from ragline.adapters.aws.opensearch_mapping import index_body, similarity_from_score
 from ragline.adapters.aws.textract import JobInProgressError, TextractExtractor
 from ragline.adapters.aws.tokens import ConservativeTokenCounter
+from ragline.config import AwsSettings, IndexSettings
 from ragline.entrypoints.lambdas.runtime import MalformedMessageError
-from ragline.entrypoints.lambdas.s3_events import Change, object_events
+from ragline.entrypoints.lambdas.s3_events import Change, object_event
 from ragline.errors import ConfigurationError, DocumentError, ModelUnavailableError
 from ragline.filters import SearchFilter
 from ragline.records import EmbeddingRecord, RecordKind
 from tests import pdf_factory
-from tests.aws.conftest import create_stack
+from tests.aws.conftest import CONTEXT, create_stack
 from tests.aws.fake_opensearch import FakeOpenSearch, fake_client
 from tests.aws.textract_responses import PageContent, analysis_blocks, paged_responses
 from tests.contracts.index_contract import BIRDS, DIMENSION, PUMPS, unit
@@ -221,6 +224,56 @@ def test_throttled_searches_are_retried(search):
     assert sum(1 for method, path in fake.requests if path.endswith("_search")) == 3
 
 
+@pytest.mark.parametrize("status", [429, 503])  # throttled; overloaded (which opensearch-py retries by default)
+def test_one_call_under_a_persistent_fault_sends_a_bounded_number_of_requests(search, status):
+    """One retry policy per call: tenacity's attempts, never multiplied by the transport's own retries."""
+    from opensearchpy import TransportError
+
+    fake, index = search
+    fake.fail(status, times=1000, path_contains="_search")
+    with pytest.raises(TransportError) as refused:
+        index.dense_search(np.asarray(unit(1, 0)), k=1)
+    assert refused.value.status_code == status
+    assert fake.count_requests("_search") == OPENSEARCH_ATTEMPTS
+
+
+def test_a_throttled_bulk_write_is_retried_by_the_bulk_helper_alone(search):
+    from opensearchpy import TransportError
+
+    fake, index = search
+    before = fake.count_requests("_bulk")
+    fake.fail(429, times=1000, path_contains="_bulk")
+    with pytest.raises(TransportError) as throttled:
+        index.replace_document("/docs/pumps.pdf", "p" * 64, PUMPS)
+    assert throttled.value.status_code == 429
+    assert fake.count_requests("_bulk") - before == 1 + 3  # the first request and the helper's 3 retries: no nesting
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "url"),
+    [
+        ("search-ragline-abc.us-east-1.es.amazonaws.com", "https://search-ragline-abc.us-east-1.es.amazonaws.com:443"),
+        ("https://search-ragline-abc.us-east-1.es.amazonaws.com", "https://search-ragline-abc.us-east-1.es.amazonaws.com:443"),
+        ("https://search.example.com:8443/", "https://search.example.com:8443"),
+        ("http://127.0.0.1:9200", "http://127.0.0.1:9200"),
+        ("http://localhost", "http://localhost:80"),
+    ],
+)  # fmt: skip
+def test_the_endpoint_may_be_a_host_name_or_a_url_with_its_own_scheme_and_port(endpoint, url):
+    assert opensearch_address(endpoint).url == url
+    client = opensearch_client(IndexSettings(opensearch_endpoint=endpoint), AwsSettings(region="us-east-1"))
+    (connection,) = client.transport.connection_pool.connections
+    assert connection.host == url
+    assert bool(connection.session.verify) is url.startswith("https")  # certificates checked whenever TLS is used
+    assert client.transport.max_retries == 0  # `opensearch_retry` is the only retry policy
+
+
+@pytest.mark.parametrize("endpoint", ["ftp://search.test", "https://", "http://host:port"])
+def test_an_endpoint_that_is_not_a_host_or_an_http_url_is_refused(endpoint):
+    with pytest.raises(ConfigurationError, match="opensearch_endpoint"):
+        opensearch_address(endpoint)
+
+
 def test_a_refused_chunk_fails_the_update_and_keeps_the_previous_version(search):
     fake, index = search
     replacement = [
@@ -313,30 +366,39 @@ def _eventbridge(key: str, detail_type: str = "Object Created") -> str:
 
 
 def test_eventbridge_events_decode_keys_and_keep_the_raw_one():
-    (event,) = object_events(_eventbridge("reports/c%2B%2B+notes.pdf"))
+    event = object_event(_eventbridge("reports/c%2B%2B+notes.pdf"))
     assert (event.key, event.change, event.sequencer) == ("reports/c++ notes.pdf", Change.CREATED, "00617F08299329D189")
     assert event.candidate_keys == ("reports/c++ notes.pdf", "reports/c%2B%2B+notes.pdf")
-    (deleted,) = object_events(_eventbridge("a.pdf", "Object Deleted"))
+    deleted = object_event(_eventbridge("a.pdf", "Object Deleted"))
     assert deleted.change is Change.REMOVED and deleted.candidate_keys == ("a.pdf",)
-    (restored,) = object_events(_eventbridge("a.pdf", "Object Restore Completed"))
-    assert restored.change is Change.OTHER
 
 
-def test_s3_test_events_yield_nothing_and_garbage_is_malformed():
-    assert object_events(json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": "in"})) == []
-    with pytest.raises(MalformedMessageError, match="not JSON"):
-        object_events("{")
-    with pytest.raises(MalformedMessageError, match="not an S3 event"):
-        object_events(json.dumps({"hello": "world"}))
+NOTIFICATION = {
+    "Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "in"}, "object": {"key": "a"}}}]
+}
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("{", "not an S3 event delivered by EventBridge"),
+        (json.dumps(NOTIFICATION), "not an S3 event delivered by EventBridge (version: Field required"),
+        (json.dumps({"Type": "Notification", "Message": _eventbridge("a.pdf")}), "not an S3 event delivered by"),
+        (json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": "in"}), "not an S3 event delivered"),
+        (_eventbridge("a.pdf", "Object Restore Completed"), "detail-type 'Object Restore Completed'"),
+        (json.dumps({**json.loads(_eventbridge("a.pdf")), "source": "custom.app"}), "source 'custom.app'"),
+    ],
+)
+def test_anything_but_an_eventbridge_s3_object_event_is_malformed_with_its_reason(body, reason):
+    with pytest.raises(MalformedMessageError, match=re.escape(reason)):
+        object_event(body)
 
 
 def test_the_bootstrap_custom_resource_creates_the_index_it_is_given(aws, opensearch, monkeypatch):
+    """With only what the stack gives the bootstrap function: the endpoint (the rest are resource properties)."""
     from ragline.entrypoints.lambdas import index_bootstrap
-    from tests.aws.test_end_to_end import CONTEXT
 
-    monkeypatch.setenv("RAGLINE_INDEX__BACKEND", "opensearch")
     monkeypatch.setenv("RAGLINE_INDEX__OPENSEARCH_ENDPOINT", "https://search.test")
-    monkeypatch.setenv("RAGLINE_EMBEDDING__MODEL_NAME", "sentence-transformers/all-MiniLM-L6-v2")
     event = {
         "RequestType": "Create",
         "ResourceType": "Custom::RaglineSearchIndex",
@@ -357,3 +419,23 @@ def test_the_bootstrap_custom_resource_creates_the_index_it_is_given(aws, opense
     assert index_bootstrap.lambda_handler({**event, "RequestType": "Delete", "PhysicalResourceId": "chunks-v2"},
                                           CONTEXT) == {"PhysicalResourceId": "chunks-v2"}  # fmt: skip
     assert "chunks-v2" in opensearch.indices  # kept: the data outlives the stack
+
+
+def test_the_role_mapping_custom_resource_uses_the_same_client_builder(aws, opensearch, monkeypatch):
+    """The shim's role mapping reaches OpenSearch through `opensearch_client`, endpoint from the environment."""
+    from lambdas.index_bootstrap import handler
+
+    monkeypatch.setenv("RAGLINE_INDEX__OPENSEARCH_ENDPOINT", "http://127.0.0.1:9200")
+    writer, reader = "arn:aws:iam::123456789012:role/writer", "arn:aws:iam::123456789012:role/reader"
+    event = {
+        "RequestType": "Create",
+        "ResourceType": "Custom::RaglineSearchRoleMapping",
+        "ResourceProperties": {"IndexName": "chunks", "WriterRoleArns": [writer], "ReaderRoleArns": [reader]},
+    }
+    opensearch.fail(503, times=1, path_contains="_security")  # one overloaded answer: retried by the same policy
+    assert handler.lambda_handler(event, CONTEXT)["PhysicalResourceId"] == "ragline-search-role-mapping"
+    assert opensearch.security["rolesmapping/ragline_writer"] == {"backend_roles": [writer]}
+    assert opensearch.security["roles/ragline_reader"]["index_permissions"][0]["index_patterns"] == ["chunks"]
+
+    assert handler.lambda_handler({**event, "RequestType": "Delete"}, CONTEXT)
+    assert opensearch.security == {}

@@ -1,11 +1,14 @@
 """The AWS runtime end to end under moto: real event shapes, handlers invoked in-process.
 
-A real PDF goes into the ingest bucket; S3 notifies the ingest queue; `ingest_start` hashes it
-and starts Textract; Textract (moto, given blocks built from the PDF's own text) reports to
-SNS, which feeds the completion queue; `index_document` chunks, embeds (SageMaker), indexes
-(OpenSearch) and archives (Firehose -> S3); the query API answers with a citation of that PDF
-and page, records the `rag` metrics and archives the prompt. Only the OpenSearch data plane
-and the model endpoints are doubles.
+A real PDF goes into the ingest bucket; S3 sends "Object Created" to EventBridge, whose rule
+routes it to the ingest queue; `ingest_start` hashes it and starts Textract; Textract (moto,
+given blocks built from the PDF's own text) reports to SNS, which feeds the completion queue;
+`index_document` chunks, embeds (SageMaker), indexes (OpenSearch) and archives (Firehose ->
+S3); the query API answers with a citation of that PDF and page, records the `rag` metrics
+and archives the prompt. Only the OpenSearch data plane and the model endpoints are doubles.
+Each handler runs with its own function's environment only (`Stack.as_function`), and SQS
+delivers, deletes and redrives as the event source mapping and the queues' redrive policies
+do (`Stack.deliver`).
 """
 
 from __future__ import annotations
@@ -14,24 +17,15 @@ import json
 
 import pytest
 
-from ragline.entrypoints.lambdas import delete_document, index_bootstrap, index_document, ingest_start, query, runtime
+from ragline.entrypoints.lambdas import delete_document, index_document, ingest_start, query, runtime
 from ragline.model import DocumentState, content_hash
 from ragline.records import EMBEDDING_ARCHIVE_PREFIX, PROMPT_ARCHIVE_PREFIX
 from tests import pdf_factory
 from tests.aws.api_events import api_event
-from tests.aws.textract_responses import analysis_blocks, pages_from_pdf
+from tests.aws.conftest import CONTEXT, INDEX_NAME, MAX_RECEIVE_COUNT
+from tests.aws.textract_responses import PageContent, analysis_blocks, pages_from_pdf
 
-KEY = "reports/annual report 2024.pdf"  # a space: S3 sends it URL-encoded as '+'
-
-
-class LambdaContext:
-    function_name = "ragline-test"
-    memory_limit_in_mb = 1024
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:ragline-test"
-    aws_request_id = "00000000-0000-0000-0000-000000000000"
-
-
-CONTEXT = LambdaContext()
+KEY = "reports/annual report 2024.pdf"  # a space: it must reach Textract decoded, whatever the encoding
 
 
 def upload(stack, textract, tmp_path, *, key: str = KEY, pages: int = 3, **report) -> pdf_factory.ReportPdf:
@@ -46,9 +40,9 @@ def upload(stack, textract, tmp_path, *, key: str = KEY, pages: int = 3, **repor
 
 
 def run(handler, stack, queue: str) -> dict:
-    event = stack.sqs_event(queue)
-    assert event["Records"], f"no message in the {queue} queue"
-    return handler.lambda_handler(event, CONTEXT)
+    """Deliver the messages waiting in `queue` to `handler`, run with its own function's environment."""
+    stack.as_function(handler.__name__.rsplit(".", 1)[-1])
+    return stack.deliver(queue, handler.lambda_handler, CONTEXT)
 
 
 def ingest(stack) -> None:
@@ -58,20 +52,27 @@ def ingest(stack) -> None:
 
 
 def chunk_count(opensearch, source: str | None = None) -> int:
-    docs = opensearch.indices["ragline-chunks"].docs.values()
+    docs = opensearch.indices[INDEX_NAME].docs.values()
     return sum(1 for doc in docs if source is None or doc["source"] == source)
 
 
-def ask(question: str, **fields) -> tuple[int, dict]:
+def ask(stack, question: str, **fields) -> tuple[int, dict]:
+    stack.as_function("query")
     response = query.lambda_handler(api_event({"question": question, **fields}), CONTEXT)
     return response["statusCode"], json.loads(response["body"])
 
 
-@pytest.fixture
-def bootstrapped(stack):
-    """The index exists, created by the bootstrap handler as the custom resource would."""
-    index_bootstrap.lambda_handler({"RequestType": "Create", "ResourceProperties": {}}, CONTEXT)
-    return stack
+def emitted(out: str, metric: str) -> list[float]:
+    """Every value of `metric` in the EMF documents a handler printed."""
+    values: list[float] = []
+    for line in out.splitlines():
+        if '"CloudWatchMetrics"' not in line:
+            continue
+        blob = json.loads(line)
+        names = {item["Name"] for definition in blob["_aws"]["CloudWatchMetrics"] for item in definition["Metrics"]}
+        if metric in names:
+            values += blob[metric] if isinstance(blob[metric], list) else [blob[metric]]
+    return values
 
 
 @pytest.fixture
@@ -88,7 +89,7 @@ SOURCE = "s3://ragline-ingest/reports/annual report 2024.pdf"
 
 def test_a_pdf_put_in_the_bucket_is_indexed_archived_and_cited(stack, opensearch, textract, indexed, capsys):
     started = textract.requests[0]
-    assert started["DocumentLocation"]["S3Object"]["Name"] == KEY  # decoded from 'annual+report+2024.pdf'
+    assert started["DocumentLocation"]["S3Object"]["Name"] == KEY
     assert set(started["FeatureTypes"]) == {"LAYOUT", "TABLES"}
     assert started["JobTag"] == content_hash((indexed.path).read_bytes())
 
@@ -103,7 +104,7 @@ def test_a_pdf_put_in_the_bucket_is_indexed_archived_and_cited(stack, opensearch
 
     capsys.readouterr()
     sentence = indexed.sentences[2][4]  # "The logistics team logged 1246 entries under project sierra-2x4."
-    status_code, body = ask(sentence, mode="hybrid", k=3)
+    status_code, body = ask(stack, sentence, mode="hybrid", k=3)
     assert status_code == 200, body
     assert body["grounded"] and "[1]" in body["answer"]
     top = body["sources"][0]
@@ -118,7 +119,7 @@ def test_a_pdf_put_in_the_bucket_is_indexed_archived_and_cited(stack, opensearch
     assert definition["Dimensions"] == [["model", "index"]]
     assert {metric["Name"] for metric in definition["Metrics"]} == {"similarity", "mean_similarity"}
     assert rag[0]["similarity"] == [pytest.approx(top["similarity"], abs=1e-5)]
-    assert (rag[0]["model"], rag[0]["index"]) == ("sagemaker:ragline-embedder", "ragline-chunks")
+    assert (rag[0]["model"], rag[0]["index"]) == ("sagemaker:ragline-embedder", INDEX_NAME)
 
     prompts = stack.archive_records(PROMPT_ARCHIVE_PREFIX)
     assert len(prompts) == 1
@@ -126,13 +127,13 @@ def test_a_pdf_put_in_the_bucket_is_indexed_archived_and_cited(stack, opensearch
 
 
 def test_the_same_object_again_creates_no_chunks_and_no_archive_records(stack, opensearch, textract, indexed):
-    chunks_before = dict(opensearch.indices["ragline-chunks"].docs)
+    chunks_before = dict(opensearch.indices[INDEX_NAME].docs)
     archived_before = len(stack.archive_records(EMBEDDING_ARCHIVE_PREFIX))
     stack.s3.put_object(Bucket=stack.ingest_bucket, Key=KEY, Body=indexed.path.read_bytes())
 
     assert run(ingest_start, stack, "ingest") == {"batchItemFailures": []}
     assert len(textract.requests) == 1  # no second Textract job
-    assert opensearch.indices["ragline-chunks"].docs == chunks_before
+    assert opensearch.indices[INDEX_NAME].docs == chunks_before
     assert len(stack.archive_records(EMBEDDING_ARCHIVE_PREFIX)) == archived_before
     assert runtime.services().registry.get(SOURCE).state is DocumentState.UNCHANGED
 
@@ -159,7 +160,7 @@ def test_overwriting_with_changed_content_removes_the_old_chunks(stack, opensear
     changed = upload(stack, textract, tmp_path, pages=2)
     ingest(stack)
     new_document = content_hash(changed.path.read_bytes())
-    docs = [doc for doc in opensearch.indices["ragline-chunks"].docs.values() if doc["source"] == SOURCE]
+    docs = [doc for doc in opensearch.indices[INDEX_NAME].docs.values() if doc["source"] == SOURCE]
     assert docs and {doc["document_id"] for doc in docs} == {new_document} != {old_document}
     assert runtime.services().registry.get(SOURCE).page_count == 2
 
@@ -179,61 +180,62 @@ def test_throttling_followed_by_success_is_retried(bootstrapped, stack, opensear
     assert runtime.services().registry.get(SOURCE).state is DocumentState.INDEXED
 
 
-def test_a_persistent_failure_ends_in_the_dlq_with_its_reason_and_the_registry_shows_failed(
-    bootstrapped, stack, opensearch, textract, endpoint, tmp_path
+def test_a_transient_failure_is_retried_by_sqs_then_redriven_to_the_dlq_with_its_reason_in_the_registry(
+    bootstrapped, stack, opensearch, textract, endpoint, tmp_path, capsys
 ):
     upload(stack, textract, tmp_path)
     assert run(ingest_start, stack, "ingest") == {"batchItemFailures": []}
     endpoint.errors = ["ThrottlingException"] * 100  # more than every retry of every delivery
+    capsys.readouterr()
 
-    first = run(index_document, stack, "completion")  # delivery 1 of 3: retried by SQS
-    assert len(first["batchItemFailures"]) == 1
-    failed = runtime.services().registry.get(SOURCE)
-    assert failed.state is DocumentState.FAILED and "ThrottlingException" in failed.reason
-    assert stack.dead_letters() == []
+    for _ in range(MAX_RECEIVE_COUNT):  # each delivery is reported back to SQS as a batch item failure
+        assert len(run(index_document, stack, "completion")["batchItemFailures"]) == 1
+        failed = runtime.services().registry.get(SOURCE)
+        assert failed.state is DocumentState.FAILED and "ThrottlingException" in failed.reason
+        assert stack.dead_letters("completion") == []
+    out = capsys.readouterr().out
+    assert emitted(out, "DocumentsRetried") == [1.0] * MAX_RECEIVE_COUNT
+    assert emitted(out, "DocumentsFailed") == []  # not given up by the handler: SQS decides
 
-    run(index_document, stack, "completion")  # delivery 2
-    last = run(index_document, stack, "completion")  # delivery 3: out of retries
-    assert last == {"batchItemFailures": []}
-    (dead,) = stack.dead_letters()
-    assert "ThrottlingException" in dead["MessageAttributes"]["reason"]["StringValue"]
-    assert dead["MessageAttributes"]["source"]["StringValue"] == SOURCE
-    assert json.loads(json.loads(dead["Body"])["Message"])["Status"] == "SUCCEEDED"
+    assert stack.sqs_event("completion")["Records"] == []  # out of receives: the redrive policy moved it
+    (dead,) = stack.dead_letters("completion")
+    assert json.loads(json.loads(dead["Body"])["Message"])["Status"] == "SUCCEEDED"  # the message, untouched
     assert runtime.services().registry.get(SOURCE).state is DocumentState.FAILED
 
 
-def test_a_textract_job_that_ends_failed_is_reported(stack, opensearch, textract, tmp_path):
+def test_a_textract_job_that_ends_failed_is_recorded_counted_once_and_acknowledged(
+    stack, opensearch, textract, tmp_path, capsys
+):
     upload(stack, textract, tmp_path)
     textract.plan(KEY, [], pages=0, status="FAILED", message="Request has unsupported document format")
     assert run(ingest_start, stack, "ingest") == {"batchItemFailures": []}
-    assert run(index_document, stack, "completion") == {"batchItemFailures": []}  # permanent: dead-lettered now
+    capsys.readouterr()
+    assert run(index_document, stack, "completion") == {"batchItemFailures": []}  # permanent: acknowledged
+    assert emitted(capsys.readouterr().out, "DocumentsFailed") == [1.0]
     status = runtime.services().registry.get(SOURCE)
     assert status.state is DocumentState.FAILED
     assert "ended FAILED: Request has unsupported document format" in status.reason
-    (dead,) = stack.dead_letters()
-    assert "unsupported document format" in dead["MessageAttributes"]["reason"]["StringValue"]
+    assert stack.waiting("completion") == 0 and stack.dead_letters("completion") == []
 
 
-def test_a_corrupt_pdf_fails_alone(bootstrapped, stack, opensearch, textract, tmp_path):
+def test_a_corrupt_pdf_fails_alone(bootstrapped, stack, opensearch, textract, tmp_path, capsys):
     report = upload(stack, textract, tmp_path, key="reports/good.pdf")
     stack.s3.put_object(
         Bucket=stack.ingest_bucket, Key="reports/notes.pdf", Body=pdf_factory.write_not_a_pdf(tmp_path).read_bytes()
     )
     stack.s3.put_object(Bucket=stack.ingest_bucket, Key="reports/empty.pdf", Body=b"")
+    capsys.readouterr()
 
+    stack.as_function("ingest_start")
     event = stack.sqs_event("ingest")
     assert len(event["Records"]) == 3  # one batch, as the event source mapping would deliver it
     assert ingest_start.lambda_handler(event, CONTEXT) == {"batchItemFailures": []}
+    assert emitted(capsys.readouterr().out, "DocumentsFailed") == [1.0, 1.0]  # each bad file once, in one batch
     assert [request["DocumentLocation"]["S3Object"]["Name"] for request in textract.requests] == ["reports/good.pdf"]
-    reasons = {
-        message["MessageAttributes"]["source"]["StringValue"]: message["MessageAttributes"]["reason"]["StringValue"]
-        for message in stack.dead_letters()
-    }
-    assert reasons.keys() == {"s3://ragline-ingest/reports/notes.pdf", "s3://ragline-ingest/reports/empty.pdf"}
-    assert "not a PDF" in reasons["s3://ragline-ingest/reports/notes.pdf"]
-    assert "empty" in reasons["s3://ragline-ingest/reports/empty.pdf"]
     registry = runtime.services().registry
-    assert registry.get("s3://ragline-ingest/reports/notes.pdf").state is DocumentState.FAILED
+    notes, empty = (registry.get(f"s3://ragline-ingest/reports/{name}.pdf") for name in ("notes", "empty"))
+    assert notes.state is empty.state is DocumentState.FAILED
+    assert "not a PDF" in notes.reason and "empty" in empty.reason
 
     assert run(index_document, stack, "completion") == {"batchItemFailures": []}
     assert (
@@ -242,6 +244,16 @@ def test_a_corrupt_pdf_fails_alone(bootstrapped, stack, opensearch, textract, tm
         > 0
     )
     assert report.sentences
+
+
+def test_a_corrupt_overwrite_says_the_previous_version_stays_searchable(stack, opensearch, textract, indexed):
+    """ingest_start records the failure with what is still indexed: it reads the index with its own environment."""
+    chunks = chunk_count(opensearch, SOURCE)
+    stack.s3.put_object(Bucket=stack.ingest_bucket, Key=KEY, Body=b"not a pdf at all")
+    assert run(ingest_start, stack, "ingest") == {"batchItemFailures": []}
+    status = runtime.services().registry.get(SOURCE)
+    assert status.state is DocumentState.FAILED
+    assert status.reason.endswith(f"; {chunks} chunks of this source remain searchable")
 
 
 def test_an_object_deleted_while_textract_reads_it_is_not_indexed(bootstrapped, stack, opensearch, textract, tmp_path):
@@ -253,42 +265,52 @@ def test_an_object_deleted_while_textract_reads_it_is_not_indexed(bootstrapped, 
     assert chunk_count(opensearch, SOURCE) == 0
 
 
-def test_eventbridge_object_created_events_start_extraction_too(bootstrapped, stack, opensearch, textract, tmp_path):
-    """The deployed stack routes S3 events through EventBridge; moto sends its keys unencoded."""
-    import boto3
-
-    from tests.aws.conftest import queue_arn
-
-    stack.s3.put_bucket_notification_configuration(
-        Bucket=stack.ingest_bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
-    )
-    events = boto3.client("events")
-    pattern = {
-        "source": ["aws.s3"],
-        "detail-type": ["Object Created"],
-        "detail": {"bucket": {"name": [stack.ingest_bucket]}},
-    }
-    events.put_rule(Name="object-created", EventPattern=json.dumps(pattern))
-    events.put_targets(
-        Rule="object-created", Targets=[{"Id": "ingest", "Arn": queue_arn(stack.sqs, stack.queues["ingest"])}]
-    )
-    key = "reports/c++ notes.pdf"  # '+' decodes to a space: the raw key is tried next
+def test_a_key_with_a_plus_is_found_whatever_the_encoding(bootstrapped, stack, opensearch, textract, tmp_path):
+    """'+' would decode to a space: the handler tries the decoded key, then the key as it came."""
+    key = "reports/c++ notes.pdf"
     upload(stack, textract, tmp_path, key=key)
-
-    event = stack.sqs_event("ingest")
-    assert json.loads(event["Records"][0]["body"])["detail-type"] == "Object Created"
-    assert ingest_start.lambda_handler(event, CONTEXT) == {"batchItemFailures": []}
+    assert json.loads(stack.sqs_event("ingest")["Records"][0]["body"])["detail-type"] == "Object Created"
+    ingest(stack)
     assert textract.requests[0]["DocumentLocation"]["S3Object"]["Name"] == key
-    assert run(index_document, stack, "completion") == {"batchItemFailures": []}
     assert chunk_count(opensearch, f"s3://{stack.ingest_bucket}/{key}") > 0
 
 
-def test_a_document_without_text_fails_once_with_its_reason(bootstrapped, stack, opensearch, textract, tmp_path):
+def test_a_document_without_text_fails_once_with_its_reason(
+    bootstrapped, stack, opensearch, textract, tmp_path, capsys
+):
     upload(stack, textract, tmp_path)
     textract.plan(KEY, [], pages=1)  # Textract found nothing to read
     assert run(ingest_start, stack, "ingest") == {"batchItemFailures": []}
-    assert run(index_document, stack, "completion") == {"batchItemFailures": []}  # permanent: dead-lettered now
+    capsys.readouterr()
+    assert run(index_document, stack, "completion") == {"batchItemFailures": []}  # permanent: acknowledged
+    assert emitted(capsys.readouterr().out, "DocumentsFailed") == [1.0]
     status = runtime.services().registry.get(SOURCE)
-    assert status.state is DocumentState.FAILED
-    (dead,) = stack.dead_letters()
-    assert dead["MessageAttributes"]["reason"]["StringValue"] == status.reason
+    assert status.state is DocumentState.FAILED and "nothing to read" in status.reason
+    assert stack.waiting("completion") == 0 and stack.dead_letters("completion") == []
+
+
+def test_a_document_with_only_page_furniture_fails_once_inside_ingestion(
+    bootstrapped, stack, opensearch, textract, tmp_path, capsys
+):
+    """Textract reads a page, but nothing is left to chunk: the ingestion service records it FAILED."""
+    upload(stack, textract, tmp_path)
+    textract.plan(KEY, analysis_blocks([PageContent(paragraphs=[], footer="Page 1 of 1")]), pages=1)
+    assert run(ingest_start, stack, "ingest") == {"batchItemFailures": []}
+    capsys.readouterr()
+    assert run(index_document, stack, "completion") == {"batchItemFailures": []}  # permanent: acknowledged
+    assert emitted(capsys.readouterr().out, "DocumentsFailed") == [1.0]
+    status = runtime.services().registry.get(SOURCE)
+    assert status.state is DocumentState.FAILED and status.reason
+    assert chunk_count(opensearch, SOURCE) == 0 and stack.waiting("completion") == 0
+
+
+def test_an_s3_notification_is_refused_as_malformed_and_acknowledged(stack, capsys, caplog):
+    """Only what the stacks send is read: an S3 event notification is not it, and retrying cannot help."""
+    notification = {"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": stack.ingest_bucket},
+                                                                           "object": {"key": "a.pdf"}}}]}  # fmt: skip
+    stack.sqs.send_message(QueueUrl=stack.queues["ingest"], MessageBody=json.dumps(notification))
+    capsys.readouterr()
+    assert run(ingest_start, stack, "ingest") == {"batchItemFailures": []}  # acknowledged, not retried
+    assert emitted(capsys.readouterr().out, "DocumentsFailed") == [1.0]
+    assert "a message failed for good" in caplog.text and "not an S3 event delivered by EventBridge" in caplog.text
+    assert stack.waiting("ingest") == 0

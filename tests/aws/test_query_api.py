@@ -8,7 +8,21 @@ import pytest
 
 from ragline.entrypoints.lambdas import query
 from tests.aws.api_events import api_event
-from tests.aws.test_end_to_end import CONTEXT
+from tests.aws.conftest import CONTEXT
+
+
+@pytest.fixture
+def api(stack):
+    """The query function's own environment, nothing else."""
+    stack.as_function("query")
+    return stack
+
+
+@pytest.fixture
+def indexed_api(bootstrapped):
+    """An empty index made by the bootstrap function, then the query function's environment."""
+    bootstrapped.as_function("query")
+    return bootstrapped
 
 
 def call(event: dict) -> tuple[int, dict]:
@@ -38,7 +52,7 @@ def call(event: dict) -> tuple[int, dict]:
         ({"question": "pumps?", "temperature": 2}, "temperature: Extra inputs are not permitted"),
     ],
 )
-def test_bad_requests_are_400s_naming_the_field(stack, body, named):
+def test_bad_requests_are_400s_naming_the_field(api, body, named):
     status, answer = call(api_event(body))
     assert status == 400
     assert named in answer["error"]
@@ -55,30 +69,24 @@ def test_bad_requests_are_400s_naming_the_field(stack, body, named):
         (None, "application/json", "body"),
     ],
 )
-def test_bodies_that_are_not_a_json_object_are_400s(stack, body, content_type, named):
+def test_bodies_that_are_not_a_json_object_are_400s(api, body, content_type, named):
     status, answer = call(api_event(body, content_type=content_type))
     assert status == 400
     assert named in answer["error"]
 
 
-def test_a_json_content_type_with_a_charset_is_accepted(stack, opensearch):
-    from ragline.entrypoints.lambdas import index_bootstrap
-
-    index_bootstrap.lambda_handler({"RequestType": "Create"}, CONTEXT)
+def test_a_json_content_type_with_a_charset_is_accepted(indexed_api):
     status, answer = call(api_event({"question": "pumps?"}, content_type="application/json; charset=utf-8"))
     assert status == 200
     assert answer["grounded"] is False and answer["sources"] == []
 
 
-def test_an_unknown_route_is_a_404_not_a_500(stack):
+def test_an_unknown_route_is_a_404_not_a_500(api):
     status, _ = call(api_event({"question": "pumps?"}, path="/ask"))
     assert status == 404
 
 
-def test_search_returns_sources_without_an_answer_and_validates_like_query(stack, opensearch):
-    from ragline.entrypoints.lambdas import index_bootstrap
-
-    index_bootstrap.lambda_handler({"RequestType": "Create"}, CONTEXT)
+def test_search_returns_sources_without_an_answer_and_validates_like_query(indexed_api):
     status, body = call(api_event({"question": "pumps?", "k": 3}, path="/search"))
     assert status == 200
     assert set(body) == {"question", "mode", "sources", "timings_ms"}

@@ -19,14 +19,16 @@ def _required(value: str | None, setting: str, backend: str) -> str:
     return value
 
 
-def embedding_model_name(embedding: EmbeddingSettings) -> str:
-    """The name archive records and metrics carry for the configured embedding model."""
+def embedding_model_name(embedding: EmbeddingSettings, *, required: bool = True) -> str:
+    """The name archive records and metrics carry for the configured embedding model ("" if not required)."""
     if embedding.model_name:
         return embedding.model_name
     if embedding.backend == "sagemaker" and embedding.endpoint_name:
         return f"sagemaker:{embedding.endpoint_name}"
     if embedding.backend == "bedrock" and embedding.model_id:
         return embedding.model_id
+    if not required:
+        return ""
     raise ConfigurationError(
         f"RAGLINE_EMBEDDING__MODEL_NAME is not set and the {embedding.backend!r} embedding backend names no model"
     )
@@ -69,10 +71,11 @@ def opensearch_index(settings: Settings, dimension: Callable[[], int]) -> Index:
     return OpenSearchIndex(
         opensearch_client(index, settings.aws),
         index.opensearch_index,
-        dimension=dimension(),
+        dimension=dimension,  # asked only when needed: deleting chunks needs no vector size
         engine=index.opensearch_engine,
         space_type=index.opensearch_space_type,
-        model_name=embedding_model_name(settings.embedding),
+        # Only chunks written carry the model: a function that reads or deletes needs no embedding settings.
+        model_name=embedding_model_name(settings.embedding, required=False),
     )
 
 

@@ -9,13 +9,14 @@ two searches, so both backends fuse exactly alike.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 import numpy as np
-from tenacity import retry, retry_if_exception, stop_after_attempt, wait_random_exponential
 
+from ragline.adapters.aws.clients import opensearch_retry
 from ragline.adapters.aws.opensearch_mapping import (
     IMMUTABLE_KEYS,
     TEXT_FIELD,
@@ -35,27 +36,13 @@ class IndexWriteError(RaglineError):
     """OpenSearch refused some chunks of a document; none of the new chunks were kept."""
 
 
-def _is_throttled(error: BaseException) -> bool:
-    return getattr(error, "status_code", None) == 429
-
-
-# opensearch-py retries overloaded nodes at once; a 429 needs a pause, with jitter so that
-# concurrent Lambdas do not come back together.
-_retry_throttled = retry(
-    retry=retry_if_exception(_is_throttled),
-    wait=wait_random_exponential(multiplier=0.5, max=10),
-    stop=stop_after_attempt(5),
-    reraise=True,
-)
-
-
 class OpenSearchIndex:
     def __init__(
         self,
         client: Any,
         index_name: str,
         *,
-        dimension: int,
+        dimension: int | Callable[[], int],
         engine: str = "lucene",
         space_type: str = "cosinesimil",
         model_name: str = "",
@@ -63,14 +50,21 @@ class OpenSearchIndex:
     ) -> None:
         self._client = client
         self._name = index_name
-        self._dimension = dimension
+        # Resolved when first needed (creating the index, checking new chunks): searching, counting
+        # and deleting do not need it, so a function that only deletes needs no embedding settings.
+        self._dimension_of = dimension if callable(dimension) else lambda: dimension
         self._engine = engine
         self._space_type = space_type
         self._model_name = model_name
         self._bulk_retries = bulk_retries
 
+    @cached_property
+    def _dimension(self) -> int:
+        return self._dimension_of()
+
     # --- the index itself -------------------------------------------------------------------
 
+    @opensearch_retry  # each step is idempotent: a retry after a lost answer finds the index and updates it
     def ensure_index(self, *, shards: int = 1, replicas: int = 0, m: int = 16, ef_construction: int = 128) -> str:
         """Create the index, or add new fields to an existing one; return "created" or "updated"."""
         vector = {"dimension": self._dimension, "engine": self._engine, "space_type": self._space_type}
@@ -130,7 +124,8 @@ class OpenSearchIndex:
             {"_op_type": "index", "_index": self._name, "_id": item.chunk.id, "_source": self._body(item, indexed_at)}
             for item in chunks
         )
-        # helpers.bulk checks every item's result, and retries the items refused with 429 itself.
+        # helpers.bulk checks every item's result and is this call's only retry policy: it retries a
+        # 429, of the whole request or of single items, with its own exponential back-off.
         _, errors = helpers.bulk(
             self._client,
             actions,
@@ -141,7 +136,7 @@ class OpenSearchIndex:
         )
         return list(errors)
 
-    @_retry_throttled
+    @opensearch_retry
     def _delete_where(self, filters: list[dict], must_not: list[dict] | None = None) -> int:
         query = {"bool": {"filter": filters, **({"must_not": must_not} if must_not else {})}}
         response = self._client.delete_by_query(
@@ -186,7 +181,7 @@ class OpenSearchIndex:
         hits = self._search({"size": k, "query": {"bool": {"must": [match], "filter": filter_clauses(where)}}})
         return [(_chunk(hit["_source"]), float(hit["_score"])) for hit in hits]
 
-    @_retry_throttled
+    @opensearch_retry
     def vectors_for(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
         if not chunk_ids:
             return {}
@@ -200,12 +195,12 @@ class OpenSearchIndex:
     def count(self, source: str | None = None) -> int:
         return self._count([_term("source", source)] if source is not None else [])
 
-    @_retry_throttled
+    @opensearch_retry
     def _count(self, filters: list[dict]) -> int:
         response = self._client.count(index=self._name, body={"query": {"bool": {"filter": filters}}})
         return int(response["count"])
 
-    @_retry_throttled
+    @opensearch_retry
     def _search(self, body: dict[str, Any]) -> list[dict[str, Any]]:
         body = {**body, "_source": {"excludes": [VECTOR_FIELD]}}
         return self._client.search(index=self._name, body=body)["hits"]["hits"]

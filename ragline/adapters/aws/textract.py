@@ -166,7 +166,16 @@ class TextractExtractor:
         return parse_analysis(self.result(job_id, source=source), source=source, document_id=document_id)
 
     def result(self, job_id: str, *, source: str) -> dict[str, Any]:
-        """Every block of a job's result, all NextToken pages concatenated into one response."""
+        """Every block of a job's result, all NextToken pages concatenated into one response.
+
+        Why not textractcaller's `get_full_json` (amazon-textract-caller 0.2.4, what textractor
+        1.10 uses): it sleeps in a loop while the job is IN_PROGRESS (a Lambda must hand that
+        back to SQS, not wait), turns FAILED and PARTIAL_SUCCESS into a bare `Exception` (here
+        FAILED is a DocumentError with Textract's reason, and a partial result is kept), and
+        fetches the first page twice. Its `get_full_json_from_output_config` reads the result
+        from the job's S3 OutputConfig instead, which moto's Textract never writes. botocore
+        has no paginator for GetDocumentAnalysis, so the NextToken chain is followed here.
+        """
         first = self._textract.get_document_analysis(JobId=job_id, MaxResults=MAX_RESULTS_PER_PAGE)
         status = first["JobStatus"]
         if status == "IN_PROGRESS":

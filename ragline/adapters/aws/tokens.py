@@ -41,6 +41,9 @@ class ConservativeTokenCounter:
     def count(self, text: str) -> int:
         return sum(_estimate(piece) for piece in _PIECE.findall(text))
 
+    def count_many(self, texts: list[str]) -> list[int]:
+        return [self.count(text) for text in texts]
+
     def split(self, text: str, max_tokens: int) -> list[str]:
         """Cut between pre-tokens into pieces of at most `max_tokens` estimated tokens."""
         pieces, start, used = [], 0, 0

@@ -7,10 +7,9 @@ the newer upload's own event decides what is indexed.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
@@ -21,7 +20,7 @@ from ragline.entrypoints.lambdas.s3_events import Change, ObjectEvent, handle_ob
 
 logger = Logger()
 tracer = Tracer()
-metrics = Metrics(namespace=os.getenv("POWERTOOLS_METRICS_NAMESPACE", "ragline"))
+metrics = runtime.metrics
 # A batch whose every record failed is still answered record by record: SQS retries each one alike.
 processor = BatchProcessor(event_type=EventType.SQS, model=SqsRecordModel, raise_on_entire_batch_failure=False)
 

@@ -40,10 +40,21 @@ def _settings_with(properties: dict[str, Any]) -> Settings:
 
 
 def ensure_index(properties: dict[str, Any]) -> dict[str, Any]:
-    from ragline.adapters.aws.factories import opensearch_index
+    # The adapter is built here rather than by the factory: creating an index needs its shape,
+    # not the embedding model's name that the factory wants for the chunks it will write.
+    from ragline.adapters.aws.clients import opensearch_client
+    from ragline.adapters.aws.opensearch_index import OpenSearchIndex
 
     settings = _settings_with(properties)
-    outcome = opensearch_index(settings, lambda: _dimension(properties)).ensure_index(
+    index = settings.index
+    adapter = OpenSearchIndex(
+        opensearch_client(index, settings.aws),
+        index.opensearch_index,
+        dimension=_dimension(properties),
+        engine=index.opensearch_engine,
+        space_type=index.opensearch_space_type,
+    )
+    outcome = adapter.ensure_index(
         shards=int(properties.get("Shards", 1)),
         replicas=int(properties.get("Replicas", 0)),
         m=int(properties.get("M", 16)),

@@ -4,31 +4,31 @@ The message names the job, the S3 object, and (as the job tag) the SHA-256 of th
 Textract read. The whole result is read (every NextToken page), parsed, and handed to the
 shared ingestion service, which skips content already indexed for the source (a redelivered
 message costs nothing), replaces the source's chunks, archives the vectors and records the
-status. A job that ended FAILED is recorded as failed with Textract's reason.
+status. A job that ended FAILED, or a document with nothing to index, is recorded as failed
+with its reason, counted once as `DocumentsFailed` and acknowledged (`runtime`'s failure policy).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from ragline.adapters.aws.textract import s3_source
 from ragline.entrypoints.lambdas import runtime
-from ragline.entrypoints.lambdas.runtime import MalformedMessageError, RecordedFailureError
+from ragline.entrypoints.lambdas.runtime import MalformedMessageError
 from ragline.model import DocumentState
 
 logger = Logger()
 tracer = Tracer()
-metrics = Metrics(namespace=os.getenv("POWERTOOLS_METRICS_NAMESPACE", "ragline"))
+metrics = runtime.metrics
 # A batch whose every record failed is still answered record by record: SQS retries each one alike.
 processor = BatchProcessor(event_type=EventType.SQS, model=SqsRecordModel, raise_on_entire_batch_failure=False)
 
@@ -56,14 +56,14 @@ class TextractCompletion(BaseModel):
 
 
 def completion_of(body: str) -> TextractCompletion:
-    """The Textract message, from an SNS envelope or from raw message delivery."""
+    """Textract's message, in the SNS envelope the completion queue receives (or delivered raw)."""
     try:
         payload = json.loads(body)
-        if payload.get("Type") == "Notification":
+        if isinstance(payload, dict) and payload.get("Type") == "Notification":
             payload = json.loads(payload["Message"])
-    except (json.JSONDecodeError, AttributeError, KeyError) as error:
+        return TextractCompletion.model_validate(payload)
+    except (json.JSONDecodeError, KeyError, TypeError, ValidationError) as error:
         raise MalformedMessageError(f"not a Textract completion message: {error}") from error
-    return TextractCompletion.model_validate(payload)
 
 
 @tracer.capture_method
@@ -78,9 +78,11 @@ def index_completed_job(completion: TextractCompletion) -> None:
         return
     # A FAILED job raises DocumentError here, with Textract's StatusMessage as the reason.
     document = runtime.services().extractor.document(completion.JobId, source=source, document_id=completion.JobTag)
+    # A bad document comes back FAILED, already recorded; anything unexpected is recorded, then raised.
     status = runtime.services().ingestion.ingest_extracted(document, reraise_unexpected=True)
     if status.state is DocumentState.FAILED:
-        raise RecordedFailureError(source, status.reason or "failed")
+        runtime.document_failed("index_document", source, status.reason or "failed")
+        return
     logger.info(
         "document indexed" if status.state is DocumentState.INDEXED else "content already indexed",
         extra={"source": source, "state": status.state.value, "chunks": status.chunk_count, "job_id": completion.JobId},
@@ -95,7 +97,7 @@ def handle_record(record: SqsRecordModel) -> None:
         source = completion.source
         index_completed_job(completion)
     except Exception as error:
-        runtime.dead_letter_or_raise(record, error, handler="index_document", source=source)
+        runtime.settle_failure(error, handler="index_document", source=source)
 
 
 @logger.inject_lambda_context

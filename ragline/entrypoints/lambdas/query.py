@@ -9,11 +9,10 @@ metrics (EMF, namespace `rag`) and archives the question's embedding.
 
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
@@ -29,7 +28,7 @@ from ragline.errors import InvalidQueryError, ModelUnavailableError
 
 logger = Logger()
 tracer = Tracer()
-metrics = Metrics(namespace=os.getenv("POWERTOOLS_METRICS_NAMESPACE", "ragline"))
+metrics = runtime.metrics
 app = APIGatewayRestResolver(enable_validation=True)
 
 API_CLIENT = "api"  # the `source` of prompt records: who asked

@@ -1,29 +1,32 @@
-"""What every handler shares: settings and services built on first use, AWS clients, dead-lettering.
+"""What every handler shares: settings, services and AWS clients built on first use, one metrics
+object, and the failure policy of the queue consumers.
 
 Each handler asks `services()` only for what its use case touches, so a function builds only the
 adapters its own packages and permissions allow; every backend must be named in its environment
 (`World.AWS`): an unset one fails at the first call, naming the variable.
 
-Failure policy for queue consumers (SQS event sources with `ReportBatchItemFailures`):
-- a DocumentError or a malformed message can never succeed: the registry records the failure
-  and the message goes straight to the dead-letter queue, its reason in a message attribute;
-- anything else may be transient (throttling that outlasted botocore's retries, an outage):
-  the record is reported as a batch item failure, so SQS delivers it again after the
-  visibility timeout; on its `aws.max_receive_count`-th delivery it goes to the dead-letter
-  queue with its reason instead. Without `aws.dead_letter_queue_url`, every failure is
-  reported and the queue's own redrive policy moves it; the reason is then in the registry
-  and in the logs.
+Failure policy of the queue consumers (SQS event sources with `ReportBatchItemFailures`; every
+queue has a redrive policy to its dead-letter queue, and the handlers never send to it):
+- permanent: a bad document (`DocumentError`) or a message that cannot be read
+  (`MalformedMessageError`). Retrying cannot help, so the failure is recorded in the registry
+  against its source (when the message names one), counted once as `DocumentsFailed`, logged
+  with its reason, and the message is acknowledged.
+- transient: anything else (throttling that outlasted botocore's retries, an outage). It is
+  recorded in the registry too (so the reason outlives the message) and re-raised: the batch
+  processor reports the record as a batch item failure, SQS delivers it again after the
+  visibility timeout, and after the queue's `maxReceiveCount` its redrive policy moves it to
+  the dead-letter queue. Counted as `DocumentsRetried`, once per delivery.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from pydantic import ValidationError
 
 from ragline.adapters.aws.clients import aws_client
 from ragline.bootstrap import Services, World
@@ -32,16 +35,14 @@ from ragline.errors import DocumentError
 
 log = logging.getLogger(__name__)
 
-# SQS message attribute values are limited to 256 KiB; a reason is a sentence, keep it short.
-MAX_REASON_CHARS = 1000
+MAX_REASON_CHARS = 1000  # a reason is a sentence; a stack trace belongs in the logs
+
+# The one metrics object of every handler: its `log_metrics` decorator flushes it after each invocation.
+metrics = Metrics(namespace=os.getenv("POWERTOOLS_METRICS_NAMESPACE", "ragline"))
 
 
 class MalformedMessageError(ValueError):
     """A message this handler cannot read; retrying will not help."""
-
-
-class RecordedFailureError(DocumentError):
-    """A bad document whose failure the ingestion service has already recorded in the registry."""
 
 
 @cache
@@ -78,7 +79,7 @@ def object_exists(bucket: str, key: str) -> bool:
 
 
 def is_permanent(error: BaseException) -> bool:
-    return isinstance(error, DocumentError | MalformedMessageError | ValidationError)
+    return isinstance(error, DocumentError | MalformedMessageError)
 
 
 def reason_of(error: BaseException) -> str:
@@ -86,32 +87,27 @@ def reason_of(error: BaseException) -> str:
     return reason[:MAX_REASON_CHARS]
 
 
-def dead_letter_or_raise(record: Any, error: Exception, *, handler: str, source: str | None = None) -> None:
-    """Send a failed SQS record to the dead-letter queue with its reason, or re-raise it for a retry."""
+def count(name: str) -> None:
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+
+
+def document_failed(handler: str, source: str | None, reason: str) -> None:
+    """The one place a failed document is counted: each permanent failure passes here exactly once."""
+    log.error("%s: %s failed for good, message acknowledged: %s", handler, source or "a message", reason)
+    count("DocumentsFailed")
+
+
+def settle_failure(error: Exception, *, handler: str, source: str | None, record: bool = True) -> None:
+    """Acknowledge a permanent failure (recorded, counted); re-raise a transient one for SQS to retry.
+
+    `record`: keep the reason in the registry against `source` (not for deletions: the source is gone).
+    """
     reason = reason_of(error)
-    if source and not isinstance(error, RecordedFailureError):
+    if source and record:
         services().ingestion.record_failure(source, reason)
-    aws = settings().aws
-    receive_count = int(record.attributes.ApproximateReceiveCount)
-    if not aws.dead_letter_queue_url or not (is_permanent(error) or receive_count >= aws.max_receive_count):
-        log.warning("%s: will be retried (delivery %d): %s", handler, receive_count, reason)
-        _count("MessagesRetried")
-        raise error
-    client("sqs").send_message(
-        QueueUrl=aws.dead_letter_queue_url,
-        MessageBody=record.body,
-        MessageAttributes={
-            "reason": {"DataType": "String", "StringValue": reason},
-            "handler": {"DataType": "String", "StringValue": handler},
-            "source_queue": {"DataType": "String", "StringValue": record.eventSourceARN},
-            "receive_count": {"DataType": "Number", "StringValue": str(receive_count)},
-            **({"source": {"DataType": "String", "StringValue": source}} if source else {}),
-        },
-    )
-    log.error("%s: sent to the dead-letter queue after %d deliveries: %s", handler, receive_count, reason)
-    _count("MessagesDeadLettered")
-
-
-def _count(name: str) -> None:
-    # Powertools Metrics instances share one metric set: the handler's `log_metrics` flushes this too.
-    Metrics().add_metric(name=name, unit=MetricUnit.Count, value=1)
+    if is_permanent(error):
+        document_failed(handler, source, reason)
+        return
+    log.warning("%s: %s will be retried by SQS: %s", handler, source or "a message", reason)
+    count("DocumentsRetried")
+    raise error

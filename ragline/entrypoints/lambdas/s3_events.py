@@ -1,16 +1,19 @@
-"""S3 object events as they reach a queue: through EventBridge, or as S3 event notifications.
+"""S3 object events as the stacks deliver them: S3 -> EventBridge rule -> SQS, one event per message.
 
-S3 event notifications carry URL-encoded keys (a space is `+`), so keys are decoded here, once,
-with `unquote_plus`; everything downstream sees the real key. EventBridge events are treated
-the same way, but as emulators disagree on whether their keys are encoded, the raw key is
-kept too (`candidate_keys`): a handler that finds no object under the decoded key tries the
-raw one, so a file named `c++ notes.pdf` is never skipped for a decoding convention. S3's
-`s3:TestEvent` (sent when a notification is configured) carries no object and yields no event.
+The ingest bucket sends its events to EventBridge; one rule routes "Object Created" to the
+ingest queue, another "Object Deleted" to the delete queue (stacks/components/ingestion.py).
+So a message body is exactly one EventBridge event from `aws.s3`, read with Powertools' parser
+model; anything else (an S3 event notification, an SNS envelope, another detail type) is a
+malformed message, refused with the reason.
+
+Object keys: S3 URL-encodes the keys of its event notifications (a space is `+`), and emulators
+disagree on whether EventBridge keys are encoded too. The key is decoded with `unquote_plus`
+and the raw key kept (`candidate_keys`): a handler that finds no object under the decoded key
+tries the raw one, so a file named `c++ notes.pdf` is never skipped for a decoding convention.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -19,23 +22,20 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
-from pydantic import BaseModel, Field
+from pydantic import ValidationError
 
 from ragline.adapters.aws.textract import s3_source
 from ragline.entrypoints.lambdas import runtime
 from ragline.entrypoints.lambdas.runtime import MalformedMessageError
 
-EVENTBRIDGE_CHANGES = {"Object Created": "created", "Object Deleted": "removed"}
-NOTIFICATION_CHANGES = {"ObjectCreated": "created", "ObjectRemoved": "removed", "LifecycleExpiration": "removed"}
-
-
 log = logging.getLogger(__name__)
+
+S3_EVENT_SOURCE = "aws.s3"
 
 
 class Change(StrEnum):
-    CREATED = "created"
-    REMOVED = "removed"
-    OTHER = "other"  # restored, tagged, ...: nothing for ragline to do
+    CREATED = "Object Created"
+    REMOVED = "Object Deleted"
 
 
 @dataclass(frozen=True)
@@ -59,78 +59,30 @@ class ObjectEvent:
         return replace(self, key=key, raw_key=None)
 
 
-class _NotifiedObject(BaseModel):
-    key: str
-    version_id: str | None = Field(default=None, alias="versionId")
-    sequencer: str | None = None
-
-
-class _NotifiedBucket(BaseModel):
-    name: str
-
-
-class _NotifiedEntity(BaseModel):
-    bucket: _NotifiedBucket
-    object: _NotifiedObject
-
-
-class _NotificationRecord(BaseModel):
-    event_name: str = Field(alias="eventName")
-    s3: _NotifiedEntity
-
-
-class _Notification(BaseModel):
-    """The fields of an S3 event notification that ragline reads.
-
-    Powertools' `S3Model` also requires userIdentity, requestParameters, responseElements and
-    the bucket's ownerIdentity, which ragline never reads and which S3-compatible emitters
-    (moto among them) leave out; requiring them would refuse good events.
-    """
-
-    Records: list[_NotificationRecord]
-
-
-def object_events(body: str) -> list[ObjectEvent]:
+def object_event(body: str) -> ObjectEvent:
+    """The S3 object event of one SQS message body; MalformedMessageError, with the reason, if it is not one."""
     try:
-        payload = json.loads(body)
-    except json.JSONDecodeError as error:
-        raise MalformedMessageError(f"the message body is not JSON: {error}") from error
-    return _events(payload)
-
-
-def _events(payload: Any) -> list[ObjectEvent]:
-    if not isinstance(payload, dict):
-        raise MalformedMessageError("the message body is not a JSON object")
-    if payload.get("Event") == "s3:TestEvent":
-        return []
-    if payload.get("Type") == "Notification" and "Message" in payload:  # S3 -> SNS -> SQS
-        return object_events(payload["Message"])
-    if "detail-type" in payload:
-        return [_from_eventbridge(S3EventNotificationEventBridgeModel.model_validate(payload))]
-    if "Records" in payload:
-        return [_from_notification(record) for record in _Notification.model_validate(payload).Records]
-    raise MalformedMessageError(f"not an S3 event: its keys are {sorted(payload)}")
-
-
-def _from_eventbridge(event: S3EventNotificationEventBridgeModel) -> ObjectEvent:
+        event = S3EventNotificationEventBridgeModel.model_validate_json(body)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in problem['loc']) or 'body'}: {problem['msg']}"
+            for problem in error.errors()[:3]
+        )
+        raise MalformedMessageError(f"not an S3 event delivered by EventBridge ({problems})") from error
+    if event.source != S3_EVENT_SOURCE or event.detail_type not in set(Change):
+        raise MalformedMessageError(
+            f"not an S3 object event: source {event.source!r}, detail-type {event.detail_type!r} "
+            f"(expected {S3_EVENT_SOURCE!r} with one of {[change.value for change in Change]})"
+        )
     detail = event.detail
+    key = unquote_plus(detail.object.key)
     return ObjectEvent(
         bucket=detail.bucket.name,
-        key=unquote_plus(detail.object.key),
-        raw_key=detail.object.key if unquote_plus(detail.object.key) != detail.object.key else None,
-        change=Change(EVENTBRIDGE_CHANGES.get(event.detail_type, "other")),
+        key=key,
+        raw_key=detail.object.key if key != detail.object.key else None,
+        change=Change(event.detail_type),
         version=_version(detail.object.version_id),
         sequencer=detail.object.sequencer,
-    )
-
-
-def _from_notification(record: _NotificationRecord) -> ObjectEvent:
-    return ObjectEvent(
-        bucket=record.s3.bucket.name,
-        key=unquote_plus(record.s3.object.key),
-        change=Change(NOTIFICATION_CHANGES.get(record.event_name.split(":", 1)[0], "other")),
-        version=_version(record.s3.object.version_id),
-        sequencer=record.s3.object.sequencer,
     )
 
 
@@ -141,18 +93,18 @@ def _version(version_id: str | None) -> str | None:
 def handle_object_record(
     record: Any, *, wanted: Change, act: Callable[[ObjectEvent], None], handler: str, record_failure: bool
 ) -> None:
-    """Apply `act` to each object event of one SQS record whose change is `wanted`.
+    """Apply `act` to the object event of one SQS record, if its change is `wanted`.
 
-    A failure goes to `runtime.dead_letter_or_raise`; with `record_failure`, the registry also
-    records it against the object's source (not for deletions: the source is gone).
+    A failure is settled by `runtime.settle_failure`; with `record_failure`, the registry keeps
+    it against the object's source (not for deletions: the source is gone).
     """
     source = None
     try:
-        for event in object_events(record.body):
-            source = event.source
-            if event.change is wanted:
-                act(event)
-            else:
-                log.info("%s: %s is not an object %s: ignored", handler, source, wanted.value)
+        event = object_event(record.body)
+        source = event.source
+        if event.change is wanted:
+            act(event)
+        else:  # a rule routed the wrong change to this queue: nothing for this handler to do
+            log.warning("%s: %s is an %r event, not %r: ignored", handler, source, event.change.value, wanted.value)
     except Exception as error:
-        runtime.dead_letter_or_raise(record, error, handler=handler, source=source if record_failure else None)
+        runtime.settle_failure(error, handler=handler, source=source, record=record_failure)
