@@ -1,20 +1,21 @@
-"""Cold import time of each AWS Lambda handler, and the size of what each Lambda asset ships.
+"""Size of each Lambda function's assets and cold import time of its handler, built by stacks/assets.py.
 
-Assets: the Lambdas share one dependencies layer (`lambdas/requirements.txt`, plus what the
-ragline package itself imports on AWS, `RUNTIME_EXTRAS`) and the ragline package; each function
-adds its own `lambdas/<name>/` shim. The layer is installed exactly as the CDK bundling does
-(`pip install --platform manylinux2014_x86_64 --only-binary=:all:` for CPython 3.11) into a
-temporary folder, ragline is installed next to it with `--no-deps`, and sizes are measured
-unzipped (Lambda's 250 MB limit applies to the unzipped total) and zipped (deflate level 9).
+Sizes: each function's requirement set as it deploys (CPython 3.14 manylinux x86_64 wheels,
+pruned exactly as the CDK bundling does: `stacks.assets.install_dependencies`), unzipped
+(Lambda's 250 MB limit applies to the unzipped function + layers) and zipped (deflate level 9),
+plus its code asset (`stacks.assets.code_asset`).
 
-Import times: each handler module is imported in a fresh interpreter (`python -X importtime`)
-that sees only the standard library, the installed asset and the SDK the runtime provides
-(`-I -S`, those folders on sys.path), with the Lambda environment variables that switch Powertools' tracer on, as on
-AWS. `--repeat` runs per module; the median and the slowest (the first, disk-cold) are kept.
+Cold imports: only Python 3.11 runs on this machine, so the same set (same pins, same pruning)
+is built for the local interpreter (`python_version=None`). Each handler module is imported in
+a fresh `python -I -S` whose sys.path holds only the stdlib, the code asset, the set and the
+pinned boto3/botocore the runtime provides, with Powertools' tracer on as in Lambda
+(`stacks.assets.import_check`). Two modes: `-B`, as the deployed asset (no bytecode shipped;
+Lambda's file system is read-only, so every cold start compiles), and with bytecode cached.
+Each cell is the median (and the fastest) of `--repeat` runs. `--breakdown` prints `-X importtime` self time per
+top-level package for one function.
 
 Usage:
-    nice -n 10 .venv/bin/python bench/handlers.py [--repeat 5] [--python /usr/bin/python3.11] [--keep DIR]
-        [--override numpy==2.2.6 --override pandas==2.3.2]
+    nice -n 10 .venv/bin/python bench/handlers.py [--repeat 7] [--breakdown query]
 """
 
 from __future__ import annotations
@@ -23,166 +24,128 @@ import argparse
 import os
 import platform
 import re
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import zipfile
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-REQUIREMENTS = REPO / "lambdas" / "requirements.txt"
-# Imported by ragline on AWS but missing from lambdas/requirements.txt (pins as in the project venv):
-# pydantic-settings (ragline.config), tenacity (retries), and, because ragline.bootstrap imports the
-# local adapters eagerly, httpx (OpenAI-compatible generator) and pypdfium2 (local extractor).
-RUNTIME_EXTRAS = ("pydantic-settings==2.16.3", "tenacity==9.1.2", "httpx==0.28.1", "pypdfium2==5.15.2")
-# Provided by the Lambda Python runtime; the CDK bundling deletes them from the layer.
-RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath")
-HANDLERS = {
-    "ingest_start": "ragline.entrypoints.lambdas.ingest_start",
-    "index_document": "ragline.entrypoints.lambdas.index_document",
-    "delete_document": "ragline.entrypoints.lambdas.delete_document",
-    "query": "ragline.entrypoints.lambdas.query",
-    "index_bootstrap": "ragline.entrypoints.lambdas.index_bootstrap",
-}
-LAMBDA_ENVIRONMENT = {
-    "AWS_LAMBDA_FUNCTION_NAME": "ragline-bench",  # Powertools: running in Lambda, tracer on
-    "AWS_REGION": "us-east-1",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "POWERTOOLS_SERVICE_NAME": "ragline",
-    "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
-}
-_IMPORT_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from stacks import assets
+
+WORKDIR = assets.BUILD_DIR / "assets-bench"
+LAMBDA_LIMIT_MB = 250
+_IMPORT_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|\s*(\S+)")
 
 
-def pip_install(target: Path, *arguments: str) -> None:
-    command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target",
-               str(target), *arguments]  # fmt: skip
-    subprocess.run(command, check=True)
+def megabytes(path: Path) -> float:
+    return assets.tree_bytes(path) / 1e6
 
 
-def _name(requirement: str) -> str:
-    return re.split(r"[\[=<>!~ ]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
-
-
-def layer_requirements(overrides: list[str]) -> list[str]:
-    """lambdas/requirements.txt plus RUNTIME_EXTRAS, with `overrides` replacing the pins of the same names."""
-    lines = [line.strip() for line in REQUIREMENTS.read_text().splitlines()]
-    wanted = [line for line in lines if line and not line.startswith("#")] + list(RUNTIME_EXTRAS)
-    replaced = {_name(override): override for override in overrides}
-    return [replaced.pop(_name(line), line) for line in wanted] + list(replaced.values())
-
-
-def build_layer(target: Path, requirements: list[str]) -> None:
-    # Lambda's python3.11 runtime runs on Amazon Linux 2 (glibc 2.26): manylinux2014 wheels only.
-    pip_install(
-        target,
-        "--platform", "manylinux2014_x86_64", "--implementation", "cp", "--python-version", "3.11",
-        "--only-binary=:all:", *requirements,
-    )  # fmt: skip
-
-
-def move_runtime_provided(layer: Path, runtime: Path) -> None:
-    """Move out what the Lambda runtime provides (its /var/runtime): not shipped, but importable."""
-    runtime.mkdir(parents=True, exist_ok=True)
-    for entry in list(layer.iterdir()):
-        if entry.name.split("-")[0].lower() in RUNTIME_PROVIDED:
-            shutil.move(str(entry), runtime / entry.name)
-
-
-def size_mb(path: Path, *, bytecode: bool = True, tests: bool = True) -> float:
-    """Unzipped size; optionally without the `__pycache__` pip compiles and the packages' own test suites."""
-    total = 0
-    for item in path.rglob("*"):
-        if not item.is_file() or (not bytecode and "__pycache__" in item.parts):
-            continue
-        if not tests and any(part in ("tests", "test") for part in item.relative_to(path).parts):
-            continue
-        total += item.stat().st_size
-    return total / 1e6
-
-
-def zipped_mb(path: Path) -> float:
+def zipped_megabytes(path: Path) -> float:
     with tempfile.TemporaryDirectory() as scratch:
         archive = Path(scratch) / "asset.zip"
         with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as bundle:
             for item in sorted(path.rglob("*")):
-                if item.is_file() and "__pycache__" not in item.parts:
+                if item.is_file() and item.name != assets.DIGEST_FILE:
                     bundle.write(item, item.relative_to(path))
         return archive.stat().st_size / 1e6
 
 
-def import_microseconds(python: str, paths: list[Path], module: str) -> int:
-    """Cumulative import time of `module` in a fresh interpreter that sees only stdlib and `paths`."""
-    code = f"import sys; sys.path[:0] = {[str(path) for path in paths]!r}; import {module}"
-    environment = {"PATH": os.environ.get("PATH", ""), **LAMBDA_ENVIRONMENT}
-    result = subprocess.run(
-        [python, "-I", "-S", "-X", "importtime", "-c", code], capture_output=True, text=True, env=environment
-    )
-    if result.returncode:
-        raise RuntimeError(f"{module} does not import from the asset:\n{result.stderr[-2000:]}")
-    for line in result.stderr.splitlines():
-        match = _IMPORT_LINE.match(line)
-        if match and match.group(4) == module and not match.group(3).strip(" "):
-            return int(match.group(2))
-    totals = [int(match.group(2)) for line in result.stderr.splitlines() if (match := _IMPORT_LINE.match(line))]
-    return sum(totals)
+def largest_parts(site: Path, count: int = 6) -> str:
+    sizes = {entry.name: megabytes(entry) if entry.is_dir() else entry.stat().st_size / 1e6 for entry in site.iterdir()}
+    return ", ".join(f"{name} {size:.0f}" for name, size in Counter(sizes).most_common(count))
 
 
-def measure(python: str, repeat: int, keep: Path | None, overrides: list[str]) -> str:
-    workdir = Path(keep or tempfile.mkdtemp(prefix="ragline-assets-"))
-    layer, package, runtime = workdir / "layer", workdir / "ragline", workdir / "runtime"
-    shutil.rmtree(workdir, ignore_errors=True)
-    requirements = layer_requirements(overrides)
-    build_layer(layer, requirements)
-    full_layer_mb = size_mb(layer)
-    move_runtime_provided(layer, runtime)
-    pip_install(package, "--no-deps", "--no-compile", str(REPO))
-    shutil.rmtree(next(package.glob("ragline-*.dist-info")), ignore_errors=True)
+def size_rows() -> list[str]:
     rows = [
-        f"Layer requirements: `{' '.join(requirements)}`",
-        "",
-        "| asset | unzipped MB | zipped MB |",
-        "|---|---:|---:|",
-        f"| dependencies layer, as installed (boto3/botocore included) | {full_layer_mb:.1f} | |",
-        f"| layer without the SDK the runtime provides | {size_mb(layer):.1f} | {zipped_mb(layer):.1f} |",
-        f"| layer without SDK, without `__pycache__` | {size_mb(layer, bytecode=False):.1f} | |",
-        f"| layer without SDK, `__pycache__`, `tests/` | {size_mb(layer, bytecode=False, tests=False):.1f} | |",
-        f"| ragline package (no dependencies) | {size_mb(package):.2f} | {zipped_mb(package):.2f} |",
+        "| function | set | dependencies MB unzipped / zipped | code MB | total MB (limit 250) | largest parts (MB) |",
+        "|---|---|---:|---:|---:|---|",
     ]
-    for name in HANDLERS:
-        shim = REPO / "lambdas" / name
-        if shim.is_dir():
-            rows.append(f"| `lambdas/{name}/` shim | {size_mb(shim):.3f} | |")
-    total = size_mb(layer) + size_mb(package)
-    lean = size_mb(layer, bytecode=False, tests=False) + size_mb(package, bytecode=False)
-    rows.append(
-        f"| **each function: layer + ragline + shim, as installed / pruned** | **{total:.1f} / {lean:.1f}** |  |"
+    for function in assets.FUNCTIONS:
+        site = assets.install_dependencies(function, WORKDIR / f"{function}-lambda")
+        code = assets.code_asset(function, WORKDIR / f"{function}-code")
+        total = megabytes(site) + megabytes(code)
+        rows.append(
+            f"| {function} | {assets.requirement_set(function)} | {megabytes(site):.1f} / {zipped_megabytes(site):.1f} "
+            f"| {megabytes(code):.2f} | {total:.1f} | {largest_parts(site)} |"
+        )
+    return rows
+
+
+def local_assets(function: str, variant: str) -> tuple[Path, Path, Path]:
+    """The local build, materialized per variant: `-B` runs must not find bytecode another run wrote."""
+    folder = WORKDIR / variant
+    site = assets.install_dependencies(function, folder / f"{function}-local", python_version=None)
+    sdk = assets.install_runtime_sdk(folder / "sdk-local")
+    return assets.code_asset(function, folder / f"{function}-code"), site, sdk
+
+
+def import_milliseconds(function: str, repeat: int, *, bytecode: bool) -> str:
+    """`median (fastest)` of `repeat` imports: on a shared machine the fastest run is the least disturbed."""
+    code, site, sdk = local_assets(function, "bytecode" if bytecode else "no-bytecode")
+    if bytecode:  # compile once, so the timed runs read cached bytecode
+        assets.import_check(function, code, site, sdk, first_call=False)
+    runs = []
+    for _ in range(repeat):
+        result = assets.import_check(function, code, site, sdk, first_call=False, bytecode=bytecode)
+        runs.append(result["handler_seconds"] * 1000)
+    return f"{statistics.median(runs):.0f} ({min(runs):.0f})"
+
+
+def import_rows(repeat: int) -> list[str]:
+    rows = [
+        "| function | packages loaded from its set at first call | import ms, -B (as deployed) | with bytecode |",
+        "|---|---|---:|---:|",
+    ]
+    for function in assets.FUNCTIONS:
+        code, site, sdk = local_assets(function, "bytecode")
+        loaded = assets.import_check(function, code, site, sdk)["from_dependencies"]
+        cold = import_milliseconds(function, repeat, bytecode=False)
+        warm = import_milliseconds(function, repeat, bytecode=True)
+        rows.append(f"| {function} | {len(loaded)} | {cold} | {warm} |")
+    return rows
+
+
+def breakdown(function: str) -> list[str]:
+    """Self import time per top-level package (`-X importtime`, bytecode cached), largest first."""
+    code, site, sdk = local_assets(function, "bytecode")
+    paths = [str(path.resolve()) for path in (code, site, sdk)]
+    script = f"import sys; sys.path[:0] = {paths!r}; import {assets.handler_module(function)}"
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-X", "importtime", "-c", script],
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ.get("PATH", ""), **assets.LAMBDA_ENVIRONMENT},
+        check=True,
     )
-    rows += ["", "| handler module | median import ms | slowest (first) ms |", "|---|---:|---:|"]
-    for module in HANDLERS.values():
-        runs = [import_microseconds(python, [package, layer, runtime], module) / 1000 for _ in range(repeat)]
-        rows.append(f"| `{module}` | {statistics.median(runs):.0f} | {max(runs):.0f} |")
-    if keep is None:
-        shutil.rmtree(workdir, ignore_errors=True)
-    return "\n".join(rows)
+    totals: Counter[str] = Counter()
+    for line in result.stderr.splitlines():
+        if match := _IMPORT_LINE.match(line):
+            totals[match.group(3).split(".")[0]] += int(match.group(1)) / 1000
+    total = sum(totals.values())
+    rows = [f"`-X importtime` self time of `{function}` by top-level package ({total:.0f} ms in all, with overhead):"]
+    rows += [f"- {name}: {ms:.0f} ms" for name, ms in totals.most_common(12)]
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--python", default=shutil.which("python3.11") or sys.executable)
-    parser.add_argument("--keep", type=Path, help="build the assets in this folder and keep them")
-    parser.add_argument(
-        "--override", action="append", default=[], help="replace a pin of the layer, e.g. numpy==2.2.6 (repeatable)"
-    )
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--breakdown", choices=assets.FUNCTIONS)
     arguments = parser.parse_args()
-    table = measure(arguments.python, arguments.repeat, arguments.keep, arguments.override)
-    print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, {os.cpu_count()} CPUs, "
-          f"{platform.python_implementation()} {platform.python_version()}\n")  # fmt: skip
-    print(table)
+    interpreter = f"{platform.python_implementation()} {platform.python_version()}"
+    print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, {os.cpu_count()} CPUs, {interpreter}, "
+          f"load {os.getloadavg()[0]:.2f}\n")  # fmt: skip
+    print("\n".join(size_rows()), end="\n\n")
+    print("\n".join(import_rows(arguments.repeat)), end="\n\n")
+    if arguments.breakdown:
+        print("\n".join(breakdown(arguments.breakdown)))
+    print(f"\nload average at the end: {' '.join(f'{load:.2f}' for load in os.getloadavg())}")
 
 
 if __name__ == "__main__":

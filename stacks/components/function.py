@@ -1,4 +1,4 @@
-"""A ragline Lambda: its own role, encrypted log group, tracing, the shared dependencies layer.
+"""A ragline Lambda: its own role, encrypted log group, tracing, and its requirement set's layer.
 
 Roles are created here rather than by `lambda.Function`, so that no AWS managed policy is
 attached: logging is granted on the function's own log group only, and VPC access on the
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -18,7 +18,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from stacks import bundling, nag
+from stacks import assets, bundling, nag
 
 METRICS_NAMESPACE = "rag"
 DEFAULT_TIMEOUT = Duration.seconds(60)
@@ -37,31 +37,48 @@ VPC_ACCESS_ACTIONS = (
 )
 
 
+def dependencies_layer(scope: Construct, function_dir: str) -> lambda_.ILayerVersion:
+    """The layer of `function_dir`'s requirement set: one per set and stack, shared by its functions.
+
+    The sets and their pins come from `stacks.assets` (pyproject.toml is the one source of pins).
+    """
+    stack = Stack.of(scope)
+    name = assets.requirement_set(function_dir)
+    construct_id = f"LambdaDependencies{name.title()}"
+    existing = stack.node.try_find_child(construct_id)
+    if existing is not None:
+        return existing  # type: ignore[return-value]
+    return lambda_.LayerVersion(
+        stack,
+        construct_id,
+        code=bundling.dependencies_layer_code(function_dir),
+        compatible_runtimes=[bundling.RUNTIME],
+        compatible_architectures=[bundling.ARCHITECTURE],
+        description=f"ragline Lambda dependencies, {name!r} set (stacks/assets.py)",
+        removal_policy=RemovalPolicy.RETAIN,  # a rollback may still reference the old version
+    )
+
+
 class DependenciesLayer(Construct):
-    """lambdas/requirements.txt as one layer (bundled once per synth, see stacks/bundling.py)."""
+    """Deprecated and empty: each function now gets its own set's layer (`dependencies_layer`).
+
+    Kept only so the stacks that still create it synthesize; `layer` is None and ignored.
+    """
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
-        self.layer = lambda_.LayerVersion(
-            self,
-            "Layer",
-            code=bundling.dependencies_layer_code(),
-            compatible_runtimes=[bundling.RUNTIME],
-            compatible_architectures=[bundling.ARCHITECTURE],
-            description="ragline Lambda dependencies (lambdas/requirements.txt)",
-            removal_policy=RemovalPolicy.RETAIN,  # a rollback may still reference the old version
-        )
+        self.layer: lambda_.ILayerVersion | None = None
 
 
 @dataclass(frozen=True)
 class FunctionSettings:
     """What every ragline function of a stack shares."""
 
-    layer: lambda_.ILayerVersion
     log_key: kms.IKey
     log_retention: logs.RetentionDays
     vpc: ec2.IVpc
     security_groups: Sequence[ec2.ISecurityGroup]
+    layer: lambda_.ILayerVersion | None = None  # deprecated, ignored: see `dependencies_layer`
 
 
 class RaglineFunction(Construct):
@@ -102,7 +119,7 @@ class RaglineFunction(Construct):
             architecture=bundling.ARCHITECTURE,
             handler=f"{function_dir}.handler.lambda_handler",
             code=bundling.handler_code(function_dir),
-            layers=[settings.layer],
+            layers=[dependencies_layer(self, function_dir)],
             role=self.role,
             log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.JSON,

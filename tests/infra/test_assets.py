@@ -1,0 +1,158 @@
+"""The Lambda asset builder (stacks/assets.py): one source of pins, per-function sets, stable digests.
+
+The last tests import each handler from its built assets; they pip-install unless the sets are
+already cached under build/assets-cache/ (`bench/handlers.py` builds them), so they run when
+cached or with RAGLINE_BUILD_ASSETS=1, and are skipped otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tomllib
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from stacks import assets
+
+LOCAL_ONLY = ("pypdfium2", "httpx", "onnxruntime", "scipy", "simsimd", "typer", "rich", "fastapi", "torch")
+
+
+def _names(lines: list[str]) -> set[str]:
+    return {canonicalize_name(Requirement(line).name) for line in lines}
+
+
+def test_functions_are_the_handler_folders_under_lambdas():
+    folders = {path.parent.name for path in assets.LAMBDAS_DIR.glob("*/handler.py")}
+    assert set(assets.FUNCTIONS) == folders
+
+
+@pytest.mark.parametrize("function_dir", assets.FUNCTIONS)
+def test_every_requirement_is_pinned_as_in_pyproject(function_dir):
+    pins = assets.project_pins()
+    for line in assets.requirements_for(function_dir):
+        requirement = Requirement(line)
+        assert requirement.specifier == pins[canonicalize_name(requirement.name)].specifier, line
+
+
+def test_pyproject_pins_each_distribution_to_one_version_only():
+    # Extras may repeat a distribution (Powertools in `aws` and `infra`): they must agree, or the
+    # Lambda sets would silently take the first one.
+    project = tomllib.loads(assets.PYPROJECT.read_text())["project"]
+    lines = list(project["dependencies"]) + [
+        line for extra in project["optional-dependencies"].values() for line in extra
+    ]
+    versions = defaultdict(set)
+    for line in lines:
+        requirement = Requirement(line)
+        versions[canonicalize_name(requirement.name)].add(str(requirement.specifier))
+    assert {name: specs for name, specs in versions.items() if len(specs) > 1} == {}
+
+
+def test_no_second_requirements_file_for_the_lambdas():
+    assert not (assets.LAMBDAS_DIR / "requirements.txt").exists(), "pins live in pyproject.toml only"
+
+
+def test_the_query_function_ships_neither_textractor_nor_pandas():
+    query = _names(assets.requirements_for("query"))
+    assert not query & {"amazon-textract-textractor", "pandas"}
+    assert {"amazon-textract-textractor", "pandas"} <= _names(assets.requirements_for("index_document"))
+
+
+def test_runtime_sdk_is_pinned_by_the_aws_extra_and_never_in_a_set():
+    sdk = assets.runtime_sdk_requirements()
+    assert _names(sdk) == {"boto3", "botocore"}
+    assert all("==" in line for line in sdk)
+    for function_dir in assets.FUNCTIONS:
+        assert not _names(assets.requirements_for(function_dir)) & {"boto3", "botocore", "s3transfer"}
+
+
+def test_an_unpinned_distribution_is_refused(monkeypatch):
+    monkeypatch.setitem(assets.REQUIREMENT_SETS, "query", (*assets.REQUIREMENT_SETS["query"], "left-pad"))
+    with pytest.raises(LookupError, match="left-pad is not pinned"):
+        assets.requirements_for("query")
+
+
+def test_digest_is_stable_across_processes_and_follows_the_pins(tmp_path, monkeypatch):
+    digest = assets.dependencies_digest("query")
+    child = subprocess.run(
+        [sys.executable, "-c", "from stacks import assets; print(assets.dependencies_digest('query'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=assets.REPO_ROOT,
+        env={**os.environ, "PYTHONHASHSEED": "random"},
+    )
+    assert child.stdout.strip() == digest
+    assert assets.dependencies_digest("delete_document") == assets.dependencies_digest("ingest_start")  # same set
+    assert assets.dependencies_digest("query", python_version=None) != digest  # local build: its own cache
+
+    bumped = tmp_path / "pyproject.toml"
+    bumped.write_text(assets.PYPROJECT.read_text().replace('"numpy==2.4.6"', '"numpy==2.4.5"'))
+    monkeypatch.setattr(assets, "PYPROJECT", bumped)
+    assert assets.dependencies_digest("query") != digest
+
+
+def _fake_distribution(site: Path, name: str, requires: list[str], package: str | None = None) -> None:
+    package = package or name.replace("-", "_")
+    info = site / f"{name.replace('-', '_')}-1.0.dist-info"
+    info.mkdir()
+    (site / package).mkdir()
+    (site / package / "__init__.py").write_text("")
+    metadata = [f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0"] + [f"Requires-Dist: {line}" for line in requires]
+    (info / "METADATA").write_text("\n".join(metadata) + "\n")
+    (info / "RECORD").write_text(f"{package}/__init__.py,,\n{info.name}/METADATA,,\n{info.name}/RECORD,,\n")
+
+
+def test_pruning_removes_the_runtime_sdk_and_what_only_unimported_distributions_require(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    _fake_distribution(site, "opensearch-py", ["requests", "opensearch-protobufs", "sphinx; extra == 'docs'"])
+    _fake_distribution(site, "opensearch-protobufs", ["grpcio", "protobuf"])
+    _fake_distribution(site, "grpcio", [])
+    _fake_distribution(site, "protobuf", [], package="google")
+    _fake_distribution(site, "requests", ["urllib3"])
+    _fake_distribution(site, "urllib3", [])
+    _fake_distribution(site, "textractor", ["boto3", "pandas; extra == 'pandas'"])
+    _fake_distribution(site, "pandas", [])
+    _fake_distribution(site, "boto3", ["botocore", "urllib3"])
+    _fake_distribution(site, "botocore", [])
+    _fake_distribution(site, "sphinx", [])
+
+    assets.prune(site, ["opensearch-py==1.0", "textractor[pandas]==1.0"], assets.LAMBDA_PYTHON)
+
+    left = {path.name for path in site.iterdir() if not path.name.endswith(".dist-info")}
+    assert left == {"opensearch_py", "requests", "urllib3", "textractor", "pandas"}
+
+
+# --- built assets (pip installs unless cached) -------------------------------------------
+
+
+def _needs_built_sets(function_dir: str) -> None:
+    if os.environ.get("RAGLINE_BUILD_ASSETS") != "1" and not assets.is_cached(function_dir, python_version=None):
+        pytest.skip("set not built: run bench/handlers.py or set RAGLINE_BUILD_ASSETS=1 (pip installs)")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("function_dir", assets.FUNCTIONS)
+def test_each_handler_imports_from_its_assets_alone(function_dir, tmp_path):
+    """Only the stdlib, the code asset, the built set and the runtime's SDK on sys.path: the handler
+    and what its first invocation imports load, and nothing laptop-only or unneeded does."""
+    _needs_built_sets(function_dir)
+    dependencies = assets.install_dependencies(function_dir, tmp_path / "deps", python_version=None)
+    sdk = assets.install_runtime_sdk(tmp_path / "sdk")
+    code = assets.code_asset(function_dir, tmp_path / "code")
+
+    loaded = set(assets.import_check(function_dir, code, dependencies, sdk)["from_dependencies"])
+
+    assert not loaded & set(LOCAL_ONLY)
+    assert "grpc" not in loaded and "huggingface_hub" not in loaded
+    if function_dir != "index_document":
+        assert not loaded & {"textractor", "pandas"}
+    shipped = {path.name for path in dependencies.iterdir() if not path.name.endswith(".dist-info")}
+    assert not shipped & {"boto3", "botocore", "s3transfer", "grpc", "huggingface_hub"}
