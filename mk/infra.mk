@@ -1,4 +1,4 @@
-# AWS deployment (issue 3): CDK CLI, infra Python deps, offline synth of three profiles, cfn-lint.
+# AWS deployment (issue 3): CDK CLI, infra Python deps, offline synth of five profiles, cfn-lint, checkov.
 # Included by the main Makefile, which provides the $(VENV)/.installed stamp (venv + core package).
 
 VENV ?= .venv
@@ -12,15 +12,24 @@ LAMBDA_WHEELS ?= build/lambda-wheels
 INFRA_ENV = JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 CDK_DISABLE_CLI_TELEMETRY=true \
 	CDK_DISABLE_VERSION_CHECK=1 AWS_EC2_METADATA_DISABLED=true
 
-# The profiles `make synth` proves: the default (cdk.json), Bedrock models, existing endpoints.
-SYNTH_PROFILES = default bedrock existing
+# The profiles `make synth` proves: the default (cdk.json), Bedrock models, existing endpoints,
+# both models deployed by the app (the TGI LLM endpoint too), and the Cognito-authenticated API.
+SYNTH_PROFILES = default bedrock existing deploy cognito
 SYNTH_CONTEXT_default =
 SYNTH_CONTEXT_bedrock = -c embeddingMode=bedrock -c generationMode=bedrock
 SYNTH_CONTEXT_existing = -c embeddingMode=existing \
 	-c embeddingsModelEndpointName=jumpstart-dft-hf-textembedding-gpt-j-6b-fp16 -c embeddingDimension=4096 \
 	-c generationMode=existing -c textModelEndpointName=jumpstart-dft-hf-llm-falcon-40b-instruct-bf16
+SYNTH_CONTEXT_deploy = -c generationMode=deploy
+SYNTH_CONTEXT_cognito = -c apiAuth=cognito
+SYNTH_TEMPLATES = $(foreach p,$(SYNTH_PROFILES),$(CDK_OUT)/$(p)/*.template.json)
 
-.PHONY: infra-deps synth cfn-lint infra-test infra-clean
+# checkov lives in its own venv: every checkov release pins boto3 exactly (3.3.30: boto3==1.35.49),
+# which cannot coexist with the runtime's boto3 pin in .venv.
+CHECKOV_VERSION = 3.3.30
+CHECKOV_VENV ?= build/checkov-venv
+
+.PHONY: infra-deps synth cfn-lint checkov infra-test infra-clean
 
 # `make test` runs tests/infra too: it needs the CDK libraries, cdk-nag and cfn-lint (not node,
 # not the Lambda wheels: the tests skip bundling).
@@ -34,29 +43,32 @@ $(VENV)/.infra-installed: $(VENV)/.installed pyproject.toml
 	$(PIP) install -e '.[infra]'
 	@touch $@
 
-# Lambda layer wheels for the Lambda platform, fetched once so that synth installs offline.
-$(LAMBDA_WHEELS)/.stamp: lambdas/requirements.txt $(VENV)/.infra-installed
+# Lambda layer wheels for the Lambda platform, fetched once so that synth installs offline
+# (stacks/assets.py takes each function's pins from pyproject.toml).
+$(LAMBDA_WHEELS)/.stamp: pyproject.toml stacks/assets.py $(VENV)/.infra-installed
 	rm -rf $(LAMBDA_WHEELS)
-	$(PY) -c 'import subprocess, sys; from stacks.bundling import REQUIREMENTS, pip_platform_args; \
-	subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", \
-	"-r", str(REQUIREMENTS), "-d", "$(LAMBDA_WHEELS)", *pip_platform_args()], check=True)'
+	$(PY) -m stacks.assets download $(LAMBDA_WHEELS)
 	@touch $@
 
 infra-deps: node_modules/.package-lock.json $(VENV)/.infra-installed $(LAMBDA_WHEELS)/.stamp
 
 synth: infra-deps
-	@for profile in $(SYNTH_PROFILES); do \
-		echo "== cdk synth ($$profile) -> $(CDK_OUT)/$$profile"; \
-		case $$profile in \
-			default) context="$(SYNTH_CONTEXT_default)";; \
-			bedrock) context="$(SYNTH_CONTEXT_bedrock)";; \
-			existing) context="$(SYNTH_CONTEXT_existing)";; \
-		esac; \
-		$(INFRA_ENV) $(CDK) synth --quiet --no-notices --output $(CDK_OUT)/$$profile $$context || exit 1; \
-	done
+	@$(foreach p,$(SYNTH_PROFILES),echo "== cdk synth ($(p)) -> $(CDK_OUT)/$(p)" && \
+		$(INFRA_ENV) $(CDK) synth --quiet --no-notices --output $(CDK_OUT)/$(p) $(SYNTH_CONTEXT_$(p)) && ) true
 
 cfn-lint: synth
-	$(VENV)/bin/cfn-lint --non-zero-exit-code error $(foreach p,$(SYNTH_PROFILES),$(CDK_OUT)/$(p)/*.template.json)
+	$(VENV)/bin/cfn-lint --non-zero-exit-code error $(SYNTH_TEMPLATES)
+
+$(CHECKOV_VENV)/.installed:
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet checkov==$(CHECKOV_VERSION)
+	@touch $@
+
+# Fails on any failed check not listed, with its reason, in .checkov.yaml (docs/CHECKOV.md).
+# --skip-download: no guideline or policy download (CI has no network beyond the registries).
+checkov: synth $(CHECKOV_VENV)/.installed
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml --framework cloudformation --quiet --compact \
+		--skip-download -f $(SYNTH_TEMPLATES)
 
 infra-test: $(VENV)/.infra-installed
 	$(INFRA_ENV) $(PY) -m pytest tests/infra -q

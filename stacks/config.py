@@ -131,7 +131,6 @@ class RaglineConfig(BaseModel):
 
     # ---- ingestion
     ingest_concurrency: int = Field(4, alias="ingestConcurrency", ge=2, le=1000)
-    index_batch_pages: int = Field(100, alias="indexBatchPages", ge=1, le=3000)
     jump_host: bool = Field(True, alias="jumpHost")
     jump_host_instance_type: str = Field("t4g.nano", alias="jumpHostInstanceType")
     datasync_schedule: str = Field("cron(0 * * * ? *)", alias="dataSyncSchedule", pattern=_CRON_OR_RATE)
@@ -140,7 +139,6 @@ class RaglineConfig(BaseModel):
     api_auth: ApiAuth = Field(ApiAuth.IAM, alias="apiAuth")
     api_throttle_rate: float = Field(20, alias="apiThrottleRate", gt=0)
     api_throttle_burst: int = Field(40, alias="apiThrottleBurst", ge=1)
-    memory_ttl_days: int = Field(30, alias="memoryTtlDays", ge=1)
 
     # ---- drift and monitoring
     drift_schedule: str = Field("cron(0 4 * * ? *)", alias="driftSchedule", pattern=_CRON_OR_RATE)

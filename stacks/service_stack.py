@@ -23,6 +23,11 @@ from stacks.components.transfer import IngestSync, JumpHost
 from stacks.config import RaglineConfig
 from stacks.data_stack import RaglineDataStack
 
+# Clearly below API Gateway's 29 s integration timeout (api.INTEGRATION_TIMEOUT), which also counts a
+# cold start's init: a slow answer then ends as the function's own timeout (logged, counted in
+# its Errors metric) instead of a gateway 504 while the function keeps running unseen.
+QUERY_TIMEOUT = Duration.seconds(25)
+
 
 class RaglineServiceStack(Stack):
     def __init__(
@@ -68,6 +73,7 @@ class RaglineServiceStack(Stack):
             "RAGLINE_INDEX__OPENSEARCH_ENDPOINT": search.endpoint,
             "RAGLINE_INDEX__OPENSEARCH_INDEX": search.index_name,
             "RAGLINE_INDEX__REGISTRY_TABLE": tables.registry.table_name,
+            "RAGLINE_INDEX__REGISTRY_DOCUMENT_INDEX": tables.registry_document_index,
         }
 
         self.ingestion = Ingestion(
@@ -91,6 +97,10 @@ class RaglineServiceStack(Stack):
         grants.grant_put_records(index_fn.role, archive.embeddings)
         for function in self.ingestion.functions:
             grants.grant_table(function.role, tables.registry, data_key, write=True)
+        # Both look up whether a content hash is already indexed under another source (a Query on
+        # the document-id index); delete_document reads and removes by source only.
+        for function in (self.ingestion.ingest_start, self.ingestion.index_document):
+            grants.grant_index_query(function.role, tables.registry_index_arn)
         # Only the functions that change the index may write to it; ingest_start never touches it.
         index_writers = [self.ingestion.index_document, self.ingestion.delete_document]
         for function in index_writers:
@@ -106,20 +116,18 @@ class RaglineServiceStack(Stack):
                 **search_env,
                 **embedding.environment,
                 **generation.environment,
-                "RAGLINE_MEMORY_TABLE": tables.memory.table_name,
-                "RAGLINE_MEMORY_TTL_DAYS": str(config.memory_ttl_days),
                 "RAGLINE_ARCHIVE__PROMPT_STREAM": archive.prompts.delivery_stream_name,
                 "RAGLINE_ARCHIVE__BACKEND": "firehose",
                 "RAGLINE_METRICS__BACKEND": "emf",
             },
-            timeout=Duration.seconds(29),  # API Gateway's integration timeout
+            timeout=QUERY_TIMEOUT,
             memory_size=1024,
         )
         embedding.grant_invoke(self.query.role)
         generation.grant_invoke(self.query.role)
         grants.grant_put_records(self.query.role, archive.prompts)
         grants.grant_table(self.query.role, tables.registry, data_key, write=False)
-        grants.grant_table(self.query.role, tables.memory, data_key, write=True)
+        grants.grant_table_scan(self.query.role, tables.registry)  # GET /documents lists every document
         search.grant_http(self.query.role, write=False)
         # ingest_start builds the same engine to skip unchanged content: it may read, never write.
         search.grant_http(self.ingestion.ingest_start.role, write=False)
@@ -188,6 +196,7 @@ class RaglineServiceStack(Stack):
                 "model": embedding.environment["RAGLINE_EMBEDDING__MODEL_NAME"],
                 "index": search.index_name,
             },
+            glue_job_names=[self.drift.drift_job.job_name, self.drift.distance_job.job_name],
         )
 
         CfnOutput(self, "ApiUrl", value=self.api.api.url)

@@ -4,7 +4,9 @@ Arguments (Glue passes `--name value`; `getResolvedOptions` is used when awsglue
 argparse otherwise, so `spark-submit glue_jobs/<script>.py --job_type ...` works locally):
 
     --job_type          BASELINE | SNAPSHOT (embedding_drift_analysis) or DISTANCE (embedding_distance_analysis)
-    --data_path         chunk archive, e.g. s3://bucket/embeddingarchive/ or file:///.../embeddingarchive
+    --kind              chunk (default) | prompt: which records BASELINE and SNAPSHOT analyse
+    --data_path         archive of those records, e.g. s3://bucket/embeddingarchive/ (chunks),
+                        s3://bucket/promptarchive/ (prompts) or file:///.../embeddingarchive
     --prompt_path       prompt archive, e.g. s3://bucket/promptarchive/ (DISTANCE)
     --out_table         DynamoDB table for one row per run (partition key run_id)
     --centroid_table    DynamoDB table for one row per baseline centroid (run_id + cluster); BASELINE only
@@ -21,11 +23,12 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from ragline.drift.archive import Selection
+from ragline.drift.archive import Selection, VectorBatch
 from ragline.drift.baseline import BaselineOptions
 from ragline.drift.distance import summarise_prompts
 from ragline.drift.service import (
@@ -41,16 +44,22 @@ from ragline.drift.store import BASELINE_PREFIX, AwsDriftStore, DriftStore, Loca
 from ragline.records import RecordKind
 
 JOB_TYPES = ("BASELINE", "SNAPSHOT", "DISTANCE")
+KINDS = tuple(kind.value for kind in RecordKind)
 OPTIONAL_ARGUMENTS = (
-    "out_table", "centroid_table", "data_path", "prompt_path", "distance_path", "baseline_path", "local_output",
+    "kind", "out_table", "centroid_table", "data_path", "prompt_path", "distance_path", "baseline_path", "local_output",
     "k", "seed", "max_vectors", "variance", "since", "until", "model", "run_id",
     "psi_threshold", "outlier_z", "centroid_shift_threshold", "distance_change_threshold",
 )  # fmt: skip
 
 
+# Reads the selected records of an archive (path or URI) into memory: Spark on Glue, numpy locally.
+BatchReader = Callable[[str, Selection], VectorBatch]
+
+
 @dataclass(frozen=True)
 class JobArguments:
     job_type: str
+    kind: RecordKind = RecordKind.CHUNK  # what BASELINE and SNAPSHOT analyse; DISTANCE always reads prompts
     data_path: str | None = None
     prompt_path: str | None = None
     out_table: str | None = None
@@ -72,7 +81,7 @@ class JobArguments:
         if self.job_type not in allowed:
             raise SystemExit(f"--job_type must be one of {', '.join(allowed)}, got {self.job_type!r}")
         if self.job_type in ("BASELINE", "SNAPSHOT") and not self.data_path:
-            raise SystemExit(f"{self.job_type} needs --data_path (the chunk archive)")
+            raise SystemExit(f"{self.job_type} needs --data_path (the archive of {self.kind} records)")
         if self.job_type == "DISTANCE" and not self.prompt_path:
             raise SystemExit("DISTANCE needs --prompt_path (the prompt archive)")
         if self.local_output is None:
@@ -98,8 +107,10 @@ class JobArguments:
 
 def parse_job_arguments(argv: list[str], allowed: tuple[str, ...]) -> JobArguments:
     values = _resolved_options(argv)
-    number = {"k": int, "seed": int, "max_vectors": int, "variance": float}
-    typed = {name: number.get(name, str)(value) for name, value in values.items() if value is not None}
+    if values.get("kind") not in (None, *KINDS):  # checked here: Glue's getResolvedOptions has no choices
+        raise SystemExit(f"--kind must be one of {', '.join(KINDS)}, got {values['kind']!r}")
+    convert = {"k": int, "seed": int, "max_vectors": int, "variance": float, "kind": RecordKind}
+    typed = {name: convert.get(name, str)(value) for name, value in values.items() if value is not None}
     threshold_names = {
         "psi_threshold": "psi",
         "outlier_z": "outlier_z",
@@ -155,17 +166,21 @@ def run_job(spark, arguments: JobArguments, store: DriftStore) -> dict:
 
     # Archive times carry their offset; parse and compare them in UTC whatever the cluster's zone.
     spark.conf.set("spark.sql.session.timeZone", "UTC")
+    if arguments.job_type == "DISTANCE":
+        return _distance_job(spark, arguments, store, store.load_baseline())
+    return drift_job(arguments, store, lambda path, selection: spark_io.read_batch(spark, path, selection))
+
+
+def drift_job(arguments: JobArguments, store: DriftStore, read_batch: BatchReader) -> dict:
+    """BASELINE or SNAPSHOT of the `--kind` records under `--data_path`; return the summary row."""
     if arguments.job_type == "BASELINE":
         options = BaselineOptions(k=arguments.k, variance_to_keep=arguments.variance, seed=arguments.seed)
-        batch = spark_io.read_batch(spark, arguments.data_path, _selection(arguments, RecordKind.CHUNK))
+        batch = read_batch(arguments.data_path, _selection(arguments, arguments.kind))
         return baseline_run(batch, options, store, run_id=arguments.run_id).summary()
     baseline = store.load_baseline()
-    if arguments.job_type == "SNAPSHOT":
-        options = SnapshotOptions(seed=arguments.seed, thresholds=arguments.thresholds)
-        selection = _selection(arguments, RecordKind.CHUNK, model=baseline.model)
-        batch = spark_io.read_batch(spark, arguments.data_path, selection)
-        return snapshot_run(batch, options, store, baseline=baseline, run_id=arguments.run_id).to_dict()
-    return _distance_job(spark, arguments, store, baseline)
+    options = SnapshotOptions(seed=arguments.seed, thresholds=arguments.thresholds)
+    batch = read_batch(arguments.data_path, _selection(arguments, arguments.kind, model=baseline.model))
+    return snapshot_run(batch, options, store, baseline=baseline, run_id=arguments.run_id).to_dict()
 
 
 def _distance_job(spark, arguments: JobArguments, store: DriftStore, baseline) -> dict:

@@ -7,7 +7,7 @@ JSON access logs, and traces with X-Ray.
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_kms as kms
@@ -20,6 +20,9 @@ from stacks import nag
 from stacks.config import ApiAuth, RaglineConfig
 
 JSON = apigw.JsonSchemaType
+# API Gateway's default (and, without a quota increase, maximum) REST integration timeout; set
+# explicitly so the template states it and tests/infra can compare the query function's with it.
+INTEGRATION_TIMEOUT = Duration.seconds(29)
 
 # Mirrors ragline.api.QueryRequest and ragline.filters.SearchFilter, the runtime's contract;
 # tests/infra checks the field names stay the same, so the gateway never refuses what the
@@ -116,7 +119,7 @@ class QueryApi(Construct):
                 tracing_enabled=True,
             ),
         )
-        integration = apigw.LambdaIntegration(handler)
+        integration = apigw.LambdaIntegration(handler, timeout=INTEGRATION_TIMEOUT)
         validator = self.api.add_request_validator(
             "Validator", validate_request_body=True, validate_request_parameters=True
         )

@@ -1,9 +1,11 @@
 """Embedding drift and prompt distance: the two Glue 5.0 PySpark jobs and their schedules.
 
-- `embedding-drift-analysis` (`--job_type BASELINE|SNAPSHOT`): clusters the archived
-  embeddings under `--data_path`; one row per run in `--out_table`, one per centroid in
-  `--centroid_table`. Scheduled as SNAPSHOT for the chunk embeddings and, with the prompt
-  tables and path, for the prompt embeddings. Run it once as BASELINE after the first ingestion.
+- `embedding-drift-analysis` (`--job_type BASELINE|SNAPSHOT --kind chunk|prompt`): clusters
+  the archived embeddings of that kind under `--data_path`; one row per run in `--out_table`,
+  one per centroid in `--centroid_table`. Scheduled as SNAPSHOT for the chunk embeddings and,
+  with `--kind prompt` and the prompt tables, path and baseline, for the prompt embeddings.
+  Run each once as BASELINE (same arguments, `--job_type BASELINE`) after the first ingestion
+  and the first questions.
 - `embedding-distance-analysis` (`--job_type DISTANCE`): assigns each archived prompt
   (`--prompt_path`) to its nearest baseline centroid (`--centroid_table`), writes the run's
   statistics to `--out_table` and per-prompt distances under `--distance_path`.
@@ -22,6 +24,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from ragline.records import RecordKind
 from stacks import bundling, nag
 from stacks.components.function import METRICS_NAMESPACE
 from stacks.components.storage import (
@@ -107,6 +110,7 @@ class DriftJobs(Construct):
             script=glue.Code.from_asset(str(scripts_dir / DRIFT_SCRIPT)),
             default_arguments={
                 "--job_type": "SNAPSHOT",
+                "--kind": RecordKind.CHUNK.value,
                 "--out_table": document_runs.table_name,
                 "--centroid_table": document_centroids.table_name,
                 "--data_path": self.paths["data"],
@@ -164,6 +168,7 @@ class DriftJobs(Construct):
             DRIFT_JOB_NAME,
             {
                 "--job_type": "SNAPSHOT",
+                "--kind": RecordKind.PROMPT.value,  # the job's default reads chunks
                 "--out_table": prompt_runs.table_name,
                 "--centroid_table": prompt_centroids.table_name,
                 "--data_path": self.paths["prompt"],

@@ -33,6 +33,16 @@ def grant_table(role: iam.IRole, table: dynamodb.ITable, key: kms.IKey, *, write
     _allow(role, key_actions, [key.key_arn])
 
 
+def grant_index_query(role: iam.IRole, index_arn: str) -> None:
+    """Query one secondary index (its ARN is `<table arn>/index/<name>`); the table's key grants decryption."""
+    _allow(role, ["dynamodb:Query"], [index_arn])
+
+
+def grant_table_scan(role: iam.IRole, table: dynamodb.ITable) -> None:
+    """Scan the whole table: only for a caller that lists every item (grant_table gives the key)."""
+    _allow(role, ["dynamodb:Scan"], [table.table_arn])
+
+
 def grant_send(role: iam.IRole, queue: sqs.IQueue, key: kms.IKey) -> None:
     _allow(role, ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"], [queue.queue_arn])
     _allow(role, ["kms:GenerateDataKey", "kms:Decrypt"], [key.key_arn])

@@ -2,19 +2,18 @@
 
     S3 "Object Created" --EventBridge--> IngestQueue --> ingest_start
         ingest_start: StartDocumentAnalysis(LAYOUT, TABLES), completion to TextractTopic
-    TextractTopic --SNS--> TextractCompletionQueue --> index_document (plans the document)
-        index_document: one message per window of `indexBatchPages` pages --> IndexBatchQueue
-    IndexBatchQueue --> index_document (chunk, embed in batches, bulk index, archive)
+    TextractTopic --SNS--> TextractCompletionQueue --> index_document
+        index_document: one run per Textract completion: reads the whole result, chunks,
+        embeds in batches, bulk-indexes and archives the document
     S3 "Object Deleted" --EventBridge--> DeleteQueue --> delete_document
 
 Why an SQS fan-out and not Step Functions (README.md, "Deploy to AWS" says the same): Textract's async API
 already runs the long part (up to 3,000 pages) and reports completion through SNS, so nothing
-has to wait or poll; the remaining work (embedding ~10,000 chunks of a 3,000-page PDF) is split
-into page windows that each fit well inside one Lambda run. SQS gives each window its own
-retries and a DLQ, and the event source's maximum concurrency caps the load on the embedding
-endpoint (back-pressure instead of throttling errors). A state machine would add a second
-orchestrator, a callback token round trip for Textract and per-transition cost, without a step
-that SQS and the registry's window counter do not already cover.
+has to wait or poll; what remains for one document runs in one Lambda invocation (up to 15
+minutes). SQS gives each document its own retries and a DLQ, and the event source's maximum
+concurrency caps the load on the embedding endpoint (back-pressure instead of throttling
+errors). A state machine would add a second orchestrator, a callback token round trip for
+Textract and per-transition cost, without a step that SQS and the registry do not already cover.
 """
 
 from __future__ import annotations
@@ -40,14 +39,6 @@ INDEX_TIMEOUT = Duration.minutes(15)
 PDF_KEY_FILTER = [{"suffix": {"equals-ignore-case": ".pdf"}}]
 
 
-def dead_letters(queue: WorkQueue) -> dict[str, str]:
-    """Where the runtime sends a message it gives up on, and after how many deliveries."""
-    return {
-        "RAGLINE_AWS__DEAD_LETTER_QUEUE_URL": queue.dlq.queue_url,
-        "RAGLINE_AWS__MAX_RECEIVE_COUNT": str(queue.max_receive_count),
-    }
-
-
 class Ingestion(Construct):
     def __init__(
         self,
@@ -67,11 +58,8 @@ class Ingestion(Construct):
         self.completion_queue = work_queue(
             self, "TextractCompletionQueue", key=messaging_key, consumer_timeout=INDEX_TIMEOUT
         )
-        self.batch_queue = work_queue(
-            self, "IndexBatchQueue", key=messaging_key, consumer_timeout=INDEX_TIMEOUT, max_receive_count=5
-        )
         self.delete_queue = work_queue(self, "DeleteQueue", key=messaging_key, consumer_timeout=Duration.minutes(2))
-        self.queues: list[WorkQueue] = [self.ingest_queue, self.completion_queue, self.batch_queue, self.delete_queue]
+        self.queues: list[WorkQueue] = [self.ingest_queue, self.completion_queue, self.delete_queue]
 
         # Textract reports job completion here; it publishes with the role below.
         self.textract_topic = sns.Topic(
@@ -134,9 +122,7 @@ class Ingestion(Construct):
             description="Starts async Textract document analysis for each new PDF",
             environment={
                 **search_env,
-                **dead_letters(self.ingest_queue),
                 "RAGLINE_EXTRACTION__BACKEND": "textract",
-                "RAGLINE_INGEST_BUCKET": ingest_bucket.bucket_name,
                 "RAGLINE_EXTRACTION__TEXTRACT_TOPIC_ARN": self.textract_topic.topic_arn,
                 "RAGLINE_EXTRACTION__TEXTRACT_ROLE_ARN": self.textract_role.role_arn,
                 "RAGLINE_EXTRACTION__OUTPUT_BUCKET": archive_bucket.bucket_name,
@@ -151,16 +137,13 @@ class Ingestion(Construct):
             "IndexDocument",
             settings=functions,
             function_dir="index_document",
-            description="Plans a Textract result into page windows, then chunks, embeds and indexes each window",
+            description="Chunks, embeds and indexes a PDF once Textract has finished reading it",
             environment={
                 **search_env,
-                **dead_letters(self.completion_queue),
                 "RAGLINE_EXTRACTION__BACKEND": "textract",
                 "RAGLINE_ARCHIVE__BACKEND": "firehose",
                 "RAGLINE_EXTRACTION__OUTPUT_BUCKET": archive_bucket.bucket_name,
                 "RAGLINE_EXTRACTION__OUTPUT_PREFIX": TEXTRACT_OUTPUT_PREFIX,
-                "RAGLINE_INDEX_BATCH_QUEUE_URL": self.batch_queue.queue.queue_url,
-                "RAGLINE_INDEX_BATCH_PAGES": str(config.index_batch_pages),
             },
             timeout=INDEX_TIMEOUT,
             memory_size=3008,
@@ -171,7 +154,7 @@ class Ingestion(Construct):
             settings=functions,
             function_dir="delete_document",
             description="Removes a deleted PDF's chunks from the index and marks it deleted",
-            environment={**search_env, **dead_letters(self.delete_queue)},
+            environment=search_env,
             timeout=Duration.minutes(2),
             memory_size=512,
         )
@@ -180,26 +163,19 @@ class Ingestion(Construct):
         self.ingest_start.function.add_event_source(
             sources.SqsEventSource(self.ingest_queue.queue, batch_size=10, report_batch_item_failures=True)
         )
-        for queue in (self.completion_queue, self.batch_queue):
-            self.index_document.function.add_event_source(
-                sources.SqsEventSource(
-                    queue.queue,
-                    batch_size=1,
-                    report_batch_item_failures=True,
-                    max_concurrency=config.ingest_concurrency,  # back-pressure on the embedding model
-                )
+        self.index_document.function.add_event_source(
+            sources.SqsEventSource(
+                self.completion_queue.queue,
+                batch_size=1,
+                report_batch_item_failures=True,
+                max_concurrency=config.ingest_concurrency,  # back-pressure on the embedding model
             )
+        )
         self.delete_document.function.add_event_source(
             sources.SqsEventSource(self.delete_queue.queue, batch_size=10, report_batch_item_failures=True)
         )
-        grants.grant_send(self.index_document.role, self.batch_queue.queue, messaging_key)
-        # Out of retries, a handler sends the message to its DLQ itself, with the reason attached.
-        for function, queue in (
-            (self.ingest_start, self.ingest_queue),
-            (self.index_document, self.completion_queue),
-            (self.delete_document, self.delete_queue),
-        ):
-            grants.grant_send(function.role, queue.dlq, messaging_key)
+        # Out of retries, a message moves to its queue's DLQ by the queue's own redrive policy: the
+        # functions never send to a DLQ themselves (a permanent failure is recorded and acknowledged).
 
         # ingest_start: Textract reads the PDF and writes its result with the caller's permissions.
         self.ingest_start.role.add_to_principal_policy(
@@ -235,6 +211,16 @@ class Ingestion(Construct):
             )
         )
         data_key.grant(self.index_document.role, "kms:Decrypt")
+        # Before indexing (index_document) or removing (delete_document), each checks the object's
+        # current state with HeadObject: that needs s3:GetObject, and s3:ListBucket for S3 to
+        # answer 404 rather than 403 for an object that is gone.
+        for function in (self.index_document, self.delete_document):
+            function.role.add_to_principal_policy(
+                iam.PolicyStatement(actions=["s3:GetObject"], resources=[ingest_bucket.arn_for_objects("*")])
+            )
+            function.role.add_to_principal_policy(
+                iam.PolicyStatement(actions=["s3:ListBucket"], resources=[ingest_bucket.bucket_arn])
+            )
         nag.acknowledge_resources(
             self.ingest_start.role,
             "ingest_start hands any newly uploaded PDF to Textract (object keys are chosen by users, so "
@@ -247,8 +233,18 @@ class Ingestion(Construct):
         )
         nag.acknowledge_resources(
             self.index_document.role,
-            "index_document reads Textract results, written under textract/<job id>/ with job-specific keys.",
-            resources=[archive_bucket.arn_for_objects(f"{TEXTRACT_OUTPUT_PREFIX}*")],
+            "index_document reads Textract results, written under textract/<job id>/ with job-specific keys, "
+            "and checks that the user's PDF (any key) still exists before indexing it.",
+            resources=[
+                archive_bucket.arn_for_objects(f"{TEXTRACT_OUTPUT_PREFIX}*"),
+                ingest_bucket.arn_for_objects("*"),
+            ],
+        )
+        nag.acknowledge_resources(
+            self.delete_document.role,
+            "delete_document checks that a deleted PDF (any key chosen by users) was not uploaded again before "
+            "removing its chunks.",
+            resources=[ingest_bucket.arn_for_objects("*")],
         )
 
     @property

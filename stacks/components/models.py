@@ -27,7 +27,9 @@ from stacks.config import ModelMode, RaglineConfig
 # regions (https://github.com/aws/deep-learning-containers/blob/master/available_images.md).
 DLC_ACCOUNT = "763104351884"
 EMBEDDING_IMAGE = "huggingface-pytorch-inference:2.6.0-transformers4.51.3-cpu-py312-ubuntu22.04"
-GENERATION_IMAGE = "huggingface-pytorch-tgi-inference:2.6.0-tgi3.3.4-gpu-py311-cu124-ubuntu22.04"
+# TGI 3.3.4 ships on PyTorch 2.7.0 (the SageMaker Python SDK's huggingface-llm image map lists
+# "3.3.4": "2.7.0-tgi3.3.4-gpu-py311-cu124-ubuntu22.04"); there is no 2.6.0-tgi3.3.4 tag.
+GENERATION_IMAGE = "huggingface-pytorch-tgi-inference:2.7.0-tgi3.3.4-gpu-py311-cu124-ubuntu22.04"
 _GEO_PREFIXES = ("us.", "eu.", "apac.", "jp.", "au.", "ca.", "global.")
 
 

@@ -6,6 +6,7 @@ Custom metrics, all in namespace `rag` (names in README.md, "Deploy to AWS", "Ru
   dimension `service=ragline`;
 - drift (`centroid_shift`, `drift_detected`, `prompt_outlier_rate`, ...) from the Glue jobs,
   without dimensions.
+Glue drift-job runs that fail, time out or error reach the same topic through an EventBridge rule.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
@@ -60,6 +63,7 @@ class Monitoring(Construct):
         functions: Sequence[RaglineFunction],
         api: apigw.RestApi,
         score_dimensions: dict[str, str],
+        glue_job_names: Sequence[str],
     ) -> None:
         super().__init__(scope, construct_id)
         self.topic = sns.Topic(self, "AlarmTopic", display_name="ragline alarms", master_key=key, enforce_ssl=True)
@@ -129,6 +133,8 @@ class Monitoring(Construct):
             "what the corpus does not cover.",
         )
 
+        self.glue_failures = self._notify_glue_failures(glue_job_names)
+
         self.dashboard = cloudwatch.Dashboard(
             self, "Dashboard", dashboard_name=DASHBOARD_NAME, default_interval=Duration.days(7)
         )
@@ -192,4 +198,32 @@ class Monitoring(Construct):
                 width=16,
             ),
             cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=8),
+        )
+
+    def _notify_glue_failures(self, job_names: Sequence[str]) -> events.Rule:
+        """A failed, timed-out or errored run of a drift job, sent to the alarm topic with its reason.
+
+        EventBridge's "Glue Job State Change" event, not a CloudWatch alarm on Glue's job metrics:
+        those (glue.driver.aggregate.numFailedTasks, ...) count Spark task failures while a run
+        is alive, so a driver that raises before any task (e.g. "the selection holds no
+        vectors"), a run that never starts, or a timeout publishes nothing to alarm on. Glue
+        emits the state-change event for every run of every Glue version, 5.0 included.
+        """
+        detail = "$.detail"
+        message = events.RuleTargetInput.from_text(
+            f"Glue job {events.EventField.from_path(f'{detail}.jobName')} "
+            f"run {events.EventField.from_path(f'{detail}.jobRunId')} "
+            f"ended {events.EventField.from_path(f'{detail}.state')}: "
+            f"{events.EventField.from_path(f'{detail}.message')}"
+        )
+        return events.Rule(
+            self,
+            "GlueJobFailedRule",
+            description="ragline: a drift or distance Glue job run failed, timed out or errored",
+            event_pattern=events.EventPattern(
+                source=["aws.glue"],
+                detail_type=["Glue Job State Change"],
+                detail={"jobName": list(job_names), "state": ["FAILED", "TIMEOUT", "ERROR"]},
+            ),
+            targets=[targets.SnsTopic(self.topic, message=message)],
         )

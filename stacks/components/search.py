@@ -171,6 +171,7 @@ class SearchDomain(Construct):
             on_event_handler=self.bootstrap.function,
             framework_on_event_role=provider_role,
             log_group=provider_logs,
+            provider_function_env_encryption=key,  # its environment names the bootstrap function
         )
         nag.acknowledge_resources(
             provider_role,

@@ -1,4 +1,4 @@
-"""DynamoDB tables: the document registry, drift results, distances and conversation memory."""
+"""DynamoDB tables: the document registry (with its document-id index), drift results and distances."""
 
 from __future__ import annotations
 
@@ -10,6 +10,10 @@ from constructs import Construct
 S = dynamodb.AttributeType.STRING
 N = dynamodb.AttributeType.NUMBER
 
+# The registry's GSI on `document_id`: the ingestion Lambdas look up "is this content already
+# indexed under another source?" with a Query on it instead of scanning the whole table.
+REGISTRY_DOCUMENT_INDEX = "document_id-index"
+
 
 class Tables(Construct):
     """Key schemas are part of the runtime contract (README.md, "Deploy to AWS", "Runtime contract")."""
@@ -20,6 +24,13 @@ class Tables(Construct):
         self._removal = RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY
         # One row per source (s3://bucket/key): state, document id (content hash), counts, reason.
         self.registry = self._table("Registry", partition="source")
+        # Projects every attribute: the runtime reads the whole status (state, source) from the index.
+        self.registry.add_global_secondary_index(
+            index_name=REGISTRY_DOCUMENT_INDEX,
+            partition_key=dynamodb.Attribute(name="document_id", type=S),
+            projection_type=dynamodb.ProjectionType.ALL,
+        )
+        self.registry_document_index = REGISTRY_DOCUMENT_INDEX
         # Drift: one row per run (BASELINE or SNAPSHOT) and one row per centroid of a run,
         # for chunk embeddings and, separately, for prompt embeddings.
         self.document_drift_runs = self._table("DocumentDriftRuns", partition="run_id")
@@ -29,10 +40,13 @@ class Tables(Construct):
         # Prompt-to-reference distance statistics, one row per run of the distance job.
         self.distance_results = self._table("DistanceResults", partition="run_id")
         # (centroid rows: run_id + cluster number, as ragline.drift.baseline.Baseline.centroid_rows writes them)
-        # Conversation turns, expired by DynamoDB through the `expires_at` epoch-seconds attribute.
-        self.memory = self._table("ConversationMemory", partition="session_id", sort="turn", ttl="expires_at")
 
-    def _table(self, name: str, *, partition: str, sort: str | None = None, ttl: str | None = None) -> dynamodb.Table:
+    @property
+    def registry_index_arn(self) -> str:
+        """The ARN of the registry's document-id index, for a Query grant scoped to it."""
+        return f"{self.registry.table_arn}/index/{self.registry_document_index}"
+
+    def _table(self, name: str, *, partition: str, sort: str | None = None) -> dynamodb.Table:
         # Table, not TableV2: TableV2's customer-managed key needs a concrete region at synth.
         return dynamodb.Table(
             self,
@@ -45,7 +59,6 @@ class Tables(Construct):
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
             ),
-            time_to_live_attribute=ttl,
             deletion_protection=self._removal is RemovalPolicy.RETAIN,
             removal_policy=self._removal,
         )

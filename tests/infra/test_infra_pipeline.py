@@ -10,14 +10,8 @@ from aws_cdk.assertions import Match
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 POWERTOOLS_ENVIRONMENT = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
-# Provisioned for conversation memory and page-window fan-out, which the runtime does not read yet.
-NOT_YET_READ_BY_THE_RUNTIME = {
-    "RAGLINE_MEMORY_TABLE",
-    "RAGLINE_MEMORY_TTL_DAYS",
-    "RAGLINE_INGEST_BUCKET",
-    "RAGLINE_INDEX_BATCH_QUEUE_URL",
-    "RAGLINE_INDEX_BATCH_PAGES",
-}
+# Set for ingest_start, which the runtime's Settings do not read.
+NOT_YET_READ_BY_THE_RUNTIME: set[str] = set()
 
 
 def _read_by_settings(name: str) -> bool:
@@ -45,7 +39,7 @@ def test_every_dlq_has_an_alarm_that_notifies(synthesized):
         for q in resources.values()
         if q["Type"] == "AWS::SQS::Queue" and "RedrivePolicy" in q["Properties"]
     }
-    assert len(dlqs) == 4
+    assert len(dlqs) == 3
     alarmed = set()
     for alarm in (r for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"):
         props = alarm["Properties"]
@@ -71,20 +65,21 @@ def test_ingestion_runs_async_textract_through_sns_and_sqs(synthesized):
             )
         },
     )
-    # index_document consumes the completion and batch queues with capped concurrency.
+    # One queue per function; index_document consumes the completion queue with capped concurrency.
     mappings = synthesized.resources("AWS::Lambda::EventSourceMapping")
-    assert len(mappings) == 4
+    assert len(mappings) == 3
     capped = [m for _, (_, m) in mappings.items() if m["Properties"].get("ScalingConfig")]
-    assert len(capped) == 2
+    assert len(capped) == 1
+    assert "TextractCompletionQueue" in json.dumps(capped[0]["Properties"]["EventSourceArn"])
     for _, (_, mapping) in mappings.items():
         assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    # A 3,000-page document's windows must fit: the index function may run 15 minutes and its
-    # queues hide a message for 6x that.
+    # A 3,000-page document must fit in one run: the index function may run 15 minutes and its
+    # queue hides a message for 6x that.
     functions = _functions(synthesized)
     index_fn = next(f for f in functions.values() if f["Properties"]["Handler"].startswith("index_document."))
     assert index_fn["Properties"]["Timeout"] == 900
     queues = [q for _, (_, q) in synthesized.resources("AWS::SQS::Queue").items() if "RedrivePolicy" in q["Properties"]]
-    assert sorted(q["Properties"]["VisibilityTimeout"] for q in queues) == [360, 720, 5400, 5400]
+    assert sorted(q["Properties"]["VisibilityTimeout"] for q in queues) == [360, 720, 5400]
 
 
 def test_lambdas_are_traced_in_the_vpc_and_point_at_existing_handlers(synthesized):
@@ -122,7 +117,7 @@ def test_query_lambda_gets_the_runtime_contract(synthesized):
     assert env["RAGLINE_GENERATION__MODEL_ID"].startswith("anthropic.")
     assert env["RAGLINE_ARCHIVE__BACKEND"] == "firehose"
     assert env["RAGLINE_METRICS__BACKEND"] == "emf"
-    for name in ("RAGLINE_MEMORY_TABLE", "RAGLINE_ARCHIVE__PROMPT_STREAM", "RAGLINE_INDEX__REGISTRY_TABLE"):
+    for name in ("RAGLINE_ARCHIVE__PROMPT_STREAM", "RAGLINE_INDEX__REGISTRY_TABLE"):
         assert env[name]
 
 
@@ -167,6 +162,7 @@ def test_glue_jobs_carry_the_documented_arguments(synthesized):
         assert job["SecurityConfiguration"]
     drift = jobs["embedding-drift-analysis"]["DefaultArguments"]
     assert {"--job_type", "--out_table", "--centroid_table", "--data_path", "--baseline_path"} <= set(drift)
+    assert drift["--kind"] == "chunk"
     assert "--extra-py-files" in jobs["embedding-drift-analysis"]["DefaultArguments"]
     assert drift["--job_type"] == "SNAPSHOT"
     assert "embeddingarchive/" in json.dumps(drift["--data_path"])
@@ -181,11 +177,14 @@ def test_glue_jobs_carry_the_documented_arguments(synthesized):
     prompt_runs = [t for t in triggers if "promptarchive/" in json.dumps(t["Actions"])]
     assert prompt_runs and set(prompt_runs[0]["Actions"][0]["Arguments"]) == {
         "--job_type",
+        "--kind",
         "--out_table",
         "--centroid_table",
         "--data_path",
         "--baseline_path",
     }
+    # The prompt runs must select prompt records: the job's default kind (chunk) finds none there.
+    assert prompt_runs[0]["Actions"][0]["Arguments"]["--kind"] == "prompt"
     # Prompts get their own baseline; the distance job measures against the documents' baseline.
     assert "driftbaseline/prompts" in json.dumps(prompt_runs[0]["Actions"])
     assert json.dumps(distance["--baseline_path"]) == json.dumps(drift["--baseline_path"])
@@ -239,8 +238,47 @@ def test_archive_bucket_keeps_the_three_prefixes_with_lifecycle_rules(synthesize
             "AWS::S3::Bucket",
             {"LifecycleConfiguration": {"Rules": Match.array_with([Match.object_like({"Prefix": prefix})])}},
         )
-    data.has_resource_properties(
-        "AWS::DynamoDB::Table",
-        {"TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True}},
+    # The registry and five drift tables; nothing provisioned that the runtime does not use.
+    data.resource_count_is("AWS::DynamoDB::Table", 6)
+
+
+def test_the_query_function_times_out_before_the_api_integration(synthesized):
+    """A cold start must not turn into a gateway 504: the function gives up first, with its own error."""
+    functions = _functions(synthesized)
+    query = next(f for f in functions.values() if f["Properties"]["Handler"].startswith("query."))
+    function_timeout_ms = query["Properties"]["Timeout"] * 1000
+    integrations = [
+        method["Properties"]["Integration"]
+        for _, (_, method) in synthesized.resources("AWS::ApiGateway::Method").items()
+        if method["Properties"]["Integration"].get("Type") == "AWS_PROXY"
+    ]
+    assert len(integrations) == 3  # POST /query, POST /search, GET /documents
+    for integration in integrations:
+        # Absent, API Gateway applies its 29 s default; the app states it explicitly.
+        assert function_timeout_ms < integration["TimeoutInMillis"] <= 29_000
+
+
+def test_failed_glue_job_runs_notify_the_alarm_topic(synthesized):
+    resources = synthesized.template("service")["Resources"]
+    jobs = {logical_id for logical_id, r in resources.items() if r["Type"] == "AWS::Glue::Job"}
+    rules = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Events::Rule"]
+    (rule,) = [r for r in rules if r["EventPattern"].get("source") == ["aws.glue"]]
+    pattern = rule["EventPattern"]
+    assert pattern["detail-type"] == ["Glue Job State Change"]
+    assert set(pattern["detail"]["state"]) == {"FAILED", "TIMEOUT", "ERROR"}
+    assert {ref["Ref"] for ref in pattern["detail"]["jobName"]} == jobs
+    # The same topic the CloudWatch alarms notify, which lets EventBridge publish to it.
+    alarm_topics = {
+        json.dumps(r["Properties"]["AlarmActions"]) for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"
+    }
+    (target,) = rule["Targets"]
+    assert alarm_topics == {json.dumps([target["Arn"]])}
+    policies = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::SNS::TopicPolicy"]
+    assert any(
+        target["Arn"] in policy["Topics"]
+        and any(
+            statement.get("Principal") == {"Service": "events.amazonaws.com"}
+            for statement in policy["PolicyDocument"]["Statement"]
+        )
+        for policy in policies
     )
-    data.resource_count_is("AWS::DynamoDB::Table", 7)

@@ -326,3 +326,43 @@ def test_the_gateway_validates_the_same_request_the_runtime_reads(synthesized):
         assert set(schema["properties"]) == set(QueryRequest.model_fields)
         assert set(schema["properties"]["filter"]["properties"]) == set(SearchFilter.model_fields)
         assert schema["properties"]["question"]["maxLength"] == QUESTION_MAX_CHARS
+
+
+def _registry_grants(synthesized, action: str) -> dict[str, list]:
+    """Role name prefix -> resources of the statements that allow `action` on the registry table or its indexes."""
+    granted: dict[str, list] = {}
+    for path, statement in _statements(synthesized):
+        if action in _as_list(statement["Action"]) and "TablesRegistry" in str(statement["Resource"]):
+            granted.setdefault(path.split("/")[1].split("Role")[0], []).extend(_as_list(statement["Resource"]))
+    return granted
+
+
+def test_registry_lookups_query_the_document_index_and_only_the_query_function_scans(synthesized):
+    from stacks.components.tables import REGISTRY_DOCUMENT_INDEX
+
+    (registry,) = [
+        table
+        for logical_id, (_, table) in synthesized.resources("AWS::DynamoDB::Table").items()
+        if logical_id.startswith("TablesRegistry")
+    ]
+    (index,) = registry["Properties"]["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == REGISTRY_DOCUMENT_INDEX
+    assert index["KeySchema"] == [{"AttributeName": "document_id", "KeyType": "HASH"}]
+    assert index["Projection"] == {"ProjectionType": "ALL"}  # the runtime reads whole statuses from it
+    # Every function that reads the registry is told the index, so none falls back to a scan.
+    for logical_id, (_, function) in synthesized.resources("AWS::Lambda::Function").items():
+        env = function["Properties"].get("Environment", {}).get("Variables", {})
+        if "RAGLINE_INDEX__REGISTRY_TABLE" in env:
+            assert env.get("RAGLINE_INDEX__REGISTRY_DOCUMENT_INDEX") == REGISTRY_DOCUMENT_INDEX, logical_id
+    # Querying a GSI needs its own ARN: the two functions that look up duplicates get exactly that one.
+    index_queries = {
+        role: resources
+        for role, resources in _registry_grants(synthesized, "dynamodb:Query").items()
+        if any("/index/" in str(resource) for resource in resources)
+    }
+    assert set(index_queries) == {"IngestionIngestStart", "IngestionIndexDocument"}
+    for resources in index_queries.values():
+        rendered = [str(resource) for resource in resources if "/index/" in str(resource)]
+        assert rendered and all(f"/index/{REGISTRY_DOCUMENT_INDEX}" in text for text in rendered)
+    # GET /documents lists every document: the query function alone may scan the registry.
+    assert set(_registry_grants(synthesized, "dynamodb:Scan")) == {"Query"}
