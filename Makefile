@@ -26,6 +26,7 @@ help:
 	@echo "make test    - install, then run lint and the whole test suite"
 	@echo "make synth   - synthesize the AWS deployment offline (default and alternative contexts)"
 	@echo "make bench   - run the benchmarks in bench/ (needs ../shared/data)"
+	@echo "make deployed-test - synthesize, then run every Lambda as deployed against a mock AWS account"
 
 # The core package, the dev tools, and the one-off model export (torch comes from a CPU wheel).
 $(STAMP): pyproject.toml
@@ -52,8 +53,10 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# The deployed-shape suite needs the synthesized templates: it runs after the others, through its own target.
 test: setup $(TEST_DEPS) lint
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest --ignore=tests/deployed $(PYTEST_ARGS)
+	$(MAKE) deployed-test
 
 clean:
 	rm -rf $(VENV) .ragline cdk.out .pytest_cache .ruff_cache

@@ -3,29 +3,36 @@
 `MockCloud` starts moto's server on loopback, creates every resource of the templates that the
 runtime talks to (buckets with their EventBridge notifications, queues with their redrive
 policies, topics and subscriptions, tables with their indexes, delivery streams, event rules
-with their own patterns and targets, roles with their own policies) and then turns IAM
-enforcement on: from that moment a call succeeds only when the caller's policies allow it.
+with their own patterns and targets, VPCs with their default security groups, roles with their
+own policies) and then turns IAM enforcement on: from that moment a call succeeds only when the
+caller's policies allow it.
 
 The harness itself calls as an administrator user; each function calls with the credentials
 of its own role, assumed through STS, exactly as Lambda hands them over.
 
 Three gaps of moto's IAM evaluation are closed here, and said plainly:
-- moto names an action after the operation; IAM authorizes Bedrock's Converse as InvokeModel;
+- moto names an action after the operation; IAM authorizes Bedrock's Converse as InvokeModel
+  and Lambda's Invoke as InvokeFunction;
 - services other than S3 and SQS pass the resource "*" to the policy check, which would make
   every resource-scoped grant fail: the resource is derived from the request (table, topic,
-  stream, endpoint) where the request names it, and left to the action check otherwise;
+  stream, endpoint, function, security group) where the request names it, and left to the
+  action check otherwise;
 - condition keys moto does not know (e.g. `s3:prefix`) are treated as satisfied.
 KMS grants are not exercised: moto's S3, SQS and SNS do not call KMS.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import urllib.request
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 import boto3
 from moto import settings as moto_settings
@@ -84,7 +91,9 @@ class MockCloud:
             self.provision()
 
     def stop(self) -> None:
+        """Stop the server and forget every resource: moto's state lives in this process, not in the server."""
         if self.server:
+            urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST"))
             self.server.stop()
 
     def client(self, service: str, credentials: Credentials | None = None) -> Any:
@@ -122,6 +131,7 @@ class MockCloud:
     def provision(self) -> None:
         order = (
             ("AWS::KMS::Key", self._key),
+            ("AWS::EC2::VPC", self._vpc),
             ("AWS::S3::Bucket", self._bucket),
             ("AWS::SQS::Queue", self._queue),
             ("AWS::SNS::Topic", self._topic),
@@ -176,6 +186,18 @@ class MockCloud:
     def _key(self, resource: Resource) -> None:
         key = self.client("kms").create_key(Description=resource.logical_id)["KeyMetadata"]
         self._set(resource, key["KeyId"], Arn=key["Arn"], KeyId=key["KeyId"])
+
+    def _vpc(self, resource: Resource) -> None:
+        """A VPC and its default security group, with the rules AWS gives that group: all egress, and
+        ingress from the group's own members (moto leaves that one out)."""
+        ec2 = self.client("ec2")
+        vpc = ec2.create_vpc(CidrBlock=self.resolve(resource, resource.properties["CidrBlock"]))["Vpc"]
+        filters = [{"Name": "vpc-id", "Values": [vpc["VpcId"]]}, {"Name": "group-name", "Values": ["default"]}]
+        [group] = ec2.describe_security_groups(Filters=filters)["SecurityGroups"]
+        members = {"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": group["GroupId"], "UserId": ACCOUNT}]}
+        ec2.authorize_security_group_ingress(GroupId=group["GroupId"], IpPermissions=[members])
+        self._set(resource, vpc["VpcId"], VpcId=vpc["VpcId"], CidrBlock=vpc["CidrBlock"],
+                  DefaultSecurityGroup=group["GroupId"])  # fmt: skip
 
     def _bucket(self, resource: Resource) -> None:
         name = resource.properties.get("BucketName") or _safe_name(resource.stack, resource.logical_id)
@@ -278,8 +300,22 @@ class MockCloud:
         return {**document, "Statement": resolved}
 
     def _function(self, resource: Resource) -> None:
-        name = resource.properties.get("FunctionName") or _safe_name(resource.stack, resource.logical_id, 64)
-        self._set(resource, name, Arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}")
+        """The function's configuration in moto's Lambda (GetFunction answers: the CDK provider framework waits
+        on it when an Invoke fails); its code runs in the harness's workers, so moto holds an empty package."""
+        props = resource.properties
+        name = props.get("FunctionName") or _safe_name(resource.stack, resource.logical_id, 64)
+        empty_package = io.BytesIO()
+        zipfile.ZipFile(empty_package, "w").close()
+        created = self.client("lambda").create_function(
+            FunctionName=name,
+            Runtime=props["Runtime"],
+            Role=self.resolve(resource, props["Role"]),
+            Handler=props["Handler"],
+            Timeout=int(props.get("Timeout", 3)),
+            MemorySize=int(props.get("MemorySize", 128)),
+            Code={"ZipFile": empty_package.getvalue()},
+        )
+        self._set(resource, name, Arn=created["FunctionArn"])
 
     def _layer(self, resource: Resource) -> None:
         self._set(resource, f"arn:aws:lambda:{REGION}:{ACCOUNT}:layer:{resource.logical_id}:1")
@@ -366,6 +402,7 @@ def _conditions(self: IAMPolicyStatement, incoming: dict[str, str] | None) -> bo
 ACTION_ALIASES = {
     "bedrock:Converse": "bedrock:InvokeModel",
     "bedrock:ConverseStream": "bedrock:InvokeModelWithResponseStream",
+    "lambda:Invoke": "lambda:InvokeFunction",
 }
 _is_action_permitted = IAMPolicy.is_action_permitted
 
@@ -402,11 +439,33 @@ def install_iam_completion(monkeypatch: Any) -> None:
     monkeypatch.setattr(IAMPolicyStatement, "_check_element_matches", _element_matches)
     monkeypatch.setattr(IAMPolicyStatement, "_check_conditions", _conditions)
     _install_resource_resolvers(monkeypatch)
+    _install_lambda_access_denied_in_json(monkeypatch)
+
+
+def _install_lambda_access_denied_in_json(monkeypatch: Any) -> None:
+    """moto refuses a call with an XML body; Lambda's API answers in JSON, the only error the JavaScript SDK
+    can read there (else a refused Invoke reaches the provider framework as "not valid JSON")."""
+    from moto.awslambda.responses import LambdaResponse
+    from moto.core.exceptions import AccessDeniedError, JsonRESTError
+
+    authorize = LambdaResponse._authenticate_and_authorize_normal_action
+
+    def authorize_in_json(self: LambdaResponse, resource: str = "*") -> None:
+        try:
+            authorize(self, resource)
+        except AccessDeniedError as refused:
+            denied = JsonRESTError("AccessDeniedException", f"{refused.message} on resource: {resource}")
+            denied.code = 403
+            raise denied from refused
+
+    monkeypatch.setattr(LambdaResponse, "_authenticate_and_authorize_normal_action", authorize_in_json)
 
 
 def _install_resource_resolvers(monkeypatch: Any) -> None:
-    """Tell moto which resource a DynamoDB, SNS, Firehose or SageMaker request is about."""
+    """Tell moto which resource a DynamoDB, SNS, Firehose, SageMaker, Lambda or EC2 request is about."""
+    from moto.awslambda.responses import LambdaResponse
     from moto.dynamodb.responses import DynamoHandler
+    from moto.ec2.responses import EC2Response
     from moto.firehose.responses import FirehoseResponse
     from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
     from moto.sns.responses import SNSResponse
@@ -435,10 +494,24 @@ def _install_resource_resolvers(monkeypatch: Any) -> None:
         match = re.search(r"/endpoints/([^/]+)/invocations", self.path or "")
         return f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/{match.group(1).lower()}" if match else "*"
 
+    def lambda_resource(self: Any) -> str:
+        # /2015-03-31/functions/<name, ARN or partial ARN, URL-encoded>/invocations
+        match = re.search(r"/functions/([^/?]+)", self.path or "")
+        if not match:
+            return "*"
+        name = unquote(match.group(1))
+        return name if name.startswith("arn:") else f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+
+    def ec2_resource(self: Any) -> str:
+        group = self._get_param("GroupId")
+        return f"arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/{group}" if group else "*"
+
     for response_class, resolver in (
         (DynamoHandler, dynamodb_resource),
         (SNSResponse, sns_resource),
         (FirehoseResponse, firehose_resource),
         (SageMakerRuntimeResponse, sagemaker_resource),
+        (LambdaResponse, lambda_resource),
+        (EC2Response, ec2_resource),
     ):
         monkeypatch.setattr(response_class, "_determine_resource", resolver, raising=False)

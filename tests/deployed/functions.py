@@ -2,21 +2,28 @@
 
 A `DeployedFunction` is read from its `AWS::Lambda::Function` resource: handler, runtime,
 memory, timeout, environment (references resolved to the mock cloud's resources), role and
-code asset (the folder `cdk synth` staged). It runs in a worker process started with
-`python -I -S`, whose only importable code is the standard library, the code asset, the
+code asset (the folder `cdk synth` staged). A Python function runs in a worker process started
+with `python -I -S`, whose only importable code is the standard library, the code asset, the
 function's dependency set and the SDK the Lambda runtime provides. The dependency set is the
 one the stacks bundle (`stacks.assets`), installed for this interpreter, because the Lambda
 runtime's Python (3.14) cannot run on this machine (Python 3.11 only); the code asset is the
 staged one itself.
+
+A `NodeFunction` (the CDK's own handlers: the custom resource provider framework, the VPC
+default security group handler) runs in `worker.js` under the local `node`, with NODE_PATH
+holding only its staged asset and the AWS SDK v3 clients the Lambda Node.js runtime provides
+(pinned in `node-runtime/package-lock.json`, installed once into build/deployed/node-runtime).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +32,16 @@ from tests.deployed.template import REGION, Resource
 from tests.deployed.worker import RESULT_MARKER
 
 WORKER = Path(__file__).with_name("worker.py")
+NODE_WORKER = Path(__file__).with_name("worker.js")
+NODE_RUNTIME = Path(__file__).with_name("node-runtime")  # package.json + package-lock.json of the runtime's SDK
 REPO = Path(__file__).resolve().parents[2]
 BUILD = REPO / "build" / "deployed"
 
-# Set by the Lambda runtime itself, not by the template (credentials come from the role).
+# Set by the harness, not by the template nor by the Lambda runtime (credentials come from the role).
 # The endpoint variable points every SDK client at the mock cloud; X-Ray has no daemon here.
-# The search domain's certificate is the mock's own, so its CA bundle is handed over the same way.
-HARNESS_VARIABLES = ("AWS_ENDPOINT_URL", "POWERTOOLS_TRACE_DISABLED", "REQUESTS_CA_BUNDLE")
+# The harness's HTTPS servers (search domain, CloudFormation's ResponseURL) have their own
+# certificates, so their CA bundle is handed over the same way (requests / Node.js).
+HARNESS_VARIABLES = ("AWS_ENDPOINT_URL", "POWERTOOLS_TRACE_DISABLED", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS")
 
 
 @dataclass
@@ -98,6 +108,10 @@ class DeployedFunction:
     def label(self) -> str:
         return f"{self.resource.stack}/{self.resource.logical_id}"
 
+    @property
+    def arn(self) -> str:
+        return self.cloud.resolver.resolve(self.resource.stack, {"Fn::GetAtt": [self.resource.logical_id, "Arn"]})
+
     def start(self) -> None:
         props = self.resource.properties
         role_arn = self.cloud.resolve(self.resource, props["Role"])
@@ -115,22 +129,21 @@ class DeployedFunction:
             "LAMBDA_TASK_ROOT": str(self.code_asset),
             "_HANDLER": self.handler,
             "AWS_ENDPOINT_URL": self.cloud.endpoint,
-            "POWERTOOLS_TRACE_DISABLED": "true",
-            **({"REQUESTS_CA_BUNDLE": str(self.trusted_certificates)} if self.trusted_certificates else {}),
             **({"AWS_LAMBDA_LOG_FORMAT": "JSON"} if props.get("LoggingConfig", {}).get("LogFormat") == "JSON" else {}),
+            **self.runtime_variables(),
             **credentials.environment(),
             **self.environment,
         }
         config = {
-            "paths": [*map(str, self.code_paths()), *map(str, self.dependency_paths)],
             "handler": self.handler,
             "function_name": self.name,
             "memory_mb": int(props.get("MemorySize", 128)),
             "timeout_s": int(props.get("Timeout", 3)),
-            "arn": self.cloud.resolver.resolve(self.resource.stack, {"Fn::GetAtt": [self.resource.logical_id, "Arn"]}),
+            "arn": self.arn,
+            **self.worker_config(),
         }
         self._process = subprocess.Popen(
-            [sys.executable, "-I", "-S", str(WORKER), json.dumps(config)],
+            [*self.worker_command(), json.dumps(config)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -138,6 +151,18 @@ class DeployedFunction:
             text=True,
             cwd=self.code_asset,
         )
+
+    def worker_command(self) -> list[str]:
+        return [sys.executable, "-I", "-S", str(WORKER)]
+
+    def runtime_variables(self) -> dict[str, str]:
+        variables = {"POWERTOOLS_TRACE_DISABLED": "true"}
+        if self.trusted_certificates:
+            variables["REQUESTS_CA_BUNDLE"] = str(self.trusted_certificates)
+        return variables
+
+    def worker_config(self) -> dict[str, Any]:
+        return {"paths": [*map(str, self.code_paths()), *map(str, self.dependency_paths)]}
 
     def code_paths(self) -> list[Path]:
         """The staged code asset; with RAGLINE_DEPLOYED_LIVE_CODE=1, the working tree instead (a faster
@@ -169,6 +194,27 @@ class DeployedFunction:
         self._process = None
 
 
+@dataclass
+class NodeFunction(DeployedFunction):
+    """A Node.js function: its staged asset and the runtime's SDK on NODE_PATH, run by worker.js."""
+
+    # "host:443" -> local port: where the worker connects for an https URL on that host (see worker.js).
+    routes: dict[str, int] = field(default_factory=dict)
+
+    def worker_command(self) -> list[str]:
+        return ["node", str(NODE_WORKER)]
+
+    def runtime_variables(self) -> dict[str, str]:
+        # NODE_PATH is the runtime's own variable (on Lambda: /opt/nodejs/..., /var/runtime/node_modules, /var/task).
+        variables = {"NODE_PATH": os.pathsep.join(map(str, [self.code_asset, *self.dependency_paths]))}
+        if self.trusted_certificates:
+            variables["NODE_EXTRA_CA_CERTS"] = str(self.trusted_certificates)
+        return variables
+
+    def worker_config(self) -> dict[str, Any]:
+        return {"task_root": str(self.code_asset), "routes": self.routes}
+
+
 def python_handler_dir(resource: Resource) -> str | None:
     """`query` for the handler `query.handler.lambda_handler`; None for a function of another runtime."""
     if not resource.properties.get("Runtime", "").startswith("python"):
@@ -183,3 +229,20 @@ def dependency_paths(function_dir: str) -> list[Path]:
     deps = assets.install_dependencies(function_dir, BUILD / "deps" / function_dir, python_version=None)
     sdk = assets.install_runtime_sdk(BUILD / "sdk", python_version=None)
     return [deps, sdk]
+
+
+def node_runtime_sdk() -> Path:
+    """The node_modules folder of the SDK the Lambda Node.js runtime provides, installed by `npm ci` from the
+    pinned lock file (skipped when the installed copy was made from the same lock)."""
+    target = BUILD / "node-runtime"
+    lock = (NODE_RUNTIME / "package-lock.json").read_bytes()
+    stamp = target / "node_modules" / ".ragline-lock-sha256"
+    digest = hashlib.sha256(lock).hexdigest()
+    if stamp.is_file() and stamp.read_text() == digest:
+        return target / "node_modules"
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("package.json", "package-lock.json"):
+        shutil.copyfile(NODE_RUNTIME / name, target / name)
+    subprocess.run(["npm", "ci", "--prefix", str(target), "--no-audit", "--no-fund", "--loglevel=error"], check=True)
+    stamp.write_text(digest)
+    return target / "node_modules"

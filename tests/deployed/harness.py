@@ -9,7 +9,11 @@ templates declare:
   its batch size; the records a function reports as failed become visible again, and the
   queue's redrive policy (moto's SQS) moves them to the dead-letter queue;
 - an API Gateway method with an AWS_PROXY integration turns a request into the REST proxy event;
-- a custom resource's properties (resolved) become the CloudFormation request its handler gets.
+- a custom resource's properties (resolved) become the CloudFormation request sent to the
+  function its ServiceToken names (the CDK provider framework, or a handler of its own), with a
+  ResponseURL whose response is what the scenario checks;
+- Lambda's Invoke API (the provider framework invoking its user handler) runs the function the
+  harness knows by that name, once moto has authorized the caller (cloud.py).
 Every invocation is recorded: the report lists each function, what drove it and the outcome.
 """
 
@@ -21,10 +25,25 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from tests.deployed.cloud import MockCloud, install_iam_completion, install_s3_delete_marker_events
-from tests.deployed.functions import DeployedFunction, Invocation, dependency_paths, python_handler_dir
-from tests.deployed.services import ModelEndpoints, SearchDomain, TextractService
+from tests.deployed.functions import (
+    DeployedFunction,
+    Invocation,
+    NodeFunction,
+    dependency_paths,
+    node_runtime_sdk,
+    python_handler_dir,
+)
+from tests.deployed.services import (
+    CloudFormationResponse,
+    CloudFormationResponses,
+    ModelEndpoints,
+    SearchDomain,
+    TextractService,
+    access_key_of,
+)
 from tests.deployed.template import ACCOUNT, REGION, Assembly, Resource
 
 MAX_DELIVERY_ROUNDS = 50
@@ -45,10 +64,12 @@ class Deployment:
     search: SearchDomain = field(default_factory=SearchDomain)
     textract: TextractService = field(default_factory=TextractService)
     models: ModelEndpoints = field(default_factory=ModelEndpoints)
+    cloudformation: CloudFormationResponses = field(default_factory=CloudFormationResponses)
     cloud: MockCloud | None = None
     functions: dict[str, DeployedFunction] = field(default_factory=dict)
     invocations: list[Invocation] = field(default_factory=list)
     undrivable: dict[str, str] = field(default_factory=dict)  # function label -> why it cannot run here
+    physical_ids: dict[tuple[str, str], str] = field(default_factory=dict)  # custom resource -> its physical id
 
     # --- set up ---------------------------------------------------------------------------
 
@@ -59,7 +80,9 @@ class Deployment:
         install_s3_delete_marker_events(monkeypatch)
         self.textract.install(monkeypatch)
         self.models.install(monkeypatch)
+        self._serve_lambda_invoke(monkeypatch)
         self.search.start()
+        self.cloudformation.start()
         self.cloud = MockCloud(self.assembly, search_host=self.search.host)
         if mutation and mutation["kind"] == "statement":
             self.cloud.removed_statement = (mutation["stack"], mutation["policy"], int(mutation["index"]))
@@ -71,22 +94,58 @@ class Deployment:
     def _add_function(self, resource: Resource, removed_variable: tuple[str, str] | None) -> None:
         assert self.cloud
         label = f"{resource.stack}/{resource.logical_id}"
-        function_dir = python_handler_dir(resource)
-        if function_dir is None:
-            self.undrivable[label] = f"{resource.properties.get('Runtime')} handler {resource.properties['Handler']}"
+        runtime = resource.properties.get("Runtime", "")
+        if not runtime.startswith(("python", "nodejs")):
+            self.undrivable[label] = f"{runtime} handler {resource.properties['Handler']}"
             return
         variables = resource.properties.get("Environment", {}).get("Variables", {})
         environment = {name: str(self.cloud.resolve(resource, value)) for name, value in variables.items()}
+        if "RAGLINE_EMBEDDING__ENDPOINT_NAME" in environment and "RAGLINE_EMBEDDING__DIMENSION" in environment:
+            endpoint = environment["RAGLINE_EMBEDDING__ENDPOINT_NAME"]
+            self.models.endpoint_dimensions[endpoint] = int(environment["RAGLINE_EMBEDDING__DIMENSION"])
         if removed_variable and removed_variable[0] == label:
             environment.pop(removed_variable[1])
-        self.functions[label] = DeployedFunction(
-            resource,
-            self.cloud,
-            environment,
-            self.assembly.asset_path(resource),
-            dependency_paths(function_dir),
-            trusted_certificates=self.search.certificate,
-        )
+        asset = self.assembly.asset_path(resource)
+        function_dir = python_handler_dir(resource)
+        if function_dir is not None:
+            self.functions[label] = DeployedFunction(
+                resource,
+                self.cloud,
+                environment,
+                asset,
+                dependency_paths(function_dir),
+                trusted_certificates=self.search.certificate,
+            )
+        else:
+            self.functions[label] = NodeFunction(
+                resource,
+                self.cloud,
+                environment,
+                asset,
+                [node_runtime_sdk()],
+                trusted_certificates=self.cloudformation.certificate,
+                routes=self.cloudformation.routes,
+            )
+
+    def _serve_lambda_invoke(self, monkeypatch: Any) -> None:
+        """Lambda's Invoke API for the templates' functions (moto's own runs a container): the function runs
+        in its worker and the call is recorded like every other. moto has authorized the caller before this
+        runs (lambda:InvokeFunction on the function's ARN, see cloud.py)."""
+        from moto.awslambda.responses import LambdaResponse
+
+        deployment = self
+        moto_invoke = LambdaResponse.invoke
+
+        def invoke(response: LambdaResponse) -> Any:
+            function = deployment._function_named(unquote(response.path.rsplit("/", 2)[-2]))
+            invocation_type = response.headers.get("X-Amz-Invocation-Type") or "RequestResponse"
+            if function is None or invocation_type != "RequestResponse":
+                return moto_invoke(response)
+            event = json.loads(response.body or "null")
+            caller = deployment._caller(response.headers)
+            return _lambda_invoke_response(deployment.invoke(function, event, trigger=f"Lambda Invoke from {caller}"))
+
+        monkeypatch.setattr(LambdaResponse, "invoke", invoke)
 
     def stop(self) -> None:
         for function in self.functions.values():
@@ -94,8 +153,13 @@ class Deployment:
         if self.cloud:
             self.cloud.stop()
         self.search.stop()
+        self.cloudformation.stop()
 
     # --- lookups --------------------------------------------------------------------------
+
+    def arn_of(self, resource: Resource) -> str:
+        assert self.cloud
+        return self.cloud.resolver.resolve(resource.stack, {"Fn::GetAtt": [resource.logical_id, "Arn"]})
 
     def function(self, handler_dir: str) -> DeployedFunction:
         found = [f for f in self.functions.values() if f.handler.split(".", 1)[0] == handler_dir]
@@ -230,48 +294,60 @@ class Deployment:
 
         return {(r.stack, logical_id): full_path(logical_id) for logical_id, r in resources.items()}
 
-    def custom_resource(self, resource_type: str, request_type: str = "Create") -> Invocation:
-        """The CloudFormation request for a custom resource, as the provider framework forwards it to its handler."""
+    def custom_resource(self, resource_type: str, request_type: str = "Create") -> CloudFormationResponse:
+        """Send CloudFormation's request for the custom resource of this type to the function its ServiceToken
+        names, and return the response that function PUT to the request's ResponseURL. Update and Delete
+        carry the physical id the last successful response gave, as CloudFormation remembers it."""
         assert self.cloud
         [resource] = [r for r in self.assembly.resources(resource_type)]
         properties = self.cloud.resolve(resource, resource.properties)
         token = properties["ServiceToken"]
-        handler = self._function_by_arn(token) or self._provider_handler(token)
+        function = self._function_by_arn(token)
+        assert function, f"{resource_type}: its ServiceToken {token} is no function of the templates"
+        stack_id = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{resource.stack}/{_stack_guid(resource.stack)}"
+        request_id = str(uuid.uuid4())
         event = {
             "RequestType": request_type,
             "ServiceToken": token,
-            "ResponseURL": "http://127.0.0.1/unused",
-            "StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{resource.stack}/1",
-            "RequestId": str(uuid.uuid4()),
+            "ResponseURL": self.cloudformation.url(stack_id, resource.logical_id, request_id),
+            "StackId": stack_id,
+            "RequestId": request_id,
             "LogicalResourceId": resource.logical_id,
             "ResourceType": resource_type,
             "ResourceProperties": properties,
         }
         if request_type != "Create":
-            event["PhysicalResourceId"] = properties.get("IndexName", resource.logical_id)
-        return self.invoke(handler, event, trigger=f"CloudFormation {request_type} {resource_type}")
+            assert resource.key in self.physical_ids, f"{resource_type}: {request_type} before a successful Create"
+            event["PhysicalResourceId"] = self.physical_ids[resource.key]
+        if request_type == "Update":
+            event["OldResourceProperties"] = properties  # the same template deployed again
+        invocation = self.invoke(function, event, trigger=f"CloudFormation {request_type} {resource_type}")
+        response = self.cloudformation.response_to(event["ResponseURL"])
+        if response is None:
+            invocation.result  # noqa: B018 (raises with the function's error and logs when it failed)
+            raise AssertionError(f"{function.label} sent no response to CloudFormation\n" + "\n".join(invocation.logs))
+        if response.status == "SUCCESS":
+            self.physical_ids[resource.key] = response.physical_resource_id
+        return response
 
     def _function_by_arn(self, arn: str) -> DeployedFunction | None:
-        assert self.cloud
-        for function in self.functions.values():
-            own = self.cloud.resolver.resolve(
-                function.resource.stack, {"Fn::GetAtt": [function.resource.logical_id, "Arn"]}
-            )
-            if own == arn:
-                return function
-        return None
+        return next((function for function in self.functions.values() if function.arn == arn), None)
 
-    def _provider_handler(self, framework_arn: str) -> DeployedFunction:
-        """The user handler behind a CDK provider framework function (named by its USER_ON_EVENT_FUNCTION_ARN)."""
-        assert self.cloud
-        for resource in self.assembly.resources("AWS::Lambda::Function"):
-            if self.arn_of(resource) != framework_arn:
-                continue
-            variables = resource.properties.get("Environment", {}).get("Variables", {})
-            handler = self._function_by_arn(self.cloud.resolve(resource, variables["USER_ON_EVENT_FUNCTION_ARN"]))
-            assert handler, f"{framework_arn}: its user handler is not a function of the templates"
-            return handler
-        raise AssertionError(f"no function has the ARN {framework_arn}")
+    def _function_named(self, name: str) -> DeployedFunction | None:
+        """The function an Invoke names: by name, ARN or partial ARN, with or without a qualifier."""
+        parts = name.split(":")
+        bare = parts[6] if name.startswith("arn:") else parts[2] if len(parts) > 2 else parts[0]
+        return next((function for function in self.functions.values() if function.name == bare), None)
+
+    def _caller(self, headers: Any) -> str:
+        """Who signed a request: the function whose role session signed it, else the role or the harness."""
+        from moto.sts.models import sts_backends
+
+        assumed = sts_backends[ACCOUNT]["global"].get_assumed_role_from_access_key(access_key_of(headers))
+        if assumed is None:
+            return "the harness"
+        by_session = (label for label, function in self.functions.items() if function.name == assumed.session_name)
+        return next(by_session, assumed.role_arn)
 
     # --- what the report needs ------------------------------------------------------------
 
@@ -307,6 +383,23 @@ def _sqs_event(messages: list[dict], queue_arn: str) -> dict:
             for message in messages
         ]
     }
+
+
+def _lambda_invoke_response(invocation: Invocation) -> tuple[int, dict[str, str], str]:
+    """What Lambda's Invoke API answers: the function's result, or its error with the FunctionError header."""
+    headers = {"content-type": "application/json", "X-Amz-Executed-Version": "$LATEST"}
+    if invocation.ok:
+        return 200, headers, json.dumps(invocation.outcome["result"])
+    error = {
+        "errorMessage": invocation.outcome["message"],
+        "errorType": invocation.outcome["error"],
+        "stackTrace": invocation.outcome.get("trace", "").splitlines(),
+    }
+    return 200, {**headers, "X-Amz-Function-Error": "Unhandled"}, json.dumps(error)
+
+
+def _stack_guid(stack: str) -> uuid.UUID:
+    return uuid.uuid5(uuid.NAMESPACE_URL, stack)  # one stable stack id per stack name, as a deployed stack has
 
 
 def profile_folder(profile: str) -> Path:

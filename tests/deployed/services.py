@@ -11,6 +11,8 @@
   to the job's SNS topic, after checking the caller may pass the topic's role.
 - `ModelEndpoints`: SageMaker and Bedrock runtime calls answered by deterministic embeddings and
   a chat reply that cites source [1] (the logic of `tests.aws.fake_endpoint`).
+- `CloudFormationResponses`: the ResponseURLs CloudFormation gives a custom resource request, as
+  an HTTPS server that keeps the response each handler PUTs there.
 Each keeps a list of what it served, for the report and the assertions.
 """
 
@@ -27,7 +29,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from moto.iam.access_control import IAMPolicy, PermissionResult
 from moto.iam.models import iam_backends
@@ -116,13 +118,8 @@ class SearchDomain:
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _serve  # noqa: N815
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         # HTTPS, as a domain with enforced HTTPS serves it: the functions' clients verify this certificate.
-        self.certificate, key = self_signed_certificate(Path(tempfile.mkdtemp(prefix="ragline-search-tls-")))
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(self.certificate, key)
-        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server, self.certificate = serve_https(Handler, "search")
 
     def stop(self) -> None:
         if self._server:
@@ -157,6 +154,17 @@ class SearchDomain:
         elif kind != "roles":
             return 400, {"status": "BAD_REQUEST", "message": f"unsupported security API {method} {path}"}
         return 200, {"status": "OK"}
+
+
+def serve_https(handler: type[BaseHTTPRequestHandler], name: str) -> tuple[ThreadingHTTPServer, Path]:
+    """`handler` served over HTTPS on a free loopback port, from a thread; and the certificate to trust."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    certificate, key = self_signed_certificate(Path(tempfile.mkdtemp(prefix=f"ragline-{name}-tls-")))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certificate, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, certificate
 
 
 def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
@@ -310,6 +318,14 @@ class TextractService:
 
 # --- models ----------------------------------------------------------------------------------
 
+# What each Bedrock embedding model returns when the request names no size (its documented default).
+BEDROCK_EMBEDDING_DIMENSIONS = {
+    "amazon.titan-embed-text-v2": 1024,
+    "amazon.titan-embed-text-v1": 1536,
+    "cohere.embed-english-v3": 1024,
+    "cohere.embed-multilingual-v3": 1024,
+}
+
 
 @dataclass
 class ModelEndpoints:
@@ -317,19 +333,37 @@ class ModelEndpoints:
 
     fake: FakeEndpoint = field(default_factory=FakeEndpoint)
     bedrock_calls: list[dict] = field(default_factory=list)
+    # A SageMaker embedding endpoint answers vectors of its model's size: the size the deployment declares
+    # for it (RAGLINE_EMBEDDING__DIMENSION beside RAGLINE_EMBEDDING__ENDPOINT_NAME), e.g. 4096 for GPT-J.
+    endpoint_dimensions: dict[str, int] = field(default_factory=dict)
 
     def install(self, monkeypatch: Any) -> None:
         from moto.bedrockruntime.models import BedrockRuntimeBackend
         from moto.bedrockruntime.responses import BedrockRuntimeResponse
         from moto.core.responses import ActionResult
+        from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
-        self.fake.install(monkeypatch)
         models = self
+        endpoints: dict[str, FakeEndpoint] = {}
+
+        def invoke_endpoint(response: SageMakerRuntimeResponse) -> tuple[int, dict, str]:
+            # moto's server hands its backend no endpoint name (it is in the path): answer here instead.
+            endpoint_name = unquote(re.search(r"/endpoints/([^/]+)/invocations", response.path).group(1))
+            body = response.body
+            request = json.loads(body.decode() if isinstance(body, bytes) else body)
+            dimension = models.endpoint_dimensions.get(endpoint_name, models.fake.dimension)
+            fake = endpoints.setdefault(endpoint_name, FakeEndpoint(dimension=dimension))
+            models.fake.calls.append({"endpoint": endpoint_name, "request": request})
+            answer = json.dumps(fake.answer(endpoint_name, request))
+            return 200, {"Content-Type": "application/json", "x-Amzn-Invoked-Production-Variant": "AllTraffic"}, answer
+
+        monkeypatch.setattr(SageMakerRuntimeResponse, "invoke_endpoint", invoke_endpoint)
 
         def invoke_model(backend: BedrockRuntimeBackend, payload: dict, model_id: str) -> dict:
             models.bedrock_calls.append({"model": model_id, "request": payload})
             texts = payload["texts"] if "texts" in payload else [payload["inputText"]]
-            vectors = models.fake.answer("bedrock", {"inputs": texts, "truncate": False})
+            dimension = payload.get("dimensions") or BEDROCK_EMBEDDING_DIMENSIONS[model_id.split(":")[0]]
+            vectors = FakeEndpoint(dimension=dimension).answer("bedrock", {"inputs": texts, "truncate": False})
             return {"embeddings": vectors, "id": "1"} if "texts" in payload else {"embedding": vectors[0]}
 
         def converse(response: BedrockRuntimeResponse) -> ActionResult:
@@ -353,3 +387,84 @@ class ModelEndpoints:
         monkeypatch.setattr(BedrockRuntimeBackend, "invoke_model", invoke_model)
         monkeypatch.setattr(BedrockRuntimeResponse, "converse", converse, raising=False)
         monkeypatch.setattr(BedrockRuntimeResponse, "_determine_resource", bedrock_resource, raising=False)
+
+
+# --- CloudFormation's custom resource responses ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class CloudFormationResponse:
+    """What a custom resource handler PUT to its request's ResponseURL: all CloudFormation learns of it."""
+
+    status: str  # SUCCESS or FAILED
+    physical_resource_id: str
+    data: dict[str, Any]
+    reason: str
+    request_id: str
+
+
+@dataclass
+class CloudFormationResponses:
+    """The ResponseURLs of custom resource requests: an HTTPS server on loopback keeping each response.
+
+    A real ResponseURL is a presigned S3 URL on port 443, and the CDK's handlers drop any other
+    port when they PUT to it; so the URLs handed out name only the host, and `routes` tells a
+    function's worker which local port serves "127.0.0.1:443" (see worker.js).
+    """
+
+    received: dict[str, CloudFormationResponse] = field(default_factory=dict)  # URL path -> response
+    certificate: Path | None = None
+    _server: ThreadingHTTPServer | None = None
+
+    def start(self) -> None:
+        responses = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_PUT(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                status = responses.receive(urlsplit(self.path).path, raw)
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self._server, self.certificate = serve_https(Handler, "cloudformation")
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+
+    @property
+    def routes(self) -> dict[str, int]:
+        assert self._server
+        return {"127.0.0.1:443": self._server.server_address[1]}
+
+    @staticmethod
+    def url(stack_id: str, logical_id: str, request_id: str) -> str:
+        """A ResponseURL shaped like CloudFormation's: the request named in the path, a signature in the query."""
+        key = quote(f"{stack_id}|{logical_id}|{request_id}", safe="")
+        return f"https://127.0.0.1/{key}?X-Amz-Expires=7200&X-Amz-Signature={uuid.uuid4().hex}"
+
+    def response_to(self, url: str) -> CloudFormationResponse | None:
+        return self.received.get(urlsplit(url).path)
+
+    def receive(self, path: str, raw: bytes) -> int:
+        """Keep a response (S3 answers 200 to the presigned PUT); a body that is not a response is refused."""
+        try:
+            body = json.loads(raw)
+            response = CloudFormationResponse(
+                status=body["Status"],
+                physical_resource_id=body["PhysicalResourceId"],
+                data=body.get("Data") or {},
+                reason=body.get("Reason") or "",
+                request_id=body["RequestId"],
+            )
+        except (ValueError, KeyError, TypeError):
+            return 400
+        if response.status not in ("SUCCESS", "FAILED"):
+            return 400
+        self.received[path] = response
+        return 200

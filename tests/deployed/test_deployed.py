@@ -40,10 +40,13 @@ def indexed_chunks(deployment: Deployment) -> list[dict]:
 
 def test_the_index_custom_resource_creates_the_chunk_index(deployment: Deployment):
     with deployment.cloud.enforcing():
-        created = deployment.custom_resource("Custom::RaglineSearchIndex", "Create").result
-        updated = deployment.custom_resource("Custom::RaglineSearchIndex", "Update").result
-    name = created["PhysicalResourceId"]
-    assert created["Data"]["Outcome"] == "created" and updated["Data"]["Outcome"] == "updated"
+        created = deployment.custom_resource("Custom::RaglineSearchIndex", "Create")
+        assert created.status == "SUCCESS", created.reason
+        updated = deployment.custom_resource("Custom::RaglineSearchIndex", "Update")
+    assert updated.status == "SUCCESS", updated.reason
+    name = created.physical_resource_id
+    assert updated.physical_resource_id == name
+    assert created.data["Outcome"] == "created" and updated.data["Outcome"] == "updated"
     vector = deployment.search.engine.indices[name].mappings["properties"]["vector"]
     assert vector["type"] == "knn_vector" and vector["dimension"] > 0
 
@@ -51,7 +54,7 @@ def test_the_index_custom_resource_creates_the_chunk_index(deployment: Deploymen
 def test_the_role_mapping_custom_resource_maps_every_function_role(deployment: Deployment):
     with deployment.cloud.enforcing():
         mapped = deployment.custom_resource("Custom::RaglineSearchRoleMapping", "Create")
-    mapped.result  # noqa: B018 (raises with the function's error and logs when it failed)
+    assert mapped.status == "SUCCESS", mapped.reason
     backend_roles = {role for mapping in deployment.search.role_mappings.values() for role in mapping}
     function_roles = {
         deployment.cloud.resolve(f.resource, f.resource.properties["Role"])
@@ -59,6 +62,21 @@ def test_the_role_mapping_custom_resource_maps_every_function_role(deployment: D
         if f.handler.split(".")[0] in ("ingest_start", "index_document", "delete_document", "query")
     }
     assert function_roles <= backend_roles
+
+
+def test_the_default_security_group_is_stripped_of_its_rules(deployment: Deployment):
+    [vpc] = deployment.assembly.resources("AWS::EC2::VPC")
+    group_id = deployment.cloud.resolve(vpc, {"Fn::GetAtt": [vpc.logical_id, "DefaultSecurityGroup"]})
+    ec2 = deployment.cloud.client("ec2")
+
+    def default_group() -> dict:
+        return ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]
+
+    assert default_group()["IpPermissions"] and default_group()["IpPermissionsEgress"]  # as AWS creates it
+    with deployment.cloud.enforcing():
+        stripped = deployment.custom_resource("Custom::VpcRestrictDefaultSG", "Create")
+    assert stripped.status == "SUCCESS", stripped.reason
+    assert default_group()["IpPermissions"] == [] and default_group()["IpPermissionsEgress"] == []
 
 
 def test_a_pdf_put_in_the_ingest_bucket_is_indexed_with_its_pages_and_archived(deployment: Deployment):
