@@ -1,5 +1,9 @@
 #!/usr/bin/env python3
-"""CDK entry point: `npx cdk synth` / `npx cdk deploy --all` (see docs/DEPLOY.md)."""
+"""CDK entry point for `npx cdk synth` / `npx cdk deploy --all`; `stacks/app.py` builds the stacks.
+
+`make synth` synthesizes the five profiles into cdk.out/<profile>. How to deploy, the context
+parameters and what is verified how: docs/DEPLOY.md.
+"""
 
 import aws_cdk as cdk
 
