@@ -20,7 +20,7 @@ from aws_lambda_powertools import Logger
 from ragline.adapters.aws.clients import opensearch_client, opensearch_retry
 from ragline.entrypoints.lambdas import index_bootstrap, runtime
 
-logger = Logger()
+logger = Logger(service=runtime.SERVICE)
 
 WRITER_ROLE = "ragline_writer"
 READER_ROLE = "ragline_reader"

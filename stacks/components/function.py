@@ -20,6 +20,7 @@ from constructs import Construct
 
 from stacks import assets, bundling, nag
 
+# What the runtime emits to (ragline.entrypoints.lambdas.runtime); alarms and the dashboard watch these.
 METRICS_NAMESPACE = "rag"
 DEFAULT_TIMEOUT = Duration.seconds(60)
 SERVICE_NAME = "ragline"
@@ -129,12 +130,9 @@ class RaglineFunction(Construct):
             vpc=vpc,
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
             security_groups=list(settings.security_groups),
-            environment={
-                "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
-                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-                "POWERTOOLS_LOG_LEVEL": "INFO",
-                **environment,
-            },
+            # Service name and metric namespace are set in the runtime's code (ragline.entrypoints.lambdas.
+            # runtime); Powertools logs at INFO by default. The environment holds only what differs per function.
+            environment=dict(environment),
         )
         nag.acknowledge(
             self.role,

@@ -67,6 +67,13 @@ class Invocation:
     def metrics(self) -> dict[str, float]:
         """The EMF metrics the function printed, summed by name."""
         totals: dict[str, float] = {}
+        for metric in self.emitted():
+            totals[metric.name] = totals.get(metric.name, 0) + metric.value
+        return totals
+
+    def emitted(self) -> list[EmittedMetric]:
+        """Every EMF metric the function printed, with the namespace and dimensions CloudWatch would file it under."""
+        found = []
         for line in self.logs:
             try:
                 record = json.loads(line)
@@ -75,11 +82,21 @@ class Invocation:
             if not isinstance(record, dict) or "_aws" not in record:
                 continue
             for directive in record["_aws"].get("CloudWatchMetrics", []):
-                for metric in directive.get("Metrics", []):
-                    value = record.get(metric["Name"], 0)
-                    values = value if isinstance(value, list) else [value]
-                    totals[metric["Name"]] = totals.get(metric["Name"], 0) + sum(values)
-        return totals
+                for dimension_set in directive.get("Dimensions", [[]]) or [[]]:
+                    dimensions = tuple(sorted((name, str(record.get(name))) for name in dimension_set))
+                    for metric in directive.get("Metrics", []):
+                        value = record.get(metric["Name"], 0)
+                        total = sum(value) if isinstance(value, list) else value
+                        found.append(EmittedMetric(directive["Namespace"], metric["Name"], dimensions, total))
+        return found
+
+
+@dataclass(frozen=True)
+class EmittedMetric:
+    namespace: str
+    name: str
+    dimensions: tuple[tuple[str, str], ...]
+    value: float
 
 
 @dataclass

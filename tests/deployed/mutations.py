@@ -2,7 +2,7 @@
 
     python -m tests.deployed.mutations [--profile default] [--only env|statement] [--limit N]
 
-For every Python function of the profile, each variable of its template environment is removed
+For every function of the profile, each variable of its template environment is removed
 in turn; for every role policy of those functions, each statement is removed in turn. Each
 mutant runs the suite (`-x`: the first failing scenario is enough). A mutant that passes is a
 survivor: either the variable or grant is not needed (remove it from the stacks) or no scenario
@@ -32,11 +32,11 @@ UNOBSERVABLE_ACTIONS = ("kms:",)
 
 
 def mutants(assembly: Assembly, only: str | None) -> list[tuple[dict, str | None]]:
-    """(mutation, reason it cannot be observed or None) for every variable and statement of the Python functions."""
+    """(mutation, reason it cannot be observed or None) for every variable and statement of the functions."""
     found: list[tuple[dict, str | None]] = []
     roles = set()
     for function in assembly.resources("AWS::Lambda::Function"):
-        if not function.properties.get("Runtime", "").startswith("python"):
+        if not function.properties.get("Runtime", "").startswith(("python", "nodejs")):
             continue
         label = f"{function.stack}/{function.logical_id}"
         role = function.properties["Role"]

@@ -128,6 +128,56 @@ def test_search_query_and_documents_answer_through_the_api(deployment: Deploymen
     assert len(prompts) >= 2 and all(record["kind"] == "prompt" for record in prompts)
 
 
+def watched_metrics(deployment: Deployment) -> set[tuple[str, str, tuple]]:
+    """(namespace, metric, dimensions) of every metric an alarm of the templates watches."""
+    watched = set()
+    for alarm in deployment.assembly.resources("AWS::CloudWatch::Alarm"):
+        props = deployment.cloud.resolve(alarm, alarm.properties)
+        stats = [query["MetricStat"]["Metric"] for query in props.get("Metrics", []) if "MetricStat" in query]
+        if "MetricName" in props:
+            stats.append(props)
+        for metric in stats:
+            dimensions = tuple(sorted((d["Name"], str(d["Value"])) for d in metric.get("Dimensions", [])))
+            watched.add((metric["Namespace"], metric["MetricName"], dimensions))
+    return watched
+
+
+def dashboard_similarity(deployment: Deployment) -> tuple[str, tuple]:
+    """The namespace and dimensions of the similarity metric the RAG_Scores dashboard plots."""
+    [dashboard] = deployment.assembly.resources("AWS::CloudWatch::Dashboard")
+    body = json.loads(deployment.cloud.resolve(dashboard, dashboard.properties["DashboardBody"]))
+    for widget in body["widgets"]:
+        for line in widget["properties"].get("metrics", []):
+            if len(line) > 2 and line[1] == "similarity":
+                names, values = line[2:-1:2], line[3:-1:2]
+                return line[0], tuple(sorted(zip(names, values, strict=True)))
+    raise AssertionError("the dashboard plots no similarity metric")
+
+
+def test_a_failed_document_is_counted_where_its_alarm_looks(deployment: Deployment):
+    s3 = deployment.cloud.client("s3")
+    with deployment.cloud.enforcing():
+        s3.put_object(Bucket=deployment.output("IngestBucketName"), Key="broken/scan.pdf", Body=b"%PDF-1.7\n%garbage")
+        handled = deployment.deliver()
+    failed = [m for i in handled for m in i.emitted() if m.name == "DocumentsFailed"]
+    assert [m.value for m in failed] == [1.0], [i.logs[-3:] for i in handled]
+    assert {(m.namespace, m.name, m.dimensions) for m in failed} <= watched_metrics(deployment)
+    with deployment.cloud.enforcing():
+        documents = deployment.api("GET", "/documents")["json"]["documents"]
+    [broken] = [d for d in documents if d["source"].endswith("broken/scan.pdf")]
+    assert broken["state"] == "failed" and broken["reason"]
+
+
+def test_each_question_scores_on_the_dashboard_metric(deployment: Deployment):
+    with deployment.cloud.enforcing():
+        answered = deployment.api("POST", "/search", {"question": QUESTION, "k": 2})
+    assert answered["statusCode"] == 200
+    [invocation] = [i for i in deployment.invocations if i.trigger == "API POST /search"][-1:]
+    namespace, dimensions = dashboard_similarity(deployment)
+    scores = [m for m in invocation.emitted() if m.name == "similarity"]
+    assert scores and {(m.namespace, m.dimensions) for m in scores} == {(namespace, dimensions)}
+
+
 def test_deleting_the_object_removes_its_chunks_and_its_entry(deployment: Deployment):
     s3 = deployment.cloud.client("s3")
     with deployment.cloud.enforcing():
@@ -138,7 +188,7 @@ def test_deleting_the_object_removes_its_chunks_and_its_entry(deployment: Deploy
         invocation.result  # noqa: B018
     assert any("DeleteDocument" in invocation.function for invocation in handled)
     assert indexed_chunks(deployment) == []
-    assert documents["json"]["documents"] == []
+    assert [d for d in documents["json"]["documents"] if d["source"].endswith(KEY)] == []
 
 
 @pytest.mark.report

@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from ragline.entrypoints.lambdas import runtime
 from ragline.entrypoints.lambdas.s3_events import Change, ObjectEvent, handle_object_record
 
-logger = Logger()
+logger = Logger(service=runtime.SERVICE)
 tracer = Tracer()
 metrics = runtime.metrics
 # A batch whose every record failed is still answered record by record: SQS retries each one alike.

@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from ragline.config import Settings
 from ragline.entrypoints.lambdas import runtime
 
-logger = Logger()
+logger = Logger(service=runtime.SERVICE)
 
 
 def _dimension(properties: dict[str, Any]) -> int:

@@ -26,7 +26,7 @@ from ragline.entrypoints.lambdas import runtime
 from ragline.entrypoints.lambdas.runtime import MalformedMessageError
 from ragline.model import DocumentState
 
-logger = Logger()
+logger = Logger(service=runtime.SERVICE)
 tracer = Tracer()
 metrics = runtime.metrics
 # A batch whose every record failed is still answered record by record: SQS retries each one alike.

@@ -22,7 +22,7 @@ from ragline.adapters.aws.textract import check_readable
 from ragline.entrypoints.lambdas import runtime
 from ragline.entrypoints.lambdas.s3_events import Change, ObjectEvent, handle_object_record
 
-logger = Logger()
+logger = Logger(service=runtime.SERVICE)
 tracer = Tracer()
 metrics = runtime.metrics
 # A batch whose every record failed is still answered record by record: SQS retries each one alike.

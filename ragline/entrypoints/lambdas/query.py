@@ -26,7 +26,7 @@ from ragline.api import ErrorResponse, QueryRequest, QueryResponse, SearchRespon
 from ragline.entrypoints.lambdas import runtime
 from ragline.errors import InvalidQueryError, ModelUnavailableError
 
-logger = Logger()
+logger = Logger(service=runtime.SERVICE)
 tracer = Tracer()
 metrics = runtime.metrics
 app = APIGatewayRestResolver(enable_validation=True)

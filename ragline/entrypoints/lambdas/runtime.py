@@ -21,7 +21,6 @@ queue has a redrive policy to its dead-letter queue, and the handlers never send
 from __future__ import annotations
 
 import logging
-import os
 from functools import cache
 from typing import Any
 
@@ -37,8 +36,13 @@ log = logging.getLogger(__name__)
 
 MAX_REASON_CHARS = 1000  # a reason is a sentence; a stack trace belongs in the logs
 
+# What the alarms and the dashboard watch (namespace `rag`, dimension service=ragline) is fixed here,
+# in code, not in each function's environment: the deployed-shape suite checks the two agree.
+SERVICE = "ragline"
+METRIC_NAMESPACE = "rag"
+
 # The one metrics object of every handler: its `log_metrics` decorator flushes it after each invocation.
-metrics = Metrics(namespace=os.getenv("POWERTOOLS_METRICS_NAMESPACE", "ragline"))
+metrics = Metrics(namespace=METRIC_NAMESPACE, service=SERVICE)
 
 
 class MalformedMessageError(ValueError):
