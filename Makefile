@@ -53,10 +53,11 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-# The deployed-shape suite needs the synthesized templates: it runs after the others, through its own target.
+# The deployed-shape suite needs the synthesized templates, so it runs through its own target; it goes
+# first because it builds each function's dependency set, which tests/infra/test_assets.py then imports.
 test: setup $(TEST_DEPS) lint
-	$(PY) -m pytest --ignore=tests/deployed $(PYTEST_ARGS)
 	$(MAKE) deployed-test
+	$(PY) -m pytest --ignore=tests/deployed $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .ragline cdk.out .pytest_cache .ruff_cache

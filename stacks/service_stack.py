@@ -81,7 +81,6 @@ class RaglineServiceStack(Stack):
             "Ingestion",
             config=config,
             ingest_bucket=buckets.ingest,
-            archive_bucket=buckets.archive,
             data_key=data_key,
             messaging_key=key,
             functions=functions,

@@ -32,7 +32,6 @@ from stacks import nag
 from stacks.components import grants
 from stacks.components.function import FunctionSettings, RaglineFunction
 from stacks.components.queues import WorkQueue, work_queue
-from stacks.components.storage import TEXTRACT_OUTPUT_PREFIX
 from stacks.config import RaglineConfig
 
 INDEX_TIMEOUT = Duration.minutes(15)
@@ -47,7 +46,6 @@ class Ingestion(Construct):
         *,
         config: RaglineConfig,
         ingest_bucket: s3.IBucket,
-        archive_bucket: s3.IBucket,
         data_key: kms.IKey,
         messaging_key: kms.IKey,
         functions: FunctionSettings,
@@ -125,9 +123,6 @@ class Ingestion(Construct):
                 "RAGLINE_EXTRACTION__BACKEND": "textract",
                 "RAGLINE_EXTRACTION__TEXTRACT_TOPIC_ARN": self.textract_topic.topic_arn,
                 "RAGLINE_EXTRACTION__TEXTRACT_ROLE_ARN": self.textract_role.role_arn,
-                "RAGLINE_EXTRACTION__OUTPUT_BUCKET": archive_bucket.bucket_name,
-                "RAGLINE_EXTRACTION__OUTPUT_PREFIX": TEXTRACT_OUTPUT_PREFIX,
-                "RAGLINE_EXTRACTION__KMS_KEY_ID": data_key.key_arn,
             },
             timeout=Duration.minutes(1),
             memory_size=512,
@@ -142,8 +137,6 @@ class Ingestion(Construct):
                 **search_env,
                 "RAGLINE_EXTRACTION__BACKEND": "textract",
                 "RAGLINE_ARCHIVE__BACKEND": "firehose",
-                "RAGLINE_EXTRACTION__OUTPUT_BUCKET": archive_bucket.bucket_name,
-                "RAGLINE_EXTRACTION__OUTPUT_PREFIX": TEXTRACT_OUTPUT_PREFIX,
             },
             timeout=INDEX_TIMEOUT,
             memory_size=3008,
@@ -177,18 +170,15 @@ class Ingestion(Construct):
         # Out of retries, a message moves to its queue's DLQ by the queue's own redrive policy: the
         # functions never send to a DLQ themselves (a permanent failure is recorded and acknowledged).
 
-        # ingest_start: Textract reads the PDF and writes its result with the caller's permissions.
+        # ingest_start: Textract reads the PDF with the caller's permissions. Its results are read
+        # through GetDocumentAnalysis, so no OutputConfig copy is written to the archive bucket
+        # (windowed indexing of very large PDFs, which would read those files, is not built yet).
         self.ingest_start.role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[ingest_bucket.arn_for_objects("*")]
             )
         )
-        self.ingest_start.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["s3:PutObject"], resources=[archive_bucket.arn_for_objects(f"{TEXTRACT_OUTPUT_PREFIX}*")]
-            )
-        )
-        data_key.grant(self.ingest_start.role, "kms:Decrypt", "kms:GenerateDataKey")
+        data_key.grant(self.ingest_start.role, "kms:Decrypt")
         # Textract's async APIs have no resource-level permissions (tests/infra lists the exception).
         self.ingest_start.role.add_to_principal_policy(
             iam.PolicyStatement(actions=["textract:StartDocumentAnalysis"], resources=["*"])
@@ -198,19 +188,6 @@ class Ingestion(Construct):
         self.index_document.role.add_to_principal_policy(
             iam.PolicyStatement(actions=["textract:GetDocumentAnalysis"], resources=["*"])
         )
-        self.index_document.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["s3:GetObject"], resources=[archive_bucket.arn_for_objects(f"{TEXTRACT_OUTPUT_PREFIX}*")]
-            )
-        )
-        self.index_document.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["s3:ListBucket"],
-                resources=[archive_bucket.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": [f"{TEXTRACT_OUTPUT_PREFIX}*"]}},
-            )
-        )
-        data_key.grant(self.index_document.role, "kms:Decrypt")
         # Before indexing (index_document) or removing (delete_document), each checks the object's
         # current state with HeadObject: that needs s3:GetObject, and s3:ListBucket for S3 to
         # answer 404 rather than 403 for an object that is gone.
@@ -223,22 +200,14 @@ class Ingestion(Construct):
             )
         nag.acknowledge_resources(
             self.ingest_start.role,
-            "ingest_start hands any newly uploaded PDF to Textract (object keys are chosen by users, so "
-            "the ingest bucket's object ARN is '/*'), and Textract writes its result under textract/ "
-            "with a per-job key.",
-            resources=[
-                ingest_bucket.arn_for_objects("*"),
-                archive_bucket.arn_for_objects(f"{TEXTRACT_OUTPUT_PREFIX}*"),
-            ],
+            "ingest_start hashes any newly uploaded PDF and hands it to Textract (object keys are chosen by "
+            "users, so the ingest bucket's object ARN is '/*').",
+            resources=[ingest_bucket.arn_for_objects("*")],
         )
         nag.acknowledge_resources(
             self.index_document.role,
-            "index_document reads Textract results, written under textract/<job id>/ with job-specific keys, "
-            "and checks that the user's PDF (any key) still exists before indexing it.",
-            resources=[
-                archive_bucket.arn_for_objects(f"{TEXTRACT_OUTPUT_PREFIX}*"),
-                ingest_bucket.arn_for_objects("*"),
-            ],
+            "index_document checks that the user's PDF (any key) still exists before indexing it.",
+            resources=[ingest_bucket.arn_for_objects("*")],
         )
         nag.acknowledge_resources(
             self.delete_document.role,

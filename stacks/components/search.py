@@ -152,7 +152,6 @@ class SearchDomain(Construct):
         self.endpoint = f"https://{self.domain.domain_endpoint}"
         self.index_name = config.index_name
         self.bootstrap.function.add_environment("RAGLINE_INDEX__OPENSEARCH_ENDPOINT", self.endpoint)
-        self.bootstrap.function.add_environment("RAGLINE_INDEX__OPENSEARCH_INDEX", config.index_name)
         self.grant_http(self.bootstrap.role, write=True, scope="domain")
 
         provider_role = iam.Role(

@@ -12,7 +12,6 @@ EMBEDDING_ARCHIVE_PREFIX = "embeddingarchive/"
 PROMPT_ARCHIVE_PREFIX = "promptarchive/"
 PROMPT_DISTANCE_PREFIX = "promptdistance/"
 DRIFT_BASELINE_PREFIX = "driftbaseline/"  # the drift jobs' fitted baselines (ragline.drift.jobs)
-TEXTRACT_OUTPUT_PREFIX = "textract/"
 FIREHOSE_ERRORS_PREFIX = "errors/"
 
 
@@ -89,12 +88,6 @@ class Buckets(Construct):
                     )
                     for prefix in (EMBEDDING_ARCHIVE_PREFIX, PROMPT_ARCHIVE_PREFIX, PROMPT_DISTANCE_PREFIX)
                 ],
-                s3.LifecycleRule(
-                    id="expire-textract-output",
-                    prefix=TEXTRACT_OUTPUT_PREFIX,
-                    expiration=Duration.days(14),
-                    noncurrent_version_expiration=Duration.days(1),
-                ),
                 s3.LifecycleRule(
                     id="expire-delivery-errors",
                     prefix=FIREHOSE_ERRORS_PREFIX,

@@ -1,6 +1,7 @@
 """Prove the deployed-shape suite can fail: remove one thing from a template, run it, expect a failure.
 
     python -m tests.deployed.mutations [--profile default] [--only env|statement] [--limit N]
+                                       [--survivors-of build/deployed/mutations-default.json]
 
 For every function of the profile, each variable of its template environment is removed
 in turn; for every role policy of those functions, each statement is removed in turn. Each
@@ -89,10 +90,17 @@ def main() -> int:
     parser.add_argument("--profile", default="default")
     parser.add_argument("--only", choices=("env", "statement"))
     parser.add_argument("--limit", type=int, default=0, help="run at most N mutants (0: all)")
+    parser.add_argument("--survivors-of", type=Path, help="re-run only the survivors recorded in this JSON file")
     args = parser.parse_args()
     assembly = Assembly.load(profile_folder(args.profile))
     rows, survivors = [], 0
     candidates = mutants(assembly, args.only)
+    if args.survivors_of:
+        previous = [row for row in json.loads(args.survivors_of.read_text()) if row["outcome"] == "SURVIVED"]
+        keys = [
+            json.dumps({k: v for k, v in row.items() if k not in ("outcome", "seconds", "failure")}) for row in previous
+        ]
+        candidates = [(mutation, why) for mutation, why in candidates if json.dumps(mutation) in keys]
     if args.limit:
         candidates = candidates[: args.limit]
     for mutation, unobservable in candidates:
@@ -105,7 +113,8 @@ def main() -> int:
         rows.append({**mutation, "outcome": "caught" if caught else "SURVIVED", "seconds": round(seconds, 1),
                      "failure": failure})  # fmt: skip
         print(f"{'caught' if caught else 'SURVIVED':>8}  {describe(mutation)}  {failure}", flush=True)
-    out = REPO / "build" / "deployed" / f"mutations-{args.profile}.json"
+    suffix = "-survivors" if args.survivors_of else ""
+    out = REPO / "build" / "deployed" / f"mutations-{args.profile}{suffix}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(rows, indent=2))
     tried = sum(1 for row in rows if row["outcome"] != "not provable here")

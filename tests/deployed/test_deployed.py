@@ -34,6 +34,18 @@ def archive_records(deployment: Deployment, prefix: str) -> list[dict]:
     return records
 
 
+def embedded_texts(deployment: Deployment) -> list[str]:
+    """Every text sent to an embedding model (SageMaker or Bedrock), in order."""
+    texts = []
+    for call in deployment.models.fake.calls + deployment.models.bedrock_calls:
+        request = call["request"]
+        for field in ("inputs", "text_inputs", "texts"):
+            texts += request.get(field) or []
+        if "inputText" in request:
+            texts.append(request["inputText"])
+    return texts
+
+
 def indexed_chunks(deployment: Deployment) -> list[dict]:
     return [doc for index in deployment.search.engine.indices.values() for doc in index.docs.values()]
 
@@ -99,6 +111,8 @@ def test_a_pdf_put_in_the_ingest_bucket_is_indexed_with_its_pages_and_archived(d
     assert {record["id"] for record in records} == {chunk["chunk_id"] for chunk in chunks}
     assert {record["kind"] for record in records} == {"chunk"} and all(record["model"] for record in records)
     assert sum(i.metrics().get("DocumentsIndexed", 0) for i in handled) == 1
+    # Told its model's vector size, the function spends no endpoint call finding it out.
+    assert "dimension probe" not in embedded_texts(deployment)
 
 
 def test_an_object_that_is_not_a_pdf_drives_no_function(deployment: Deployment):
@@ -124,6 +138,7 @@ def test_search_query_and_documents_answer_through_the_api(deployment: Deploymen
     [document] = documents["json"]["documents"]
     assert document["state"] == "indexed" and document["chunks"] > 0
     assert refused["statusCode"] == 400 and "question" in refused["json"]["error"]
+    assert "dimension probe" not in embedded_texts(deployment)
     prompts = archive_records(deployment, "promptarchive/")
     assert len(prompts) >= 2 and all(record["kind"] == "prompt" for record in prompts)
 
@@ -176,6 +191,22 @@ def test_each_question_scores_on_the_dashboard_metric(deployment: Deployment):
     namespace, dimensions = dashboard_similarity(deployment)
     scores = [m for m in invocation.emitted() if m.name == "similarity"]
     assert scores and {(m.namespace, m.dimensions) for m in scores} == {(namespace, dimensions)}
+
+
+def test_a_broken_overwrite_keeps_the_indexed_version_searchable_and_says_so(deployment: Deployment):
+    s3 = deployment.cloud.client("s3")
+    bucket = deployment.output("IngestBucketName")
+    before = len(indexed_chunks(deployment))
+    with deployment.cloud.enforcing():
+        s3.put_object(Bucket=bucket, Key=KEY, Body=b"<html>not a PDF at all</html>")
+        handled = deployment.deliver()
+        documents = deployment.api("GET", "/documents")["json"]["documents"]
+        s3.put_object(Bucket=bucket, Key=KEY, Body=RUNBOOK.read_bytes())  # the good version back, for what follows
+        deployment.deliver()
+    assert [i.function.rsplit("/", 1)[1] for i in handled if "IngestStart" in i.function]
+    [entry] = [d for d in documents if d["source"].endswith(KEY)]
+    assert entry["state"] == "failed" and f"{before} chunks of this source remain searchable" in entry["reason"]
+    assert len(indexed_chunks(deployment)) == before
 
 
 def test_deleting_the_object_removes_its_chunks_and_its_entry(deployment: Deployment):

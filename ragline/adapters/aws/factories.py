@@ -68,6 +68,10 @@ def opensearch_index(settings: Settings, dimension: Callable[[], int]) -> Index:
     from ragline.adapters.aws.opensearch_index import OpenSearchIndex
 
     index = settings.index
+    if "opensearch_index" not in index.model_fields_set:
+        # A default name that happens to match a deployment's would hide a function that was never told
+        # which index it serves: every deployment names it.
+        raise ConfigurationError("RAGLINE_INDEX__OPENSEARCH_INDEX is not set: name the index this function serves")
     return OpenSearchIndex(
         opensearch_client(index, settings.aws),
         index.opensearch_index,
