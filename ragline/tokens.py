@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tokenizers import Tokenizer
+if TYPE_CHECKING:  # imported when a tokenizer file is first read: a remote model may never need one
+    from tokenizers import Tokenizer
 
 # [CLS] and [SEP] are added to every input and count against the model's limit.
 SPECIAL_TOKENS_PER_INPUT = 2
@@ -24,6 +26,8 @@ class WordPieceTokenCounter:
 
     @cached_property
     def _tokenizer(self) -> Tokenizer:
+        from tokenizers import Tokenizer
+
         tokenizer = Tokenizer.from_file(str(self._tokenizer_file))
         tokenizer.no_truncation()
         tokenizer.no_padding()

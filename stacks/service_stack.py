@@ -73,7 +73,6 @@ class RaglineServiceStack(Stack):
             "RAGLINE_INDEX__OPENSEARCH_ENDPOINT": search.endpoint,
             "RAGLINE_INDEX__OPENSEARCH_INDEX": search.index_name,
             "RAGLINE_INDEX__REGISTRY_TABLE": tables.registry.table_name,
-            "RAGLINE_INDEX__REGISTRY_DOCUMENT_INDEX": tables.registry_document_index,
         }
 
         self.ingestion = Ingestion(
@@ -100,6 +99,7 @@ class RaglineServiceStack(Stack):
         # the document-id index); delete_document reads and removes by source only.
         for function in (self.ingestion.ingest_start, self.ingestion.index_document):
             grants.grant_index_query(function.role, tables.registry_index_arn)
+            function.function.add_environment("RAGLINE_INDEX__REGISTRY_DOCUMENT_INDEX", tables.registry_document_index)
         # Only the functions that change the index may write to it; ingest_start never touches it.
         index_writers = [self.ingestion.index_document, self.ingestion.delete_document]
         for function in index_writers:
@@ -113,7 +113,12 @@ class RaglineServiceStack(Stack):
             description="Answers questions over the indexed PDFs (behind the query API)",
             environment={
                 **search_env,
-                **embedding.environment,
+                # Questions are embedded and searched, never indexed: the vector size is not needed here.
+                **{
+                    name: value
+                    for name, value in embedding.environment.items()
+                    if name != "RAGLINE_EMBEDDING__DIMENSION"
+                },
                 **generation.environment,
                 "RAGLINE_ARCHIVE__PROMPT_STREAM": archive.prompts.delivery_stream_name,
                 "RAGLINE_ARCHIVE__BACKEND": "firehose",

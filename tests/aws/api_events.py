@@ -43,3 +43,23 @@ def api_event(
         "body": raw,
         "isBase64Encoded": False,
     }
+
+
+def sqs_event(messages: list[dict], queue_arn: str, region: str = "us-east-1") -> dict:
+    """The event Lambda's SQS poller builds from received messages (ReceiveMessage's shape)."""
+    return {
+        "Records": [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": message.get("Attributes", {}),
+                "messageAttributes": message.get("MessageAttributes", {}),
+                "md5OfBody": message["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            }
+            for message in messages
+        ]
+    }

@@ -23,6 +23,7 @@ import pytest
 from moto import mock_aws
 
 from ragline.entrypoints.lambdas import index_bootstrap, runtime
+from tests.aws.api_events import sqs_event
 from tests.aws.fake_endpoint import FakeEndpoint
 from tests.aws.fake_opensearch import FakeOpenSearch
 from tests.aws.textract_recorder import TextractRecorder
@@ -133,23 +134,7 @@ class Stack:
         messages = self.sqs.receive_message(
             QueueUrl=url, AttributeNames=["All"], MessageAttributeNames=["All"], MaxNumberOfMessages=10
         ).get("Messages", [])
-        arn = queue_arn(self.sqs, url)
-        return {
-            "Records": [
-                {
-                    "messageId": message["MessageId"],
-                    "receiptHandle": message["ReceiptHandle"],
-                    "body": message["Body"],
-                    "attributes": message["Attributes"],
-                    "messageAttributes": message.get("MessageAttributes", {}),
-                    "md5OfBody": message["MD5OfBody"],
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": arn,
-                    "awsRegion": REGION,
-                }
-                for message in messages
-            ]
-        }
+        return sqs_event(messages, queue_arn(self.sqs, url), REGION)
 
     def deliver(self, queue: str, handler: Callable[[dict, Any], dict], context: Any) -> dict:
         """One poll of the Lambda event source mapping: receive a batch, invoke, delete what succeeded.

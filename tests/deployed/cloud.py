@@ -407,7 +407,13 @@ ACTION_ALIASES = {
 _is_action_permitted = IAMPolicy.is_action_permitted
 
 
+# moto names a few services after their signing name rather than their IAM prefix.
+SERVICE_ALIASES = {"monitoring": "cloudwatch"}
+
+
 def _aliased_action_permitted(self: IAMPolicy, action: str, resource: str = "*", *args: Any, **kwargs: Any) -> Any:
+    service, _, name = action.partition(":")
+    action = f"{SERVICE_ALIASES.get(service, service)}:{name}"
     return _is_action_permitted(self, ACTION_ALIASES.get(action, action), resource, *args, **kwargs)
 
 
@@ -432,6 +438,33 @@ def install_s3_delete_marker_events(monkeypatch: Any) -> None:
         return outcome
 
     monkeypatch.setattr(S3Backend, "delete_object", delete_object)
+
+
+def install_s3_missing_key_answer(monkeypatch: Any) -> None:
+    """S3 answers a missing key with 404 only to a caller allowed s3:ListBucket, 403 to others; moto
+    always says 404. A function that tells "deleted" from "forbidden" by that status needs the grant."""
+    from moto.s3.responses import S3Response
+
+    from tests.deployed.services import AccessDeniedError, access_key_of, role_permits
+
+    original = S3Response.head_object
+
+    def head_object(self: S3Response, bucket_name: str, query: dict, key_name: str, headers: dict) -> Any:
+        status, response_headers, body = original(self, bucket_name, query, key_name, headers)
+        if status == 404 and settings_enforced():
+            try:
+                allowed = role_permits(access_key_of(self.headers), "s3:ListBucket", f"arn:aws:s3:::{bucket_name}")
+            except AccessDeniedError:
+                allowed = False
+            if not allowed:
+                return 403, response_headers, ""
+        return status, response_headers, body
+
+    monkeypatch.setattr(S3Response, "head_object", head_object)
+
+
+def settings_enforced() -> bool:
+    return moto_settings.INITIAL_NO_AUTH_ACTION_COUNT == 0
 
 
 def install_iam_completion(monkeypatch: Any) -> None:

@@ -22,9 +22,17 @@ PROFILES = tuple(os.environ.get("RAGLINE_DEPLOYED_PROFILES", "default bedrock ex
 DEPLOYMENTS: list[Deployment] = []
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+# The Glue jobs are the same in every profile but for the model: they run once, on the default one.
+GLUE_PROFILE = "default"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # The coverage check reads what the scenarios did: it runs after all of them.
     items.sort(key=lambda item: item.get_closest_marker("report") is not None)
+    glue_elsewhere = [item for item in items if "glue_jobs" in item.name and f"[{GLUE_PROFILE}]" not in item.name]
+    if glue_elsewhere:
+        config.hook.pytest_deselected(items=glue_elsewhere)
+        items[:] = [item for item in items if item not in glue_elsewhere]
 
 
 def pytest_configure(config: pytest.Config) -> None:

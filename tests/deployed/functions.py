@@ -107,6 +107,7 @@ class DeployedFunction:
     code_asset: Path
     dependency_paths: list[Path]
     trusted_certificates: Path | None = None
+    credentials: Credentials | None = None  # the role's, once started
     _process: subprocess.Popen | None = None
 
     @property
@@ -133,6 +134,7 @@ class DeployedFunction:
         props = self.resource.properties
         role_arn = self.cloud.resolve(self.resource, props["Role"])
         credentials: Credentials = self.cloud.assume(role_arn, self.name)
+        self.credentials = credentials  # the event source mapping polls its queue with them too
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "LANG": "C.UTF-8",

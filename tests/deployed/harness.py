@@ -27,7 +27,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from tests.deployed.cloud import MockCloud, install_iam_completion, install_s3_delete_marker_events
+from tests.aws.api_events import api_event, sqs_event
+from tests.deployed.cloud import (
+    MockCloud,
+    install_iam_completion,
+    install_s3_delete_marker_events,
+    install_s3_missing_key_answer,
+)
 from tests.deployed.functions import (
     DeployedFunction,
     Invocation,
@@ -78,6 +84,7 @@ class Deployment:
         statement ({"kind": "statement", "stack", "policy", "index"}) to prove a scenario notices."""
         install_iam_completion(monkeypatch)
         install_s3_delete_marker_events(monkeypatch)
+        install_s3_missing_key_answer(monkeypatch)
         self.textract.install(monkeypatch)
         self.models.install(monkeypatch)
         self._serve_lambda_invoke(monkeypatch)
@@ -87,6 +94,7 @@ class Deployment:
         if mutation and mutation["kind"] == "statement":
             self.cloud.removed_statement = (mutation["stack"], mutation["policy"], int(mutation["index"]))
         self.cloud.start()
+        self.models.endpoint_formats.update(self._container_formats())
         removed_variable = (mutation["function"], mutation["name"]) if mutation and mutation["kind"] == "env" else None
         for resource in self.assembly.resources("AWS::Lambda::Function"):
             self._add_function(resource, removed_variable)
@@ -155,6 +163,22 @@ class Deployment:
         self.search.stop()
         self.cloudformation.stop()
 
+    def _container_formats(self) -> dict[str, str]:
+        """endpoint name -> the request format of the container its model runs (from the templates)."""
+        assert self.cloud
+        formats = {}
+        for endpoint in self.assembly.resources("AWS::SageMaker::Endpoint"):
+            config = self.assembly.resource(endpoint.stack, endpoint.properties["EndpointConfigName"]["Fn::GetAtt"][0])
+            [variant] = config.properties["ProductionVariants"]
+            model = self.assembly.resource(endpoint.stack, variant["ModelName"]["Fn::GetAtt"][0])
+            container = self.cloud.resolve(model, model.properties["PrimaryContainer"])
+            image, environment = str(container.get("Image", "")), container.get("Environment", {})
+            if environment.get("HF_TASK") == "sentence-embeddings":
+                formats[endpoint.properties["EndpointName"]] = "hf-sentence-embeddings"
+            elif "text-embeddings-inference" in image or "-tei" in image:
+                formats[endpoint.properties["EndpointName"]] = "tei"
+        return formats
+
     # --- lookups --------------------------------------------------------------------------
 
     def arn_of(self, resource: Resource) -> str:
@@ -193,14 +217,17 @@ class Deployment:
         self.invocations.append(invocation)
         return invocation
 
-    def deliver(self) -> list[Invocation]:
-        """Run every event source mapping until all their queues are empty, as Lambda's pollers would."""
+    def deliver(self, *, only: str | None = None) -> list[Invocation]:
+        """Run every event source mapping (or only those of the `only` handler) until their queues are
+        empty, as Lambda's pollers would."""
         assert self.cloud
-        sqs = self.cloud.client("sqs")
         handled: list[Invocation] = []
         for _ in range(MAX_DELIVERY_ROUNDS):
             delivered = False
             for mapping in self.queue_mappings():
+                if only and mapping.function.handler.split(".", 1)[0] != only:
+                    continue
+                sqs = self._poller(mapping.function)
                 messages = sqs.receive_message(
                     QueueUrl=mapping.queue_url,
                     MaxNumberOfMessages=min(mapping.batch_size, 10),
@@ -212,7 +239,7 @@ class Deployment:
                 delivered = True
                 invocation = self.invoke(
                     mapping.function,
-                    _sqs_event(messages, mapping.queue_arn),
+                    sqs_event(messages, mapping.queue_arn, REGION),
                     trigger=f"SQS {mapping.queue_arn.rsplit(':', 1)[1]}",
                 )
                 handled.append(invocation)
@@ -220,6 +247,14 @@ class Deployment:
             if not delivered:
                 return handled
         raise AssertionError(f"queues still hold messages after {MAX_DELIVERY_ROUNDS} rounds")
+
+    def _poller(self, function: DeployedFunction) -> Any:
+        """An SQS client with the function's own role: Lambda's event source mapping polls, deletes and
+        returns messages with the execution role's permissions, not with the harness's."""
+        assert self.cloud
+        if getattr(function, "credentials", None) is None:
+            function.start()
+        return self.cloud.client("sqs", function.credentials)
 
     @staticmethod
     def _settle(sqs: Any, queue_url: str, messages: list[dict], invocation: Invocation) -> None:
@@ -239,30 +274,7 @@ class Deployment:
     def api(self, method: str, path: str, body: Any = None, *, content_type: str = "application/json") -> dict:
         """A request to the REST API, as the AWS_PROXY integration hands it to the function."""
         function = self._api_function(method, path)
-        headers = {"Content-Type": content_type} if body is not None else {}
-        event = {
-            "resource": path,
-            "path": path,
-            "httpMethod": method,
-            "headers": headers,
-            "multiValueHeaders": {name: [value] for name, value in headers.items()},
-            "queryStringParameters": None,
-            "multiValueQueryStringParameters": None,
-            "pathParameters": None,
-            "stageVariables": None,
-            "requestContext": {
-                "resourcePath": path,
-                "httpMethod": method,
-                "path": f"/prod{path}",
-                "stage": "prod",
-                "requestId": str(uuid.uuid4()),
-                "accountId": ACCOUNT,
-                "apiId": "mockapi",
-                "identity": {"sourceIp": "127.0.0.1", "userArn": f"arn:aws:iam::{ACCOUNT}:user/caller"},
-            },
-            "body": body if isinstance(body, str) or body is None else json.dumps(body),
-            "isBase64Encoded": False,
-        }
+        event = api_event(body, content_type=content_type if body is not None else None, method=method, path=path)
         response = self.invoke(function, event, trigger=f"API {method} {path}").result
         return {**response, "json": json.loads(response["body"]) if response.get("body") else None}
 
@@ -363,26 +375,6 @@ class Deployment:
         for label, why in sorted(self.undrivable.items()):
             rows.append((label, why, "-", "NOT DRIVEN (cannot run here)"))
         return rows
-
-
-def _sqs_event(messages: list[dict], queue_arn: str) -> dict:
-    """The event Lambda's SQS poller builds from received messages."""
-    return {
-        "Records": [
-            {
-                "messageId": message["MessageId"],
-                "receiptHandle": message["ReceiptHandle"],
-                "body": message["Body"],
-                "attributes": message.get("Attributes", {}),
-                "messageAttributes": message.get("MessageAttributes", {}),
-                "md5OfBody": message["MD5OfBody"],
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": REGION,
-            }
-            for message in messages
-        ]
-    }
 
 
 def _lambda_invoke_response(invocation: Invocation) -> tuple[int, dict[str, str], str]:

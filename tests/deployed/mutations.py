@@ -30,6 +30,8 @@ REPO = Path(__file__).resolve().parents[2]
 # Used by the Lambda service on the function's behalf, never by its code: no scenario can observe them.
 SERVICE_ACTIONS = ("logs:", "ec2:", "xray:")
 UNOBSERVABLE_ACTIONS = ("kms:",)
+# Granted by CDK's provider framework, which calls it only to wait for a function that is not yet Active.
+PROVIDER_WAIT_ACTIONS = ("lambda:GetFunction",)
 
 
 def mutants(assembly: Assembly, only: str | None) -> list[tuple[dict, str | None]]:
@@ -62,6 +64,8 @@ def mutants(assembly: Assembly, only: str | None) -> list[tuple[dict, str | None
                     reason = "used by the Lambda service (logs, VPC interfaces, X-Ray), not by the code"
                 elif all(action.startswith(UNOBSERVABLE_ACTIONS) for action in actions):
                     reason = "KMS: moto's S3, SQS and SNS never call KMS"
+                elif all(action in PROVIDER_WAIT_ACTIONS for action in actions):
+                    reason = "CDK's provider framework polls it only while a function is not yet Active"
                 found.append((mutation, reason))
     return found
 

@@ -336,6 +336,9 @@ class ModelEndpoints:
     # A SageMaker embedding endpoint answers vectors of its model's size: the size the deployment declares
     # for it (RAGLINE_EMBEDDING__DIMENSION beside RAGLINE_EMBEDDING__ENDPOINT_NAME), e.g. 4096 for GPT-J.
     endpoint_dimensions: dict[str, int] = field(default_factory=dict)
+    # The request format each endpoint's container understands (read from the templates by the harness); an endpoint
+    # the templates do not create is a JumpStart text-embedding model, as in the original pattern.
+    endpoint_formats: dict[str, str] = field(default_factory=dict)
 
     def install(self, monkeypatch: Any) -> None:
         from moto.bedrockruntime.models import BedrockRuntimeBackend
@@ -354,6 +357,10 @@ class ModelEndpoints:
             dimension = models.endpoint_dimensions.get(endpoint_name, models.fake.dimension)
             fake = endpoints.setdefault(endpoint_name, FakeEndpoint(dimension=dimension))
             models.fake.calls.append({"endpoint": endpoint_name, "request": request})
+            refusal = models.refusal(endpoint_name, request)
+            if refusal:  # what SageMaker reports when the container answers 4xx: a ModelError
+                error = {"ErrorCode": "CLIENT_ERROR_FROM_MODEL", "Message": refusal}
+                return 424, {"Content-Type": "application/json", "x-amzn-ErrorType": "ModelError"}, json.dumps(error)
             answer = json.dumps(fake.answer(endpoint_name, request))
             return 200, {"Content-Type": "application/json", "x-Amzn-Invoked-Production-Variant": "AllTraffic"}, answer
 
@@ -387,6 +394,20 @@ class ModelEndpoints:
         monkeypatch.setattr(BedrockRuntimeBackend, "invoke_model", invoke_model)
         monkeypatch.setattr(BedrockRuntimeResponse, "converse", converse, raising=False)
         monkeypatch.setattr(BedrockRuntimeResponse, "_determine_resource", bedrock_resource, raising=False)
+
+    def refusal(self, endpoint_name: str, request: dict) -> str | None:
+        """Why the endpoint's container would reject this request body, or None when it understands it."""
+        if "messages" in request or "parameters" in request:
+            return None  # an LLM endpoint (chat or raw prompt): answered by the fake's chat
+        expected = self.endpoint_formats.get(endpoint_name, "jumpstart")
+        shapes = {
+            "tei": lambda body: "inputs" in body and "truncate" in body,
+            "hf-sentence-embeddings": lambda body: "inputs" in body and "truncate" not in body,
+            "jumpstart": lambda body: "text_inputs" in body,
+        }
+        if shapes[expected](request):
+            return None
+        return f"{endpoint_name} runs a {expected} container; it cannot read a body with keys {sorted(request)}"
 
 
 # --- CloudFormation's custom resource responses ----------------------------------------------

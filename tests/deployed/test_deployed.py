@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.deployed.conftest import DEPLOYMENTS
+from tests.deployed.glue_scenario import glue_job, mirror_archive, run_glue_job, trigger_arguments
 from tests.deployed.harness import Deployment
 
 REPO = Path(__file__).resolve().parents[2]
@@ -141,6 +142,9 @@ def test_search_query_and_documents_answer_through_the_api(deployment: Deploymen
     assert "dimension probe" not in embedded_texts(deployment)
     prompts = archive_records(deployment, "promptarchive/")
     assert len(prompts) >= 2 and all(record["kind"] == "prompt" for record in prompts)
+    # Drift compares prompts with chunks of the same model: both functions must name it alike.
+    chunks = archive_records(deployment, "embeddingarchive/")
+    assert {record["model"] for record in prompts} == {record["model"] for record in chunks}
 
 
 def watched_metrics(deployment: Deployment) -> set[tuple[str, str, tuple]]:
@@ -193,6 +197,42 @@ def test_each_question_scores_on_the_dashboard_metric(deployment: Deployment):
     assert scores and {(m.namespace, m.dimensions) for m in scores} == {(namespace, dimensions)}
 
 
+def test_the_drift_glue_jobs_run_on_the_archive_this_deployment_wrote(deployment: Deployment, tmp_path):
+    """BASELINE then SNAPSHOT of the chunk embeddings and of the prompts, then prompt distances (default profile)."""
+    with deployment.cloud.enforcing():
+        for number in range(12):  # enough prompts for a prompt baseline
+            deployment.api("POST", "/search", {"question": f"{QUESTION} ({number})", "k": 1})
+    archive = deployment.output("ArchiveBucketName")
+    mirror_archive(deployment, archive, tmp_path)
+    drift, distance = (
+        glue_job(deployment, "embedding-drift-analysis"),
+        glue_job(deployment, "embedding-distance-analysis"),
+    )
+    prompt_schedule = trigger_arguments(deployment, "prompt")
+    runs = [
+        (drift, {"--job_type": "BASELINE"}),  # started by hand once, as docs/DEPLOY.md says
+        (drift, {}),  # the daily schedule: SNAPSHOT of the chunks
+        (drift, {**prompt_schedule, "--job_type": "BASELINE"}),
+        (drift, prompt_schedule),  # the prompt schedule: SNAPSHOT of the prompts
+        (distance, {}),
+    ]
+    with deployment.cloud.enforcing():
+        for job, overrides in runs:
+            finished = run_glue_job(deployment, job, overrides, tmp_path)
+            assert finished.returncode == 0, f"{overrides}\n{finished.stdout[-2000:]}\n{finished.stderr[-3000:]}"
+    dynamodb = deployment.cloud.client("dynamodb")
+    resolved = deployment.cloud.resolve(drift, drift.properties["DefaultArguments"])
+    document_runs = dynamodb.scan(TableName=resolved["--out_table"])["Items"]
+    assert {item["job_type"]["S"] for item in document_runs} >= {"BASELINE", "SNAPSHOT"}
+    assert dynamodb.scan(TableName=resolved["--centroid_table"])["Count"] >= 2
+    prompt_runs = dynamodb.scan(TableName=prompt_schedule["--out_table"])["Items"]
+    assert {item["job_type"]["S"] for item in prompt_runs} >= {"BASELINE", "SNAPSHOT"}
+    distance_table = deployment.cloud.resolve(distance, distance.properties["DefaultArguments"])["--out_table"]
+    assert dynamodb.scan(TableName=distance_table)["Count"] == 1
+    baselines = deployment.cloud.client("s3").list_objects_v2(Bucket=archive, Prefix="driftbaseline/")
+    assert len(baselines.get("Contents", [])) >= 2
+
+
 def test_a_broken_overwrite_keeps_the_indexed_version_searchable_and_says_so(deployment: Deployment):
     s3 = deployment.cloud.client("s3")
     bucket = deployment.output("IngestBucketName")
@@ -207,6 +247,19 @@ def test_a_broken_overwrite_keeps_the_indexed_version_searchable_and_says_so(dep
     [entry] = [d for d in documents if d["source"].endswith(KEY)]
     assert entry["state"] == "failed" and f"{before} chunks of this source remain searchable" in entry["reason"]
     assert len(indexed_chunks(deployment)) == before
+
+
+def test_a_pdf_deleted_while_textract_reads_it_is_not_brought_back(deployment: Deployment):
+    s3 = deployment.cloud.client("s3")
+    bucket, key = deployment.output("IngestBucketName"), "drafts/withdrawn.pdf"
+    with deployment.cloud.enforcing():
+        s3.put_object(Bucket=bucket, Key=key, Body=RUNBOOK.read_bytes())
+        started = deployment.deliver(only="ingest_start")  # Textract now holds a job for it
+        s3.delete_object(Bucket=bucket, Key=key)
+        handled = deployment.deliver()
+    assert started and all(invocation.ok for invocation in started + handled)
+    assert not [chunk for chunk in indexed_chunks(deployment) if chunk["source"].endswith(key)]
+    assert sum(i.metrics().get("DocumentsGoneBeforeIndexing", 0) for i in handled) == 1
 
 
 def test_deleting_the_object_removes_its_chunks_and_its_entry(deployment: Deployment):

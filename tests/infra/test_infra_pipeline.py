@@ -109,7 +109,7 @@ def test_query_lambda_gets_the_runtime_contract(synthesized):
     assert env["RAGLINE_INDEX__BACKEND"] == "opensearch"
     assert env["RAGLINE_EMBEDDING__BACKEND"] == "sagemaker"
     assert env["RAGLINE_EMBEDDING__ENDPOINT_NAME"] == "ragline-embedding"
-    assert env["RAGLINE_EMBEDDING__DIMENSION"] == "384"
+    assert "RAGLINE_EMBEDDING__DIMENSION" not in env  # it embeds questions, never indexes
     assert env["RAGLINE_GENERATION__BACKEND"] == "bedrock"
     assert env["RAGLINE_GENERATION__MODEL_ID"].startswith("anthropic.")
     assert env["RAGLINE_ARCHIVE__BACKEND"] == "firehose"
