@@ -70,7 +70,6 @@ class MockCloud:
     endpoint: str = ""
     admin: Credentials | None = None
     resolver: Resolver = field(init=False)
-    placeholders: set[tuple[str, str]] = field(default_factory=set)
     # A mutation check removes one statement: (stack, policy logical id, statement index).
     removed_statement: tuple[str, str, int] | None = None
 
@@ -169,15 +168,13 @@ class MockCloud:
             self.resolver.attributes[(*resource.key, name)] = value
 
     def _placeholder_attribute(self, resource: Resource, attribute: str) -> Any:
-        """A resource the runtime never calls (a VPC, a Glue job...): a well-formed stand-in, remembered."""
-        self.placeholders.add(resource.key)
+        """A resource the runtime never calls (a VPC, a Glue job...): a well-formed stand-in."""
         if attribute == "Arn":
             service = resource.type.split("::")[1].lower()
             return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{resource.logical_id}"
         return f"{resource.logical_id}.{attribute}"
 
     def _placeholder_ref(self, resource: Resource) -> str:
-        self.placeholders.add(resource.key)
         return f"mock-{resource.logical_id.lower()}"
 
     def ref(self, stack: str, logical_id: str) -> Any:
@@ -295,7 +292,6 @@ class MockCloud:
             try:
                 resolved.append(self.resolve(resource, statement))
             except UnresolvedError:
-                self.placeholders.add(resource.key)
                 resolved.append({**statement, "Resource": f"arn:aws:unresolved:::{resource.logical_id}"})
         return {**document, "Statement": resolved}
 

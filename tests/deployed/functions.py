@@ -37,11 +37,9 @@ NODE_RUNTIME = Path(__file__).with_name("node-runtime")  # package.json + packag
 REPO = Path(__file__).resolve().parents[2]
 BUILD = REPO / "build" / "deployed"
 
-# Set by the harness, not by the template nor by the Lambda runtime (credentials come from the role).
-# The endpoint variable points every SDK client at the mock cloud; X-Ray has no daemon here.
-# The harness's HTTPS servers (search domain, CloudFormation's ResponseURL) have their own
-# certificates, so their CA bundle is handed over the same way (requests / Node.js).
-HARNESS_VARIABLES = ("AWS_ENDPOINT_URL", "POWERTOOLS_TRACE_DISABLED", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS")
+# Beyond the template and the Lambda runtime, the harness sets only AWS_ENDPOINT_URL (every SDK client
+# talks to the mock cloud), POWERTOOLS_TRACE_DISABLED (no X-Ray daemon here), and the CA bundle of its
+# own HTTPS servers (search domain, CloudFormation's ResponseURL): REQUESTS_CA_BUNDLE / NODE_EXTRA_CA_CERTS.
 
 
 @dataclass

@@ -181,10 +181,6 @@ class Deployment:
 
     # --- lookups --------------------------------------------------------------------------
 
-    def arn_of(self, resource: Resource) -> str:
-        assert self.cloud
-        return self.cloud.resolver.resolve(resource.stack, {"Fn::GetAtt": [resource.logical_id, "Arn"]})
-
     def function(self, handler_dir: str) -> DeployedFunction:
         found = [f for f in self.functions.values() if f.handler.split(".", 1)[0] == handler_dir]
         assert len(found) == 1, f"{self.profile}: {len(found)} functions with handler {handler_dir}.*"
@@ -287,10 +283,7 @@ class Deployment:
                 continue
             uri = self.cloud.resolve(resource, props["Integration"]["Uri"])
             for function in self.functions.values():
-                arn = self.cloud.resolver.resolve(
-                    function.resource.stack, {"Fn::GetAtt": [function.resource.logical_id, "Arn"]}
-                )
-                if arn in uri:
+                if function.arn in uri:
                     return function
         raise AssertionError(f"{self.profile}: the API has no {method} {path} integrated with a function")
 
