@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from ragline.model import Chunk, Document
+from ragline.model import Chunk, Document, Page
 from ragline.ports import TokenCounter
 
 
@@ -232,7 +231,12 @@ class _Draft:
 
 
 class Chunker:
-    """Packs a document's blocks into chunks that fit the embedding model."""
+    """Packs a document's blocks into chunks that fit the embedding model.
+
+    `chunk` reads a whole document; `stream` reads it a few pages at a time and can stop and
+    resume from a `ChunkState`, so a 3,000-page document is chunked in page windows (on AWS, one
+    window per invocation) into exactly the chunks, positions and ids `chunk` would give.
+    """
 
     def __init__(self, tokens: TokenCounter, *, max_tokens: int, overlap_tokens: int, contextual_header: bool) -> None:
         self._tokens = tokens
@@ -241,29 +245,13 @@ class Chunker:
         self._contextual_header = contextual_header
 
     def chunk(self, document: Document) -> list[Chunk]:
-        drafts = [draft for draft in self._drafts(document) if draft.pieces]
-        texts = [self._embedding_text(document.title, draft.heading_path, draft.text) for draft in drafts]
-        # One batched count: the exact token count of what the model will read.
-        counts = self._tokens.count_many(texts)
-        chunks = []
-        for position, (draft, embedding_text, token_count) in enumerate(zip(drafts, texts, counts, strict=True)):
-            chunks.append(
-                Chunk(
-                    id=Chunk.make_id(document.id, position),
-                    document_id=document.id,
-                    source=document.source,
-                    title=document.title,
-                    position=position,
-                    text=draft.text,
-                    pages=draft.pages,
-                    heading_path=draft.heading_path,
-                    token_count=token_count,
-                    embedding_text=embedding_text,
-                    date=document.date,
-                    tags=document.tags,
-                )
-            )
-        return chunks
+        stream = self.stream(document)
+        chunks = [chunk for page in document.pages for chunk in stream.feed(page)]
+        return chunks + stream.finish()
+
+    def stream(self, document: Document, state: ChunkState | None = None) -> ChunkStream:
+        """Chunks of `document` (its pages are not read: they are fed) from `state` on."""
+        return ChunkStream(self, document, state or ChunkState())
 
     def _embedding_text(self, title: str, heading_path: tuple[str, ...], text: str) -> str:
         header = self._header(title, heading_path)
@@ -281,25 +269,6 @@ class Chunker:
         header_tokens = self._tokens.count(header) + 1 if header else 0
         # A pathological heading may not eat the whole budget: keep at least half for text.
         return max(self._max_tokens - header_tokens, self._max_tokens // 2)
-
-    def _drafts(self, document: Document) -> Iterator[_Draft]:
-        path: list[tuple[int, str]] = []
-        draft = _Draft(heading_path=())
-        blocks = document_blocks(document)
-        block_tokens = self._tokens.count_many([block.text for block in blocks])
-        for block, tokens in zip(blocks, block_tokens, strict=True):
-            if block.kind is BlockKind.HEADING:
-                yield draft
-                path = [(level, text) for level, text in path if level < block.level] + [(block.level, block.text)]
-                draft = _Draft(heading_path=tuple(self._clip_heading(text) for _, text in path))
-                continue
-            budget = self._budget(document.title, draft.heading_path)
-            for piece in self._pieces(block, tokens, budget):
-                if draft.tokens + piece.tokens > budget and draft.pieces:
-                    yield draft
-                    draft = _Draft(heading_path=draft.heading_path, pieces=self._overlap(draft, budget - piece.tokens))
-                draft.pieces.append(piece)
-        yield draft
 
     def _clip_heading(self, text: str) -> str:
         return text if len(text) <= HEADING_MAX_CHARS else text[: HEADING_MAX_CHARS - 1] + "…"
@@ -329,3 +298,146 @@ class Chunker:
             for part, part_tokens in zip(parts, counts, strict=True):
                 pieces.append(_Piece(part, block.pages, part_tokens, joiner="\n\n" if not pieces else joiner))
         return pieces
+
+
+# --- Chunking a few pages at a time -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChunkState:
+    """Where chunking stopped: all that the following pages depend on, and nothing more.
+
+    The heading path in force, the chunk being filled (its pieces also seed the next chunk's
+    overlap), the last block read (the next page may continue its paragraph) and the next
+    chunk position. A page window's state is a few kilobytes whatever the document's size, and
+    it travels as JSON (`to_json`/`from_json`) in the next window's queue message.
+    """
+
+    next_position: int = 0
+    heading_levels: tuple[tuple[int, str], ...] = ()
+    draft_heading_path: tuple[str, ...] = ()
+    draft_pieces: tuple[_Piece, ...] = ()
+    open_block: Block | None = None
+
+    def to_json(self) -> dict[str, object]:
+        block = self.open_block
+        return {
+            "next_position": self.next_position,
+            "heading_levels": [[level, text] for level, text in self.heading_levels],
+            "draft_heading_path": list(self.draft_heading_path),
+            "draft_pieces": [
+                [piece.text, list(piece.pages), piece.tokens, piece.joiner] for piece in self.draft_pieces
+            ],
+            "open_block": None
+            if block is None
+            else {"kind": block.kind.value, "text": block.text, "pages": list(block.pages), "level": block.level},
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> ChunkState:
+        block = data.get("open_block")
+        return cls(
+            next_position=int(data["next_position"]),  # type: ignore[call-overload]
+            heading_levels=tuple((int(level), str(text)) for level, text in data["heading_levels"]),  # type: ignore[attr-defined]
+            draft_heading_path=tuple(str(text) for text in data["draft_heading_path"]),  # type: ignore[attr-defined]
+            draft_pieces=tuple(
+                _Piece(str(text), tuple(int(page) for page in pages), int(tokens), str(joiner))
+                for text, pages, tokens, joiner in data["draft_pieces"]  # type: ignore[attr-defined]
+            ),
+            open_block=None
+            if not isinstance(block, dict)
+            else Block(BlockKind(block["kind"]), block["text"], tuple(block["pages"]), int(block["level"])),
+        )
+
+
+class ChunkStream:
+    """One document's chunks, fed page by page; `finish` after the last page.
+
+    Packing is the same as for a whole document: a block is packed only once the next block
+    is known not to continue it (a paragraph running over a page break is one block), so a
+    window boundary changes nothing about where chunks start and end.
+    """
+
+    def __init__(self, chunker: Chunker, document: Document, state: ChunkState) -> None:
+        self._chunker = chunker
+        self._document = document
+        self._position = state.next_position
+        self._path = list(state.heading_levels)
+        self._draft = _Draft(heading_path=state.draft_heading_path, pieces=list(state.draft_pieces))
+        self._open = state.open_block
+
+    @property
+    def state(self) -> ChunkState:
+        return ChunkState(
+            next_position=self._position,
+            heading_levels=tuple(self._path),
+            draft_heading_path=self._draft.heading_path,
+            draft_pieces=tuple(self._draft.pieces),
+            open_block=self._open,
+        )
+
+    def feed(self, page: Page) -> list[Chunk]:
+        """The chunks completed by this page (the last paragraph waits for the next page)."""
+        ready: list[Block] = []
+        for block in page_blocks(page.text, page.number):
+            if self._open and _continues(self._open, block):
+                joined = f"{self._open.text} {block.text}"
+                self._open = Block(BlockKind.PARAGRAPH, joined, self._open.pages + block.pages)
+                continue
+            if self._open:
+                ready.append(self._open)
+            self._open = block
+        return self._chunks(self._pack(ready))
+
+    def finish(self) -> list[Chunk]:
+        """The remaining chunks, once the last page has been fed."""
+        drafts = self._pack([self._open] if self._open else [])
+        drafts.append(self._draft)
+        self._open, self._draft = None, _Draft(heading_path=self._draft.heading_path)
+        return self._chunks(drafts)
+
+    def _pack(self, blocks: list[Block]) -> list[_Draft]:
+        """Add blocks to the chunk being filled; return the drafts they completed."""
+        chunker, done = self._chunker, []
+        for block, tokens in zip(blocks, chunker._tokens.count_many([block.text for block in blocks]), strict=True):
+            if block.kind is BlockKind.HEADING:
+                done.append(self._draft)
+                self._path = [(level, text) for level, text in self._path if level < block.level]
+                self._path.append((block.level, block.text))
+                self._draft = _Draft(heading_path=tuple(chunker._clip_heading(text) for _, text in self._path))
+                continue
+            budget = chunker._budget(self._document.title, self._draft.heading_path)
+            for piece in chunker._pieces(block, tokens, budget):
+                if self._draft.tokens + piece.tokens > budget and self._draft.pieces:
+                    done.append(self._draft)
+                    carried = chunker._overlap(self._draft, budget - piece.tokens)
+                    self._draft = _Draft(heading_path=self._draft.heading_path, pieces=carried)
+                self._draft.pieces.append(piece)
+        return done
+
+    def _chunks(self, drafts: list[_Draft]) -> list[Chunk]:
+        document, chunker = self._document, self._chunker
+        drafts = [draft for draft in drafts if draft.pieces]
+        texts = [chunker._embedding_text(document.title, draft.heading_path, draft.text) for draft in drafts]
+        # One batched count: the exact token count of what the model will read.
+        counts = chunker._tokens.count_many(texts)
+        chunks = []
+        for draft, embedding_text, token_count in zip(drafts, texts, counts, strict=True):
+            chunks.append(
+                Chunk(
+                    id=Chunk.make_id(document.id, self._position),
+                    document_id=document.id,
+                    source=document.source,
+                    title=document.title,
+                    position=self._position,
+                    text=draft.text,
+                    pages=draft.pages,
+                    heading_path=draft.heading_path,
+                    token_count=token_count,
+                    embedding_text=embedding_text,
+                    date=document.date,
+                    tags=document.tags,
+                )
+            )
+            self._position += 1
+        return chunks

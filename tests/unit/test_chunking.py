@@ -142,3 +142,44 @@ def test_column_titles_stay_with_their_table():
         (BlockKind.TABLE, "Station Pumps"),
         (BlockKind.PARAGRAPH, "After it."),
     ]
+
+
+def _windowed(chunker, document, window_pages):
+    """Chunk page windows as the AWS windows do: a fresh stream per window, state through JSON."""
+    import json
+
+    from ragline.chunking import ChunkState
+
+    chunks, state = [], None
+    pages = document.pages
+    for start in range(0, len(pages), window_pages):
+        stream = chunker.stream(document, ChunkState.from_json(json.loads(state)) if state else None)
+        for page in pages[start : start + window_pages]:
+            chunks.extend(stream.feed(page))
+        if start + window_pages >= len(pages):
+            chunks.extend(stream.finish())
+        state = json.dumps(stream.state.to_json())
+    return chunks
+
+
+def _long_document():
+    """Sections, tables and paragraphs that run over page breaks, so window edges fall inside them."""
+    pages = []
+    for number in range(1, 13):
+        # a numbered subsection nests under the section a window or two before it
+        heading = {1: f"{number} Pumping stations\n", 3: f"{number - 2}.1 Valve maintenance\n"}.get(number % 4, "")
+        table = "Revenue 1,200 1,350\nCosts 800 910\n" if number % 3 == 0 else ""
+        body = " ".join(f"Pump {number}.{index} holds the line pressure steady." for index in range(9))
+        # no final full stop, and the next page opens in lower case: the paragraph continues
+        pages.append(f"{heading}{table}{body} and the valve on page {number} stays")
+        pages[-1] += "\n"
+    pages = [text if index == 0 else f"open while it runs.\n{text}" for index, text in enumerate(pages)]
+    return _document(*pages)
+
+
+@pytest.mark.parametrize("window_pages", [1, 2, 5, 12])
+def test_page_windows_give_exactly_the_chunks_of_the_whole_document(chunker, window_pages):
+    document = _long_document()
+    whole = chunker.chunk(document)
+    assert any(len(chunk.pages) > 1 for chunk in whole), "the fixture must have chunks across page breaks"
+    assert _windowed(chunker, document, window_pages) == whole
