@@ -14,8 +14,6 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
-import numpy as np
-
 from ragline.adapters.aws.clients import opensearch_retry
 from ragline.adapters.aws.opensearch_mapping import (
     IMMUTABLE_KEYS,
@@ -168,7 +166,9 @@ class OpenSearchIndex:
 
     # --- reads ------------------------------------------------------------------------------
 
-    def dense_search(self, vector: np.ndarray, k: int, where: SearchFilter | None = None) -> list[tuple[Chunk, float]]:
+    def dense_search(
+        self, vector: Sequence[float], k: int, where: SearchFilter | None = None
+    ) -> list[tuple[Chunk, float]]:
         knn: dict[str, Any] = {"vector": [float(value) for value in vector], "k": k}
         if filters := filter_clauses(where):
             knn["filter"] = {"bool": {"filter": filters}}  # efficient filtering inside the HNSW search
@@ -182,15 +182,11 @@ class OpenSearchIndex:
         return [(_chunk(hit["_source"]), float(hit["_score"])) for hit in hits]
 
     @opensearch_retry
-    def vectors_for(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+    def vectors_for(self, chunk_ids: Sequence[str]) -> dict[str, list[float]]:
         if not chunk_ids:
             return {}
         response = self._client.mget(index=self._name, body={"ids": list(chunk_ids)}, _source_includes=[VECTOR_FIELD])
-        return {
-            doc["_id"]: np.asarray(doc["_source"][VECTOR_FIELD], dtype=np.float32)
-            for doc in response["docs"]
-            if doc.get("found")
-        }
+        return {doc["_id"]: doc["_source"][VECTOR_FIELD] for doc in response["docs"] if doc.get("found")}
 
     def count(self, source: str | None = None) -> int:
         return self._count([_term("source", source)] if source is not None else [])
