@@ -3,6 +3,10 @@
 Each port has a local adapter (for the laptop) and an AWS adapter (for the Lambdas), chosen in
 one place, `ragline.bootstrap`. Every adapter of a port passes the same contract suite in
 `tests/contracts/`.
+
+A vector crosses a port as a sequence of floats (`Vector`): a row of a numpy matrix from the
+local adapters, a list of floats from the AWS ones. Nothing here or in the query path needs
+numpy, so the query function ships without it (`bench/RESULTS_handlers.md`: what that saves).
 """
 
 from __future__ import annotations
@@ -10,11 +14,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
-import numpy as np
-
 from ragline.filters import SearchFilter
 from ragline.model import Chunk, Citation, Document, DocumentStatus, EmbeddedChunk
 from ragline.records import EmbeddingRecord
+
+Vector = Sequence[float]
 
 
 @runtime_checkable
@@ -56,8 +60,8 @@ class Embedder(Protocol):
     @property
     def dimension(self) -> int: ...
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Return a float32 matrix of shape (len(texts), dimension), each row of unit norm."""
+    def embed(self, texts: Sequence[str]) -> Sequence[Vector]:
+        """One vector of `dimension` floats per text, in order, each of unit norm (no texts, no rows)."""
         ...
 
 
@@ -78,7 +82,7 @@ class Index(Protocol):
         deleting one copy of a file leaves the others served; return how many chunks moved."""
         ...
 
-    def dense_search(self, vector: np.ndarray, k: int, where: SearchFilter | None = None) -> list[tuple[Chunk, float]]:
+    def dense_search(self, vector: Vector, k: int, where: SearchFilter | None = None) -> list[tuple[Chunk, float]]:
         """Top-k chunks by cosine similarity, best first."""
         ...
 
@@ -86,7 +90,7 @@ class Index(Protocol):
         """Top-k chunks by BM25 (higher is better), best first."""
         ...
 
-    def vectors_for(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+    def vectors_for(self, chunk_ids: Sequence[str]) -> dict[str, Vector]:
         """The stored vectors of the given chunks (missing ids are left out)."""
         ...
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import math
+import statistics
 import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 from ragline.config import GenerationSettings, RetrievalSettings, SearchMode
 from ragline.errors import InvalidQueryError
 from ragline.filters import SearchFilter
 from ragline.model import Answer, Citation, Hit
-from ragline.ports import ArchiveSink, Embedder, Generator, Metrics
+from ragline.ports import ArchiveSink, Embedder, Generator, Metrics, Vector
 from ragline.prompt import NOT_FOUND_ANSWER
 from ragline.records import EmbeddingRecord, RecordKind
 from ragline.retrieval import RetrievalRequest, Retriever
@@ -121,12 +121,12 @@ class QueryService:
             timings_ms=timings,
         )
 
-    def _record(self, question: Question, vector: np.ndarray, hits: Sequence[Hit]) -> None:
-        similarities = [hit.similarity for hit in hits if np.isfinite(hit.similarity)]
+    def _record(self, question: Question, vector: Vector, hits: Sequence[Hit]) -> None:
+        similarities = [hit.similarity for hit in hits if math.isfinite(hit.similarity)]
         if similarities:
             self._metrics.record_query(
                 top_similarity=max(similarities),
-                mean_similarity=float(np.mean(similarities)),
+                mean_similarity=statistics.fmean(similarities),
                 hits=len(hits),
                 mode=question.mode.value,
             )
@@ -141,7 +141,7 @@ class QueryService:
 
 
 def _top_similarity(hits: Sequence[Hit]) -> float:
-    return max((hit.similarity for hit in hits if np.isfinite(hit.similarity)), default=-1.0)
+    return max((hit.similarity for hit in hits if math.isfinite(hit.similarity)), default=-1.0)
 
 
 def _citation(number: int, hit: Hit) -> Citation:

@@ -12,7 +12,7 @@ from botocore.stub import Stubber
 from moto.firehose.models import FirehoseBackend
 
 from ragline.adapters.aws.clients import OPENSEARCH_ATTEMPTS, opensearch_address, opensearch_client
-from ragline.adapters.aws.embeddings import SageMakerEmbedder
+from ragline.adapters.aws.embeddings import SageMakerEmbedder, unit_rows
 from ragline.adapters.aws.emf_metrics import EmfMetrics
 from ragline.adapters.aws.firehose_archive import MAX_RECORDS_PER_CALL, ArchiveWriteError, FirehoseArchive, batches
 from ragline.adapters.aws.opensearch_index import IndexWriteError, OpenSearchIndex, filter_clauses
@@ -173,7 +173,7 @@ def test_sagemaker_throttling_then_success_is_retried_by_botocore(aws, endpoint,
     runtime = boto3.client("sagemaker-runtime", config=Config(retries={"mode": "standard", "total_max_attempts": 4}))
     endpoint.errors = ["ThrottlingException", "ThrottlingException"]
     vectors = SageMakerEmbedder(runtime, "embedder", tokens=token_counter).embed(["pumps move water"])
-    assert vectors.shape == (1, 384) and len(endpoint.calls) == 3
+    assert [len(vector) for vector in vectors] == [384] and len(endpoint.calls) == 3
 
 
 def test_sagemaker_persistent_throttling_names_the_endpoint(aws, endpoint, token_counter):
@@ -191,6 +191,26 @@ def test_embedding_requests_are_batched(aws, endpoint, token_counter):
     embedder.embed([f"text {index}" for index in range(20)])
     assert [len(call["request"]["inputs"]) for call in endpoint.calls] == [8, 8, 4]
     assert endpoint.calls[0]["request"]["truncate"] is False  # never embed a silently cut text
+
+
+def test_vectors_come_back_as_unit_length_lists_of_floats():
+    assert unit_rows([[3, 4], [0.0, -2.0]], 2, "model") == [[0.6, 0.8], [0.0, -1.0]]
+
+
+@pytest.mark.parametrize(
+    ("vectors", "dimension", "reason"),
+    [
+        ([[1.0, 0.0, 0.0]], 2, "vector 0 of 3 dimensions, expected 2"),
+        ([[1.0, 0.0], [1.0]], None, "vector 1 of 1 dimensions, expected 2"),
+        ([[1.0, 0.0], [[1.0, 0.0], [0.0, 1.0]]], None, "vector 1 that is not a list of numbers"),
+        ([None], None, "vector 0 that is not a list of numbers"),
+        ([[1.0, 0.0], [0.0, 0.0]], 2, r"vector 1 of length 0\.0: not a direction"),
+        ([[float("nan"), 1.0]], 2, "vector 0 of length nan: not a direction"),
+    ],
+)
+def test_a_vector_that_is_not_a_direction_of_the_right_size_names_the_model(vectors, dimension, reason):
+    with pytest.raises(ModelUnavailableError, match=f"^model returned {reason}$"):
+        unit_rows(vectors, dimension, "model")
 
 
 def test_conservative_token_counter_never_undercounts_the_real_tokenizer(token_counter):

@@ -14,17 +14,19 @@ Bedrock: Titan Text Embeddings (v1, v2) embed one text per call; Cohere Embed ta
 Inputs are never truncated by the model (`truncate: false` / `NONE`): the chunker sizes chunks
 with the token counter in `tokens`, and an over-long input fails loudly instead of being
 embedded in part. Throttling is retried by botocore (see `ragline.adapters.aws.clients`).
+
+Vectors are lists of floats, normalized in plain Python: the query function embeds one
+question per call and ships no numpy.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
-
-import numpy as np
 
 from ragline.errors import ModelUnavailableError
 from ragline.ports import TokenCounter
@@ -62,14 +64,23 @@ PAYLOAD_FORMATS: dict[str, PayloadFormat] = {
 }
 
 
-def unit_rows(vectors: list[list[float]], dimension: int | None, where: str) -> np.ndarray:
-    matrix = np.asarray(vectors, dtype=np.float32)
-    if matrix.ndim != 2 or (dimension is not None and matrix.shape[1] != dimension):
-        raise ModelUnavailableError(f"{where} returned vectors of shape {matrix.shape}, expected (n, {dimension})")
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    if np.any(norms == 0):
-        raise ModelUnavailableError(f"{where} returned a zero vector")
-    return matrix / norms
+def unit_rows(vectors: Sequence[Sequence[float]], dimension: int | None, where: str) -> list[list[float]]:
+    """Each vector divided by its length, once checked to hold `dimension` (or the first's) finite numbers."""
+    rows: list[list[float]] = []
+    for position, vector in enumerate(vectors):
+        try:
+            norm = math.hypot(*vector)
+        except TypeError as error:  # a nested list (one vector per token), a string, a number
+            raise ModelUnavailableError(f"{where} returned vector {position} that is not a list of numbers") from error
+        expected = dimension if dimension is not None else len(rows[0]) if rows else len(vector)
+        if len(vector) != expected:
+            raise ModelUnavailableError(
+                f"{where} returned vector {position} of {len(vector)} dimensions, expected {expected}"
+            )
+        if not math.isfinite(norm) or norm == 0:
+            raise ModelUnavailableError(f"{where} returned vector {position} of length {norm}: not a direction")
+        rows.append([value / norm for value in vector])
+    return rows
 
 
 def _client_error_reason(error: Exception) -> str:
@@ -97,9 +108,7 @@ class _RemoteEmbedder:
             return self._declared_dimension
         return len(self._call(["dimension probe"])[0])  # one call, once per process
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
         rows: list[list[float]] = []
         for start in range(0, len(texts), self._batch_size):
             batch = list(texts[start : start + self._batch_size])
