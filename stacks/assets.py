@@ -48,25 +48,24 @@ PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_28_x86_64", "manylinux_2_34_x8
 BUILDER_VERSION = "1"
 
 # Distributions each function imports: its handler at import time, the adapters its backends
-# load on the first invocation. Every function: Powertools (handlers), pydantic and
-# pydantic-settings (ragline.config, ragline.api), numpy (ragline.ports/query/retrieval),
-# opensearch-py and tenacity (the OpenSearch index adapter: every function reads or writes the
-# index, ingest_start to count what a failed document leaves searchable).
-_EVERY_FUNCTION = (
-    "aws-lambda-powertools[tracer]",
-    "pydantic",
-    "pydantic-settings",
-    "numpy",
-    "opensearch-py",
-    "tenacity",
-)
-# A function that builds an embedder imports ragline.tokens (tokenizers) through the AWS token counters.
-_EMBEDS = ("tokenizers",)
+# load on the first invocation. Every function: Powertools (handlers; with or without its tracer
+# extra, below), pydantic and pydantic-settings (ragline.config, ragline.api), opensearch-py and
+# tenacity (the OpenSearch index adapter: every function reads or writes the index, ingest_start
+# to count what a failed document leaves searchable).
+_EVERY_FUNCTION = ("pydantic", "pydantic-settings", "opensearch-py", "tenacity")
+# The queue consumers trace with Powertools' Tracer (the X-Ray SDK); the query handler does not
+# (`ragline/entrypoints/lambdas/query.py` says why).
+_TRACED = ("aws-lambda-powertools[tracer]", *_EVERY_FUNCTION)
 REQUIREMENT_SETS: dict[str, tuple[str, ...]] = {
-    "base": _EVERY_FUNCTION,
-    "query": (*_EVERY_FUNCTION, *_EMBEDS),
-    # Textract results are parsed by textractor; its Markdown tables need pandas.
-    "ingest": (*_EVERY_FUNCTION, *_EMBEDS, "amazon-textract-textractor[pandas]", "pandas"),
+    "base": (*_TRACED, "numpy"),
+    # The query path (ports, retrieval, the remote embedders, the OpenSearch index) is plain Python:
+    # no numpy (50 MB with its OpenBLAS), and no tokenizers (ragline.tokens loads it only to count
+    # tokens with a tokenizer file, and answering a question counts none). So the extractive
+    # generator (numpy) cannot run here; no stack configures it for this function.
+    "query": ("aws-lambda-powertools", *_EVERY_FUNCTION),
+    # Textract results are parsed by textractor; its Markdown tables need pandas. The chunker counts
+    # tokens: with `embedding.tokenizer_file` set, through tokenizers.
+    "ingest": (*_TRACED, "numpy", "tokenizers", "amazon-textract-textractor[pandas]", "pandas"),
 }
 FUNCTION_SETS: dict[str, str] = {
     "ingest_start": "base",

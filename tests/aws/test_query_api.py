@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
@@ -92,3 +93,20 @@ def test_search_returns_sources_without_an_answer_and_validates_like_query(index
     assert set(body) == {"question", "mode", "sources", "timings_ms"}
     status, body = call(api_event({"question": "pumps?", "k": 0}, path="/search"))
     assert status == 400 and "k: Input should be greater than or equal to 1" in body["error"]
+
+
+def test_an_answer_logs_its_stage_timings_with_the_request_id(indexed_api):
+    # The handler has no X-Ray subsegments (no Powertools Tracer): this log line stands in for them.
+    event = api_event({"question": "pumps?"})
+    written = io.StringIO()
+    previous = query.logger.registered_handler.setStream(written)
+    try:
+        status, _ = call(event)
+    finally:
+        query.logger.registered_handler.setStream(previous)
+    assert status == 200
+    logs = [json.loads(line) for line in written.getvalue().splitlines()]
+    answered = [log for log in logs if log["message"] == "answered"]
+    assert len(answered) == 1
+    assert answered[0]["correlation_id"] == event["requestContext"]["requestId"]
+    assert {"embed_ms", "retrieve_ms", "generate_ms"} <= set(answered[0])

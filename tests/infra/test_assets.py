@@ -64,6 +64,36 @@ def test_the_query_function_ships_neither_textractor_nor_pandas():
     assert {"amazon-textract-textractor", "pandas"} <= _names(assets.requirements_for("index_document"))
 
 
+# What the query function leaves out to meet its size and cold-import targets (bench/RESULTS_handlers.md).
+QUERY_LEAVES_OUT = {"numpy": "numpy", "tokenizers": "tokenizers", "aws-xray-sdk": "aws_xray_sdk"}
+
+
+def test_the_query_function_ships_neither_numpy_tokenizers_nor_the_xray_sdk():
+    query = assets.requirements_for("query")
+    assert not _names(query) & set(QUERY_LEAVES_OUT)
+    assert not any("[tracer]" in line for line in query)
+
+
+def test_the_query_path_imports_neither_numpy_tokenizers_nor_the_xray_sdk():
+    """The handler and what its first invocation imports, with those packages made unimportable
+    (this interpreter's packages otherwise): a top-level import of any of them fails here first."""
+    blocked = sorted(QUERY_LEAVES_OUT.values())
+    modules = [assets.handler_module("query"), *assets.FIRST_CALL_MODULES["query"]]
+    script = (
+        f"import importlib, sys; sys.path.insert(0, {str(assets.LAMBDAS_DIR)!r})\n"
+        f"for name in {blocked!r}: sys.modules[name] = None\n"
+        f"for module in {modules!r}: importlib.import_module(module)"
+    )
+    child = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=assets.REPO_ROOT,
+        env={"PATH": os.environ.get("PATH", ""), **assets.LAMBDA_ENVIRONMENT},
+    )
+    assert child.returncode == 0, child.stderr[-2000:]
+
+
 def test_runtime_sdk_is_pinned_by_the_aws_extra_and_never_in_a_set():
     sdk = assets.runtime_sdk_requirements()
     assert _names(sdk) == {"boto3", "botocore"}
@@ -93,7 +123,7 @@ def test_digest_is_stable_across_processes_and_follows_the_pins(tmp_path, monkey
     assert assets.dependencies_digest("query", python_version=None) != digest  # local build: its own cache
 
     bumped = tmp_path / "pyproject.toml"
-    bumped.write_text(assets.PYPROJECT.read_text().replace('"numpy==2.4.6"', '"numpy==2.4.5"'))
+    bumped.write_text(assets.PYPROJECT.read_text().replace('"tenacity==9.1.2"', '"tenacity==9.1.1"'))
     monkeypatch.setattr(assets, "PYPROJECT", bumped)
     assert assets.dependencies_digest("query") != digest
 
@@ -156,3 +186,5 @@ def test_each_handler_imports_from_its_assets_alone(function_dir, tmp_path):
         assert not loaded & {"textractor", "pandas"}
     shipped = {path.name for path in dependencies.iterdir() if not path.name.endswith(".dist-info")}
     assert not shipped & {"boto3", "botocore", "s3transfer", "grpc", "huggingface_hub"}
+    if function_dir == "query":  # nothing else in the set requires them either
+        assert not shipped & set(QUERY_LEAVES_OUT.values())

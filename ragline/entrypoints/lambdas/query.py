@@ -5,6 +5,14 @@ its sources with pages, scores and similarities. Bad input is a 400 whose messag
 field (a missing, empty or oversized question, a bad k or filter, a body that is not JSON, a
 content type that is not JSON), never a 500. The query service records the similarity
 metrics (EMF, namespace `rag`) and archives the question's embedding.
+
+No Powertools Tracer here, unlike the queue consumers: building it imports the X-Ray SDK, whose
+recorder creates botocore clients for its sampler, and that was half of this handler's cold
+import (`bench/RESULTS_handlers.md`), which every API caller meeting a cold start waits for.
+The function keeps Lambda's active tracing (the stacks set it), so X-Ray still shows each
+invocation and its initialization; the per-call subsegments are what is given up, and the stage
+timings (embed, retrieve, generate) stand in for them: every response carries them, and each
+answer logs them with the request id.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
@@ -27,7 +35,6 @@ from ragline.entrypoints.lambdas import runtime
 from ragline.errors import InvalidQueryError, ModelUnavailableError
 
 logger = Logger(service=runtime.SERVICE)
-tracer = Tracer()
 metrics = runtime.metrics
 app = APIGatewayRestResolver(enable_validation=True)
 
@@ -98,12 +105,6 @@ def model_unavailable(error: ModelUnavailableError) -> Response:
 
 @app.post("/query")
 def query(request: QueryRequest) -> QueryResponse:
-    # Not decorated by the tracer: the resolver reads this signature to validate the body.
-    return answer_question(request)
-
-
-@tracer.capture_method
-def answer_question(request: QueryRequest) -> QueryResponse:
     queries = runtime.services().queries
     question = queries.question(request.question, k=request.k, mode=request.mode, where=request.filter)
     answer = queries.ask(replace(question, client=API_CLIENT))
@@ -138,7 +139,6 @@ def documents() -> dict[str, Any]:
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
