@@ -4,6 +4,15 @@ Idempotent by content: a document's id is the hash of its bytes, and the registr
 which hash each source was indexed with. Unchanged files cost one hash; changed files have
 their chunks replaced atomically; files gone from a synced folder have their chunks removed.
 A failure in one file is recorded with its reason and never stops the others.
+
+Copies: content is indexed once, under the first name that brought it; every other name
+holding the same bytes is a `duplicate` row naming that holder. When the holder is deleted,
+or its bytes change, the first copy takes over its chunks (and the other copies' rows name
+the new holder), so the content stays served as long as one name holds it; a source that
+stops holding content with no copy left drops its chunks.
+
+Each file's outcome is decided first, as a list of writes (`ragline.writes`), then applied:
+in one transaction by a store that has one (the local SQLite store), else port by port.
 """
 
 from __future__ import annotations
@@ -23,10 +32,14 @@ from ragline.errors import DocumentError
 from ragline.model import Chunk, Document, DocumentState, DocumentStatus, EmbeddedChunk, content_hash
 from ragline.ports import ArchiveSink, Embedder, Extractor, Index, Registry
 from ragline.records import EmbeddingRecord, RecordKind
+from ragline.writes import Archive, DropChunks, Forget, MoveChunks, PutChunks, Record, Write, apply_in_order
 
 log = logging.getLogger(__name__)
 
 STAGES = ("read", "extract", "chunk", "embed", "index", "archive")
+
+#: States whose row holds the chunks of its content in the index.
+HOLDING = (DocumentState.INDEXED, DocumentState.UNCHANGED)
 
 
 @dataclass(frozen=True)
@@ -101,6 +114,25 @@ def _now() -> str:
 
 def _failed(source: str, reason: str, **fields: object) -> DocumentStatus:
     return DocumentStatus(source=source, state=DocumentState.FAILED, reason=reason, updated_at=_now(), **fields)  # type: ignore[arg-type]
+
+
+def _holds_chunks(status: DocumentStatus | None) -> bool:
+    """Whether this row's content is in the index under its source (a failed update keeps the old one)."""
+    if status is None or not status.document_id:
+        return False
+    return status.state in HOLDING or (status.state is DocumentState.FAILED and status.chunk_count > 0)
+
+
+def _copy_of(holder: str) -> str:
+    return f"same content as {holder}, which is indexed"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A file's outcome: its status, and every write that makes it so (its own row last)."""
+
+    status: DocumentStatus
+    writes: tuple[Write, ...]
 
 
 StageSeconds = dict[str, float]
@@ -215,64 +247,82 @@ class IngestService:
         stages: StageSeconds = {}
         return self._recorded(
             document.source,
-            lambda: self.known_status(document.source, document.id) or self._index_extracted(document, stages),
+            lambda: self._known(document.source, document.id) or self._indexing(document, stages),
             reraise_unexpected=reraise_unexpected,
         )
 
-    def _recorded(
-        self, source: str, ingest: Callable[[], DocumentStatus], *, reraise_unexpected: bool = False
-    ) -> DocumentStatus:
+    def _recorded(self, source: str, decide: Callable[[], Plan], *, reraise_unexpected: bool = False) -> DocumentStatus:
         try:
-            status = ingest()
+            plan = decide()
+            self._apply(plan.writes)
+            status = plan.status
         except DocumentError as error:
-            status = self._failed_keeping_previous(source, error.reason)
+            status = self.record_failure(source, error.reason, document_id=getattr(error, "document_id", None))
         except Exception as error:  # one bad document must not stop the batch; its reason is kept
             log.exception("unexpected failure while ingesting %s", source)
-            status = self._failed_keeping_previous(source, f"unexpected {type(error).__name__}: {error}")
+            status = self.record_failure(source, f"unexpected {type(error).__name__}: {error}")
             if reraise_unexpected:
-                self._registry.record(status)
                 raise
-        self._registry.record(status)
         if status.state is DocumentState.FAILED:
             log.warning("failed to ingest %s: %s", source, status.reason)
         return status
 
-    def record_failure(self, source: str, reason: str) -> DocumentStatus:
-        """Record that `source` failed for `reason`, outside an ingestion (e.g. a Textract job that failed)."""
-        status = self._failed_keeping_previous(source, reason)
-        self._registry.record(status)
+    def record_failure(self, source: str, reason: str, *, document_id: str | None = None) -> DocumentStatus:
+        """Record that `source` failed for `reason`, also outside an ingestion (e.g. a Textract job that failed).
+
+        `document_id`: the content now indexed under `source`, when the failure came after its
+        chunks were written; by default, the content its row named before.
+        """
+        status = self._failed_keeping_previous(source, reason, document_id)
+        self._apply((Record(status),))
         return status
 
-    def _failed_keeping_previous(self, source: str, reason: str) -> DocumentStatus:
+    def _failed_keeping_previous(self, source: str, reason: str, document_id: str | None = None) -> DocumentStatus:
         """A failed update leaves what was indexed before searchable, and says so."""
         try:
             still_indexed = self._index.count(source)
+            previous = self._registry.get(source) if still_indexed else None
         except Exception:  # the index itself may be what failed: the reason must still be recorded
             log.exception("could not count the chunks of %s left in the index", source)
             return _failed(source, reason)
-        if still_indexed:
-            reason = f"{reason}; {still_indexed} chunks of this source remain searchable"
-        return _failed(source, reason, chunk_count=still_indexed)
+        if not still_indexed:
+            return _failed(source, reason)
+        # The row keeps naming the content it holds, so a copy can take it over if this name goes.
+        held = document_id or (previous.document_id if previous else None)
+        kept = previous if previous and previous.document_id == held else None
+        return _failed(
+            source,
+            f"{reason}; {still_indexed} chunks of this source remain searchable",
+            chunk_count=still_indexed,
+            document_id=held,
+            page_count=kept.page_count if kept else 0,
+            scanned_pages=kept.scanned_pages if kept else (),
+        )
 
     def delete(self, source: str) -> int:
-        """Remove a source's chunks and its registry entry; return how many chunks went."""
-        removed = self._index.delete_source(source)
-        self._registry.remove(source)
-        return removed
+        """Remove a source's registry entry, and its chunks unless a copy takes them over; return how many went."""
+        previous = self._registry.get(source)
+        held = self._index.count(source)
+        writes = (*self._release(source, previous, replacing=False), Forget(source))
+        self._apply(writes)
+        return 0 if any(isinstance(write, MoveChunks) for write in writes) else held
 
-    # --- steps ----------------------------------------------------------------------------
+    def _apply(self, writes: Sequence[Write]) -> None:
+        apply_in_order(writes, self._ports)
 
-    def _ingest_document(self, source: str, data: bytes, tags: tuple[str, ...], stages: StageSeconds) -> DocumentStatus:
+    # --- deciding a file's writes ---------------------------------------------------------
+
+    def _ingest_document(self, source: str, data: bytes, tags: tuple[str, ...], stages: StageSeconds) -> Plan:
         if not data:
             raise DocumentError(source, "the file is empty (0 bytes)")
-        if skipped := self.known_status(source, content_hash(data)):
-            return skipped
+        if known := self._known(source, content_hash(data)):
+            return known
         with _timed(stages, "extract"):
             document = self._extractor.extract(source, data)
             document = replace(document, tags=tags) if tags else document
-        return self._index_extracted(document, stages)
+        return self._indexing(document, stages)
 
-    def _index_extracted(self, document: Document, stages: StageSeconds) -> DocumentStatus:
+    def _indexing(self, document: Document, stages: StageSeconds) -> Plan:
         source = document.source
         with _timed(stages, "chunk"):
             chunks = self._chunker.chunk(document)
@@ -280,9 +330,7 @@ class IngestService:
             raise DocumentError(source, _no_text_reason(document))
         with _timed(stages, "embed"):
             vectors = self._embedder.embed([chunk.embedding_text for chunk in chunks])
-        embedded = [EmbeddedChunk(chunk, vector) for chunk, vector in zip(chunks, vectors, strict=True)]
-        with _timed(stages, "index"):
-            self._index.replace_document(source, document.id, embedded)
+        embedded = tuple(EmbeddedChunk(chunk, vector) for chunk, vector in zip(chunks, vectors, strict=True))
         indexed = DocumentStatus(
             source=source,
             state=DocumentState.INDEXED,
@@ -292,49 +340,82 @@ class IngestService:
             scanned_pages=document.scanned_pages,
             updated_at=_now(),
         )
-        with _timed(stages, "archive"):
-            self._archive_chunks(indexed, embedded)
-        return indexed
+        model = self._embedder.model_name
+        records = tuple(_chunk_record(item.chunk, item.vector, model) for item in embedded)
+        previous = self._registry.get(source)
+        changed = previous is not None and previous.document_id != document.id
+        released = self._release(source, previous, replacing=True) if changed else ()
+        # The archive before the row: if archiving fails, the row says so and the next run redoes the file.
+        writes = (
+            *released,
+            PutChunks(source, document.id, embedded),
+            Archive(source, document.id, records),
+            Record(indexed),
+        )
+        return Plan(indexed, writes)
 
     def known_status(self, source: str, document_id: str) -> DocumentStatus | None:
         """The status to record instead of ingesting, when this content is already indexed; else None.
 
         Unchanged when `source` was indexed with the same content hash; duplicate when another
-        source holds the same bytes.
+        source holds the same bytes. Recording a duplicate this way leaves any chunks the source
+        held before in place: `skip_known` records it with every write that goes with it.
         """
-        previous = self._registry.get(source)
-        if (
-            previous
-            and previous.document_id == document_id
-            and previous.state
-            in (
-                DocumentState.INDEXED,
-                DocumentState.UNCHANGED,
-            )
-        ):
-            return replace(previous, state=DocumentState.UNCHANGED, reason=None, updated_at=_now())
-        twin = self._registry.find_by_document_id(document_id)
-        if twin and twin.source != source:
-            # Same bytes under another name: indexing them twice would only duplicate every hit.
-            return DocumentStatus(
-                source=source,
-                state=DocumentState.DUPLICATE,
-                reason=f"same content as {twin.source}, which is indexed",
-                updated_at=_now(),
-            )
-        return None
+        plan = self._known(source, document_id)
+        return plan.status if plan else None
 
-    def _archive_chunks(self, status: DocumentStatus, embedded: Sequence[EmbeddedChunk]) -> None:
-        model = self._embedder.model_name
-        records = [_chunk_record(item.chunk, item.vector, model) for item in embedded]
-        try:
-            written = self._archive.write(records)
-        except Exception as error:
-            # The chunks are searchable, but drift would miss them: forget the hash so the next
-            # run redoes the document instead of skipping it as unchanged.
-            raise DocumentError(status.source, f"indexed, but archiving its embeddings failed: {error}") from error
-        if written not in (len(records), 0):
-            raise DocumentError(status.source, f"archived {written} of {len(records)} embeddings")
+    def skip_known(self, source: str, document_id: str) -> DocumentStatus | None:
+        """Like `known_status`, and apply it: the row, and the release of what `source` held before."""
+        plan = self._known(source, document_id)
+        if plan is None:
+            return None
+        self._apply(plan.writes)
+        return plan.status
+
+    def _known(self, source: str, document_id: str) -> Plan | None:
+        previous = self._registry.get(source)
+        if previous and previous.document_id == document_id and previous.state in HOLDING:
+            unchanged = replace(previous, state=DocumentState.UNCHANGED, reason=None, updated_at=_now())
+            return Plan(unchanged, (Record(unchanged),))
+        twin = self._registry.find_by_document_id(document_id)
+        if not twin or twin.source == source:
+            return None
+        # Same bytes under another name: indexing them twice would only duplicate every hit.
+        duplicate = DocumentStatus(
+            source=source,
+            state=DocumentState.DUPLICATE,
+            document_id=document_id,
+            reason=_copy_of(twin.source),
+            updated_at=_now(),
+        )
+        released = self._release(source, previous, replacing=False) if previous else ()
+        return Plan(duplicate, (*released, Record(duplicate)))
+
+    def _release(self, source: str, previous: DocumentStatus | None, *, replacing: bool) -> tuple[Write, ...]:
+        """The writes by which `source` stops holding the content its row names.
+
+        The first copy (a `duplicate` row of the same content) takes the chunks over and the
+        other copies name it; with no copy left, the chunks go, unless `replacing` (new chunks
+        are about to replace them, so the source is never left with none).
+        """
+        heirs = []
+        if _holds_chunks(previous):
+            copies = self._registry.sources_of(previous.document_id)  # type: ignore[union-attr, arg-type]
+            heirs = [row for row in copies if row.source != source and row.state is DocumentState.DUPLICATE]
+        if not heirs:
+            return () if replacing else (DropChunks(source),)
+        heir, *others = heirs
+        taken = replace(
+            heir,
+            state=DocumentState.INDEXED,
+            chunk_count=previous.chunk_count,  # type: ignore[union-attr]
+            page_count=previous.page_count,  # type: ignore[union-attr]
+            scanned_pages=previous.scanned_pages,  # type: ignore[union-attr]
+            reason=None,
+            updated_at=_now(),
+        )
+        renamed = [Record(replace(row, reason=_copy_of(heir.source), updated_at=_now())) for row in others]
+        return (MoveChunks(source, heir.source), Record(taken), *renamed)
 
     def _prune_missing(self, folders: Sequence[Path]) -> list[DocumentStatus]:
         """Sources registered under a synced folder whose file is gone: their chunks go too."""

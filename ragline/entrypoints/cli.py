@@ -23,7 +23,7 @@ from ragline.errors import RaglineError
 from ragline.filters import parse_filter_expressions
 from ragline.ingest import IngestReport
 from ragline.ingest import Progress as IngestProgress
-from ragline.model import Answer, DocumentState
+from ragline.model import Answer, DocumentState, DocumentStatus
 from ragline.prompt import format_pages
 
 app = typer.Typer(help="Retrieval-augmented answers over your PDFs, with page citations.", no_args_is_help=True)
@@ -180,6 +180,17 @@ def print_answer(answer: Answer) -> None:
     console.print(table)
 
 
+def short_names(sources: list[str]) -> tuple[str, list[str]]:
+    """The folder all these local paths share, and each path relative to it: a terminal table has no
+    room for absolute paths, and names alone would be ambiguous across folders. URIs stay whole."""
+    local = [source for source in sources if source.startswith("/")]
+    if not local:
+        return "", sources
+    folder = os.path.commonpath([os.path.dirname(source) for source in local])
+    prefix = folder.rstrip("/") + "/"
+    return folder, [source.removeprefix(prefix) if source.startswith(prefix) else source for source in sources]
+
+
 @app.command()
 def status() -> None:
     """Show every document the registry knows, with its state and chunk count."""
@@ -189,12 +200,14 @@ def status() -> None:
         chunks = engine.index.count()
     finally:
         engine.close()
-    table = Table(title=f"Registry: {len(rows)} documents, {chunks} chunks indexed")
+    folder, names = short_names([row.source for row in rows])
+    where = f" under {folder}" if folder else ""
+    table = Table(title=f"Registry: {len(rows)} documents{where}, {chunks} chunks indexed")
     for column in ("source", "status", "pages", "chunks", "updated", "reason"):
         table.add_column(column, overflow="fold")
-    for row in rows:
+    for row, name in zip(rows, names, strict=True):
         table.add_row(
-            row.source,
+            name,
             Text(row.state.value, style=STATE_STYLES[row.state]),
             str(row.page_count or ""),
             str(row.chunk_count),
@@ -213,16 +226,29 @@ def delete(sources: Annotated[list[str], typer.Argument(help="Sources (paths) to
         for source in sources:
             resolved = Path(os.path.abspath(source)).as_posix() if "://" not in source else source
             known = engine.registry.get(resolved) or engine.registry.get(source)
-            if known is None:
-                errors.print(f"[yellow]{source}: not in the registry[/]")
+            name = known.source if known else next((s for s in (resolved, source) if engine.index.count(s)), None)
+            if name is None:
+                errors.print(f"[yellow]{source}: not in the registry and no chunks in the index[/]")
                 missing += 1
                 continue
-            removed = engine.delete(known.source)
-            console.print(f"deleted {known.source}: {removed} chunks removed")
+            removed = engine.delete(name)
+            console.print(f"deleted {name}: {removed} chunks removed{_still_served(engine, known)}", soft_wrap=True)
     finally:
         engine.close()
     if missing:
         raise typer.Exit(1)
+
+
+def _still_served(engine: Engine, deleted: DocumentStatus | None) -> str:
+    """Where the content of a deleted name is still served from, when a copy took it over."""
+    if deleted is None or not deleted.document_id:
+        return ""
+    holders = [
+        row.source
+        for row in engine.registry.sources_of(deleted.document_id)
+        if row.state in (DocumentState.INDEXED, DocumentState.UNCHANGED)
+    ]
+    return f"; its content stays indexed as {holders[0]}" if holders else ""
 
 
 @app.command()

@@ -152,3 +152,27 @@ class IndexContract:
         assert index.dense_search(np.asarray(unit(1, 0)), k=3) == []
         assert index.keyword_search("pumps", k=3) == []
         assert index.count() == 0
+
+
+class MovingIndexContract:
+    """`move_source`, for the adapters whose test double supports it (the OpenSearch fake has no
+    update_by_query yet: `tests/aws/fake_opensearch.py`)."""
+
+    @pytest.fixture
+    def loaded(self, index):
+        index.replace_document("/docs/pumps.pdf", "p" * 64, PUMPS)
+        index.replace_document("/docs/birds.pdf", "b" * 64, BIRDS)
+        return index
+
+    def test_move_source_gives_every_chunk_to_the_other_name(self, loaded):
+        assert loaded.move_source("/docs/pumps.pdf", "/docs/pumps-copy.pdf") == 2
+        assert loaded.count("/docs/pumps.pdf") == 0
+        assert loaded.count("/docs/pumps-copy.pdf") == 2
+        assert {chunk.source for chunk, _ in loaded.keyword_search("pumps seals", k=5)} >= {"/docs/pumps-copy.pdf"}
+        assert loaded.dense_search(np.asarray(unit(1, 0)), k=1)[0][0].source == "/docs/pumps-copy.pdf"
+        assert loaded.delete_source("/docs/pumps-copy.pdf") == 2
+        assert loaded.count() == 2
+
+    def test_moving_a_source_with_no_chunks_moves_nothing(self, loaded):
+        assert loaded.move_source("/docs/none.pdf", "/docs/other.pdf") == 0
+        assert loaded.count() == 4

@@ -34,3 +34,11 @@ class RegistryContract:
         registry.record(DocumentStatus(source="/docs/b.pdf", state=DocumentState.UNCHANGED))
         registry.remove("/docs/a.pdf")
         assert [status.source for status in registry.all()] == ["/docs/b.pdf"]
+
+    def test_sources_of_lists_every_row_of_a_content_whatever_its_state(self, registry):
+        registry.record(INDEXED)
+        copy = DocumentStatus(source="/docs/c.pdf", state=DocumentState.DUPLICATE, document_id="a" * 64, reason="copy")
+        registry.record(copy)
+        registry.record(DocumentStatus(source="/docs/b.pdf", state=DocumentState.INDEXED, document_id="b" * 64))
+        assert registry.sources_of("a" * 64) == [INDEXED, copy]
+        assert registry.sources_of("z" * 64) == []

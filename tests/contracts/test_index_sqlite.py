@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 
 from ragline.adapters.local.index.sqlite import SqliteIndex
-from tests.contracts.index_contract import DIMENSION, PUMPS, IndexContract, unit
+from tests.contracts.index_contract import DIMENSION, PUMPS, IndexContract, MovingIndexContract, unit
 
 
-class TestSqliteIndex(IndexContract):
+class TestSqliteIndex(IndexContract, MovingIndexContract):
     @pytest.fixture
     def index(self, tmp_path):
         index = SqliteIndex(tmp_path / "index.sqlite3", dimension=DIMENSION)

@@ -60,3 +60,15 @@ def test_status_and_delete(data_dir, folder):
     assert "chunks removed" in deleted.output
     assert "0 chunks indexed" in runner.invoke(app, ["status"]).output
     assert runner.invoke(app, ["delete", str(folder / "never.pdf")]).exit_code == 1
+
+
+def test_deleting_a_file_whose_copy_remains_says_where_its_content_stays(data_dir, folder):
+    (folder / "broken.pdf").unlink()
+    (folder / "report-copy.pdf").write_bytes((folder / "report.pdf").read_bytes())
+    assert runner.invoke(app, ["ingest", str(folder)]).exit_code == 0
+    deleted = runner.invoke(app, ["delete", str(folder / "report.pdf")])
+    assert deleted.exit_code == 0, deleted.output
+    assert "0 chunks removed" in deleted.output
+    assert "stays indexed as" in deleted.output and "report-copy.pdf" in deleted.output
+    status = runner.invoke(app, ["status"]).output
+    assert "report-copy.pdf" in status and "indexed" in status and "duplicate" not in status

@@ -73,6 +73,9 @@ class DynamoDbRegistry:
         ]
         return min(matches, key=lambda status: status.source, default=None)
 
+    def sources_of(self, document_id: str) -> list[DocumentStatus]:
+        return sorted(self._items_with_document_id(document_id), key=lambda status: status.source)
+
     def _items_with_document_id(self, document_id: str) -> list[DocumentStatus]:
         condition = {":document_id": {"S": document_id}}
         if self._document_index:

@@ -105,6 +105,13 @@ class OpenSearchIndex:
     def delete_source(self, source: str) -> int:
         return self._delete_where([_term("source", source)])
 
+    @opensearch_retry  # idempotent: a retry finds nothing left under `source`
+    def move_source(self, source: str, to: str) -> int:
+        script = {"source": "ctx._source.source = params.to", "lang": "painless", "params": {"to": to}}
+        body = {"query": {"bool": {"filter": [_term("source", source)]}}, "script": script}
+        response = self._client.update_by_query(index=self._name, body=body, refresh=True, conflicts="proceed")
+        return int(response.get("updated", 0))
+
     def _check(self, source: str, document_id: str, chunks: Sequence[EmbeddedChunk]) -> None:
         for item in chunks:
             if item.chunk.source != source or item.chunk.document_id != document_id:

@@ -49,6 +49,13 @@ class SqliteRegistry:
             ).fetchone()
         return _status_from_row(row) if row else None
 
+    def sources_of(self, document_id: str) -> list[DocumentStatus]:
+        with self._lock:
+            rows = self._connection.execute(
+                "SELECT * FROM documents WHERE document_id = ? ORDER BY source", (document_id,)
+            ).fetchall()
+        return [_status_from_row(row) for row in rows]
+
     def record(self, status: DocumentStatus) -> None:
         with self._lock:
             self._connection.execute(

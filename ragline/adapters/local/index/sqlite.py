@@ -151,6 +151,10 @@ class SqliteIndex:
         with self._transaction() as connection:
             return self._delete_where(connection, "source = ?", (source,))
 
+    def move_source(self, source: str, to: str) -> int:
+        with self._transaction() as connection:
+            return connection.execute("UPDATE chunks SET source = ? WHERE source = ?", (to, source)).rowcount
+
     def _delete_where(self, connection: sqlite3.Connection, condition: str, parameters: tuple[object, ...]) -> int:
         rowids = [row[0] for row in connection.execute(f"SELECT rowid FROM chunks WHERE {condition}", parameters)]
         connection.executemany("DELETE FROM chunk_terms WHERE rowid = ?", [(rowid,) for rowid in rowids])
