@@ -78,7 +78,8 @@ def _sqlite_index(settings: Settings, dimension: Callable[[], int]) -> Index:
 def _sqlite_registry(settings: Settings) -> Registry:
     from ragline.adapters.local.registry import SqliteRegistry
 
-    return SqliteRegistry(settings.registry_path)
+    # In the index's database: one transaction writes a document's chunks and its row (SqliteIndex.apply).
+    return SqliteRegistry(settings.index_path, legacy=settings.registry_path)
 
 
 def _local_extractor(settings: Settings) -> Extractor:

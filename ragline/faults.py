@@ -19,7 +19,7 @@ Action = Literal["raise", "exit"]
 ENVIRONMENT_VARIABLE = "RAGLINE_FAULT"
 EXIT_CODE = 86
 
-_armed: dict[str, Action] = {}
+_armed: dict[str, tuple[Action, int]] = {}  # name -> (action, passes to let through first)
 _recorder: list[str] | None = None
 
 
@@ -33,22 +33,28 @@ def _from_environment() -> None:
         name, _, action = value.rpartition(":")
         if action not in ("raise", "exit") or not name:
             raise ValueError(f"{ENVIRONMENT_VARIABLE}={value!r}: expected <checkpoint>:raise or <checkpoint>:exit")
-        _armed[name] = action  # type: ignore[assignment]
+        _armed[name] = (action, 0)  # type: ignore[assignment]
 
 
 def checkpoint(name: str) -> None:
     """A write boundary: crash here if a test armed it."""
     if _recorder is not None:
         _recorder.append(name)
-    action = _armed.pop(name, None)
+    if name not in _armed:
+        return
+    action, skip = _armed.pop(name)
+    if skip:
+        _armed[name] = (action, skip - 1)
+        return
     if action == "exit":
         os._exit(EXIT_CODE)
     if action == "raise":
         raise InjectedCrash(name)
 
 
-def arm(name: str, action: Action = "raise") -> None:
-    _armed[name] = action
+def arm(name: str, action: Action = "raise", *, skip: int = 0) -> None:
+    """Crash at the checkpoint `name` once it has been passed `skip` times."""
+    _armed[name] = (action, skip)
 
 
 def disarm() -> None:

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from ragline.chunking import Chunker
 from ragline.errors import DocumentError
@@ -158,6 +158,16 @@ class IngestPorts(Protocol):
     index: Index
     registry: Registry
     archive: ArchiveSink
+
+
+@runtime_checkable
+class AtomicIndex(Protocol):
+    """An index whose database also holds the registry's rows and an outbox of archive records (the
+    local SQLite store): it applies a file's writes in one transaction, then delivers the outbox."""
+
+    def commits_with(self, registry: Registry) -> bool: ...
+
+    def apply(self, writes: Sequence[Write], archive: Callable[[], ArchiveSink]) -> None: ...
 
 
 class IngestService:
@@ -308,7 +318,13 @@ class IngestService:
         return 0 if any(isinstance(write, MoveChunks) for write in writes) else held
 
     def _apply(self, writes: Sequence[Write]) -> None:
-        apply_in_order(writes, self._ports)
+        """One commit point when the store has one: the file's chunks, rows and archive records
+        become visible together or not at all."""
+        index = self._index
+        if isinstance(index, AtomicIndex) and index.commits_with(self._registry):
+            index.apply(writes, lambda: self._archive)
+        else:
+            apply_in_order(writes, self._ports)
 
     # --- deciding a file's writes ---------------------------------------------------------
 

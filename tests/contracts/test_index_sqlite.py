@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from ragline.adapters.local.index.sqlite import SqliteIndex
-from tests.contracts.index_contract import DIMENSION, PUMPS, IndexContract, MovingIndexContract, unit
+from ragline.filters import SearchFilter
+from tests.contracts.index_contract import BIRDS, DIMENSION, PUMPS, IndexContract, MovingIndexContract, unit
 
 
 class TestSqliteIndex(IndexContract, MovingIndexContract):
@@ -156,3 +157,90 @@ def test_an_index_file_from_the_fts5_days_is_migrated_on_open(tmp_path):
     check = sqlite3.connect(path)
     assert check.execute("SELECT count(*) FROM sqlite_master WHERE name = 'chunks_fts'").fetchone()[0] == 0
     check.close()
+
+
+# --- one database for the chunks, the registry rows and the archive outbox ------------------------
+
+
+def _store(tmp_path):
+    from ragline.adapters.local.registry import SqliteRegistry
+
+    path = tmp_path / "index.sqlite3"
+    return SqliteIndex(path, dimension=DIMENSION), SqliteRegistry(path)
+
+
+def test_registry_writes_keep_the_in_memory_search_copies(tmp_path):
+    from ragline.model import DocumentState, DocumentStatus
+
+    index, registry = _store(tmp_path)
+    index.replace_document("/docs/pumps.pdf", "p" * 64, PUMPS)
+    index.dense_search(np.asarray(unit(1, 0)), k=1)
+    built = index._current_matrix()
+    registry.record(DocumentStatus(source="/docs/pumps.pdf", state=DocumentState.UNCHANGED, document_id="p" * 64))
+    assert index._current_matrix() is built
+    index.delete_source("/docs/pumps.pdf")
+    assert index._current_matrix() is not built
+    index.close()
+    registry.close()
+
+
+def test_a_copy_s_name_finds_the_content_it_shares(tmp_path):
+    from ragline.model import DocumentState, DocumentStatus
+
+    index, registry = _store(tmp_path)
+    index.replace_document("/docs/pumps.pdf", "p" * 64, PUMPS)
+    index.replace_document("/docs/birds.pdf", "b" * 64, BIRDS)
+    copy = DocumentStatus(source="/other/pumps-copy.pdf", state=DocumentState.DUPLICATE, document_id="p" * 64)
+    registry.record(copy)
+    for pattern in ("pumps-copy.pdf", "/other/*.pdf", "*copy*"):
+        hits = index.keyword_search("pumps", k=5, where=SearchFilter(source=pattern))
+        assert {chunk.source for chunk, _ in hits} == {"/docs/pumps.pdf"}, pattern
+    assert index.keyword_search("pumps", k=5, where=SearchFilter(source="birds-copy.pdf")) == []
+    index.close()
+    registry.close()
+
+
+def test_archive_records_wait_in_the_outbox_until_the_sink_takes_them(tmp_path):
+    from ragline.adapters.local.archive import LocalArchive
+    from ragline.model import DocumentState, DocumentStatus
+    from ragline.records import EMBEDDING_ARCHIVE_PREFIX, EmbeddingRecord, RecordKind
+    from ragline.writes import Archive, PutChunks, Record
+
+    class Unreachable:
+        def write(self, records):
+            raise OSError("disk full")
+
+    index, registry = _store(tmp_path)
+    records = tuple(
+        EmbeddingRecord.now(id=item.chunk.id, kind=RecordKind.CHUNK, source=item.chunk.source, model="m", vector=[1.0])
+        for item in PUMPS
+    )
+    status = DocumentStatus(source="/docs/pumps.pdf", state=DocumentState.INDEXED, document_id="p" * 64, chunk_count=2)
+    writes = [PutChunks("/docs/pumps.pdf", "p" * 64, tuple(PUMPS)), Archive("/docs/pumps.pdf", "p" * 64, records)]
+    index.apply([*writes, Record(status)], lambda: Unreachable())
+    assert registry.get("/docs/pumps.pdf") == status  # indexed all the same
+    assert index.pending_archive() == 2
+    archive = LocalArchive(tmp_path / "archive")
+    index.apply([], lambda: archive)
+    assert index.pending_archive() == 0
+    assert list(archive.read(EMBEDDING_ARCHIVE_PREFIX)) == list(records)
+    index.close()
+    registry.close()
+
+
+def test_a_registry_kept_in_its_own_file_is_moved_into_the_index_database(tmp_path):
+    from ragline.adapters.local.registry import SqliteRegistry
+    from tests.contracts.registry_contract import INDEXED
+
+    legacy = SqliteRegistry(tmp_path / "registry.sqlite3")
+    legacy.record(INDEXED)
+    legacy.close()
+    registry = SqliteRegistry(tmp_path / "index.sqlite3", legacy=tmp_path / "registry.sqlite3")
+    assert registry.all() == [INDEXED]
+    assert not (tmp_path / "registry.sqlite3").exists()
+    assert (tmp_path / "registry.sqlite3.migrated").exists()
+    registry.remove(INDEXED.source)
+    registry.close()
+    reopened = SqliteRegistry(tmp_path / "index.sqlite3", legacy=tmp_path / "registry.sqlite3")
+    assert reopened.all() == []  # migrated once: a deleted row does not come back
+    reopened.close()

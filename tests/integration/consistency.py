@@ -77,3 +77,12 @@ def assert_consistent(settings: Settings) -> None:
     assert all(count == 1 for count in contents.values()), f"content indexed under two names: {contents}"
     twice = [key for key, count in archived_ids(settings).items() if count > 1]
     assert not twice, f"archive records written twice: {twice[:3]}"
+
+
+def assert_archived(settings: Settings) -> None:
+    """Every indexed chunk has its embedding in the archive, once, and nothing waits in the outbox."""
+    pending = _rows(settings.index_path, "SELECT count(*) FROM archive_outbox")
+    assert not pending or pending[0][0] == 0, f"{pending[0][0]} archive records never delivered"
+    indexed = {row[0] for row in _rows(settings.index_path, "SELECT chunk_id FROM chunks")}
+    archived = {chunk_id for chunk_id, _ in archived_ids(settings)}
+    assert indexed <= archived, f"indexed chunks with no archive record: {sorted(indexed - archived)[:3]}"

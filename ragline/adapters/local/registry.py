@@ -1,8 +1,17 @@
-"""The local document registry: one row per source, in SQLite."""
+"""The local document registry: one row per source, in SQLite.
+
+The rows live in the index's database file (`bootstrap` opens both on `index.sqlite3`), so
+that a document's chunks and its row are written by one transaction (`SqliteIndex.apply`):
+a crash can leave neither chunks without a row nor a row without its chunks. A registry
+kept in a file of its own by earlier versions (`registry.sqlite3`) is copied in on first
+open and renamed `registry.sqlite3.migrated`.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -23,14 +32,32 @@ CREATE TABLE IF NOT EXISTS documents (
 CREATE INDEX IF NOT EXISTS documents_by_id ON documents(document_id);
 """
 
+log = logging.getLogger(__name__)
+
 
 class SqliteRegistry:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, legacy: Path | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
         self._lock = threading.Lock()
         self._connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._connection.execute("PRAGMA journal_mode=WAL")
         self._connection.executescript(SCHEMA)
+        if legacy is not None and legacy.exists() and legacy.resolve() != path.resolve():
+            self._migrate(legacy)
+
+    def _migrate(self, legacy: Path) -> None:
+        """Copy the rows of a registry file of its own (earlier versions) into this database, once."""
+        self._connection.execute("ATTACH DATABASE ? AS legacy", (str(legacy),))
+        try:
+            self._connection.execute("INSERT OR IGNORE INTO documents SELECT * FROM legacy.documents")
+        finally:
+            self._connection.execute("DETACH DATABASE legacy")
+        try:
+            os.replace(legacy, legacy.with_name(legacy.name + ".migrated"))
+        except FileNotFoundError:  # another process migrated it at the same time
+            return
+        log.warning("moved the registry rows of %s into %s", legacy, self.path)
 
     def close(self) -> None:
         with self._lock:
@@ -43,9 +70,11 @@ class SqliteRegistry:
 
     def find_by_document_id(self, document_id: str) -> DocumentStatus | None:
         with self._lock:
+            # A failed update that kept its previous chunks still holds that content.
             row = self._connection.execute(
-                "SELECT * FROM documents WHERE document_id = ? AND state IN (?, ?) ORDER BY source LIMIT 1",
-                (document_id, DocumentState.INDEXED.value, DocumentState.UNCHANGED.value),
+                "SELECT * FROM documents WHERE document_id = ? "
+                "AND (state IN (?, ?) OR (state = ? AND chunk_count > 0)) ORDER BY source LIMIT 1",
+                (document_id, DocumentState.INDEXED.value, DocumentState.UNCHANGED.value, DocumentState.FAILED.value),
             ).fetchone()
         return _status_from_row(row) if row else None
 
@@ -58,19 +87,7 @@ class SqliteRegistry:
 
     def record(self, status: DocumentStatus) -> None:
         with self._lock:
-            self._connection.execute(
-                "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    status.source,
-                    status.state.value,
-                    status.document_id,
-                    status.chunk_count,
-                    status.page_count,
-                    json.dumps(list(status.scanned_pages)),
-                    status.reason,
-                    status.updated_at,
-                ),
-            )
+            self._connection.execute(RECORD_SQL, row_of(status))
 
     def remove(self, source: str) -> None:
         with self._lock:
@@ -80,6 +97,23 @@ class SqliteRegistry:
         with self._lock:
             rows = self._connection.execute("SELECT * FROM documents ORDER BY source").fetchall()
         return [_status_from_row(row) for row in rows]
+
+
+RECORD_SQL = "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+
+
+def row_of(status: DocumentStatus) -> tuple:
+    """The `documents` row of a status, for `RECORD_SQL`."""
+    return (
+        status.source,
+        status.state.value,
+        status.document_id,
+        status.chunk_count,
+        status.page_count,
+        json.dumps(list(status.scanned_pages)),
+        status.reason,
+        status.updated_at,
+    )
 
 
 def _status_from_row(row: tuple) -> DocumentStatus:

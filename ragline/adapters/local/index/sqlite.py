@@ -5,16 +5,25 @@ first pass confirmed in float32, ragline/adapters/local/index/dense.py) answers 
 perfect recall, and SQLite gives durable, transactional storage. Keyword search stores each chunk's
 FTS5 terms at write time and scores BM25 over in-memory postings (ragline/adapters/local/index/bm25.py): the
 same scores as FTS5's bm25(), without FTS5's pass over every row that matches a common word.
-Both in-memory copies are rebuilt when another writer changes the file (PRAGMA data_version).
+Both in-memory copies are rebuilt when the chunks change (a generation number every chunk write
+bumps, so registry writes in the same file do not throw them away).
+
+One commit point: the registry's rows (`ragline.adapters.local.registry`) and an outbox of
+archive records live in this database too, and `apply` writes a document's chunks, rows and
+archive records in one transaction. The outbox is then delivered to the archive sink and
+cleared; a crash in between delivers it again on the next `apply`, and the local archive keeps
+a batch delivered twice once.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
+import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +32,16 @@ import numpy as np
 
 from ragline.adapters.local.index.bm25 import Bm25Postings, Fts5Tokenizer, top_k
 from ragline.adapters.local.index.dense import DenseMatrix
+from ragline.adapters.local.registry import RECORD_SQL, SqliteRegistry, row_of
+from ragline.adapters.local.registry import SCHEMA as REGISTRY_SCHEMA
+from ragline.faults import checkpoint
 from ragline.filters import SearchFilter
-from ragline.model import Chunk, EmbeddedChunk
+from ragline.model import Chunk, DocumentState, EmbeddedChunk
+from ragline.ports import ArchiveSink, Registry
+from ragline.records import EmbeddingRecord
+from ragline.writes import Archive, DropChunks, Forget, MoveChunks, PutChunks, Record, Write, write_name
+
+log = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS chunks (
@@ -54,6 +71,10 @@ CREATE TABLE IF NOT EXISTS chunk_terms (
     term_ids BLOB NOT NULL,     -- int32 array of terms.id
     counts BLOB NOT NULL        -- int32 array: how often each of those terms occurs in the chunk
 );
+-- Archive records committed with their chunks, waiting to be delivered (one batch per document).
+CREATE TABLE IF NOT EXISTS archive_outbox (id INTEGER PRIMARY KEY, batch TEXT NOT NULL, line TEXT NOT NULL);
+-- `chunks`: bumped by every write to the chunks, the key of the in-memory copies.
+CREATE TABLE IF NOT EXISTS generation (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
 #: Before keyword search moved to numpy, FTS5 held the keyword index; an index file from then is
@@ -71,10 +92,10 @@ _COLUMNS = (
 
 @dataclass
 class _Matrix:
-    """The in-memory copy of every vector, rebuilt when another writer changes the file."""
+    """The in-memory copy of every vector, rebuilt when the chunks change."""
 
     matrix: DenseMatrix
-    data_version: int
+    generation: int
 
 
 @dataclass
@@ -82,7 +103,7 @@ class _Postings:
     """The in-memory keyword postings, rebuilt like the matrix."""
 
     postings: Bm25Postings
-    data_version: int
+    generation: int
 
 
 class SqliteIndex:
@@ -94,10 +115,11 @@ class SqliteIndex:
         self._connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._connection.execute("PRAGMA journal_mode=WAL")
         self._connection.execute("PRAGMA synchronous=NORMAL")
-        self._connection.executescript(SCHEMA)
+        self._connection.executescript(SCHEMA + REGISTRY_SCHEMA)
         self._tokenizer = Fts5Tokenizer()
         self._matrix: _Matrix | None = None
         self._postings: _Postings | None = None
+        self._writing = False
         self._migrate_legacy_keyword_index()
 
     def close(self) -> None:
@@ -107,16 +129,30 @@ class SqliteIndex:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction; a write made inside one (by `apply`) joins it instead of committing alone."""
         with self._lock:
+            if self._writing:
+                yield self._connection
+                return
             self._connection.execute("BEGIN IMMEDIATE")
+            self._writing = True
             try:
                 yield self._connection
+                self._connection.execute("COMMIT")
             except BaseException:
                 self._connection.execute("ROLLBACK")
                 raise
-            self._connection.execute("COMMIT")
-            self._matrix = None
-            self._postings = None
+            finally:
+                self._writing = False
+
+    def _chunks_changed(self, connection: sqlite3.Connection) -> None:
+        connection.execute(
+            "INSERT INTO generation VALUES ('chunks', 1) ON CONFLICT(name) DO UPDATE SET value = value + 1"
+        )
+
+    def _generation(self) -> int:
+        row = self._connection.execute("SELECT value FROM generation WHERE name = 'chunks'").fetchone()
+        return row[0] if row else 0
 
     def _migrate_legacy_keyword_index(self) -> None:
         legacy = self._connection.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (_LEGACY_FTS_TABLE,)).fetchone()
@@ -129,6 +165,7 @@ class SqliteIndex:
             counts = self._tokenizer.term_counts([text for _, text in missing])
             self._insert_terms(connection, [rowid for rowid, _ in missing], counts)
             connection.execute(f"DROP TABLE {_LEGACY_FTS_TABLE}")
+            self._chunks_changed(connection)
 
     # --- writes ---------------------------------------------------------------------------
 
@@ -140,20 +177,91 @@ class SqliteIndex:
                 raise ValueError(
                     f"chunk {embedded.chunk.id}: vector has {len(embedded.vector)} dimensions, not {self._dimension}"
                 )
-        # Tokenizing needs no lock on the index: do it before the write transaction starts.
+        # Tokenizing needs no lock on the index: do it before the write transaction starts (unless this
+        # write joins the one `apply` holds).
         term_counts = self._tokenizer.term_counts([embedded.chunk.embedding_text for embedded in chunks])
         with self._transaction() as connection:
             self._delete_where(connection, "source = ?", (source,))
             rowids = [self._insert(connection, embedded) for embedded in chunks]
             self._insert_terms(connection, rowids, term_counts)
+            self._chunks_changed(connection)
 
     def delete_source(self, source: str) -> int:
         with self._transaction() as connection:
-            return self._delete_where(connection, "source = ?", (source,))
+            return self._drop(connection, source)
 
     def move_source(self, source: str, to: str) -> int:
         with self._transaction() as connection:
+            # The in-memory copies hold no source: moving leaves them valid.
             return connection.execute("UPDATE chunks SET source = ? WHERE source = ?", (to, source)).rowcount
+
+    # --- one commit point -------------------------------------------------------------------
+
+    def commits_with(self, registry: Registry) -> bool:
+        """Whether `registry`'s rows live in this database, so `apply` can write them with the chunks."""
+        return isinstance(registry, SqliteRegistry) and registry.path.resolve() == self._path.resolve()
+
+    def apply(self, writes: Sequence[Write], archive: Callable[[], ArchiveSink]) -> None:
+        """Write a document's chunks, registry rows and archive records in one transaction, then
+        deliver the archive records (`archive` is called only when there are some)."""
+        with self._transaction() as connection:
+            batch = uuid.uuid4().hex
+            for write in writes:
+                self._write(connection, write, batch)
+                checkpoint(f"store.{write_name(write)}")
+        checkpoint("store.committed")
+        self.deliver_archive(archive)
+
+    def _write(self, connection: sqlite3.Connection, write: Write, batch: str) -> None:
+        match write:  # the Index port's own writes, joining this transaction
+            case PutChunks(source, document_id, chunks):
+                self.replace_document(source, document_id, chunks)
+            case MoveChunks(source, to):
+                self.move_source(source, to)
+            case DropChunks(source):
+                self.delete_source(source)
+            case Record(status):
+                connection.execute(RECORD_SQL, row_of(status))
+            case Forget(source):
+                connection.execute("DELETE FROM documents WHERE source = ?", (source,))
+            case Archive(_, _, records):
+                connection.executemany(
+                    "INSERT INTO archive_outbox (batch, line) VALUES (?, ?)",
+                    [(batch, record.to_json()) for record in records],
+                )
+
+    def _drop(self, connection: sqlite3.Connection, source: str) -> int:
+        removed = self._delete_where(connection, "source = ?", (source,))
+        if removed:
+            self._chunks_changed(connection)
+        return removed
+
+    def deliver_archive(self, archive: Callable[[], ArchiveSink]) -> None:
+        """Write every committed batch of archive records to the sink, then clear it, batch by batch.
+
+        A failing sink leaves the batch for the next call and says so: the document stays indexed.
+        """
+        with self._lock:
+            batches = [row[0] for row in self._connection.execute("SELECT DISTINCT batch FROM archive_outbox")]
+        for batch in batches:
+            with self._lock:
+                rows = self._connection.execute(
+                    "SELECT line FROM archive_outbox WHERE batch = ? ORDER BY id", (batch,)
+                ).fetchall()
+            records = [EmbeddingRecord.from_json(line) for (line,) in rows]
+            try:
+                archive().write(records)
+            except Exception:
+                log.exception("archiving %d embeddings failed; they wait in the index to be retried", len(records))
+                return
+            checkpoint("store.archived")
+            with self._lock:
+                self._connection.execute("DELETE FROM archive_outbox WHERE batch = ?", (batch,))
+
+    def pending_archive(self) -> int:
+        """Archive records committed but not yet delivered (a sink that failed, or a crash)."""
+        with self._lock:
+            return self._connection.execute("SELECT count(*) FROM archive_outbox").fetchone()[0]
 
     def _delete_where(self, connection: sqlite3.Connection, condition: str, parameters: tuple[object, ...]) -> int:
         rowids = [row[0] for row in connection.execute(f"SELECT rowid FROM chunks WHERE {condition}", parameters)]
@@ -252,8 +360,8 @@ class SqliteIndex:
 
     def _current_matrix(self) -> DenseMatrix:
         with self._lock:
-            version = self._connection.execute("PRAGMA data_version").fetchone()[0]
-            if self._matrix is None or self._matrix.data_version != version:
+            version = self._generation()
+            if self._matrix is None or self._matrix.generation != version:
                 rows = self._connection.execute("SELECT rowid, vector FROM chunks ORDER BY rowid").fetchall()
                 rowids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
                 vectors = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32)
@@ -262,8 +370,8 @@ class SqliteIndex:
 
     def _current_postings(self) -> Bm25Postings:
         with self._lock:
-            version = self._connection.execute("PRAGMA data_version").fetchone()[0]
-            if self._postings is None or self._postings.data_version != version:
+            version = self._generation()
+            if self._postings is None or self._postings.generation != version:
                 rows = self._connection.execute(
                     "SELECT rowid, term_ids, counts FROM chunk_terms ORDER BY rowid"
                 ).fetchall()
@@ -345,12 +453,16 @@ def filter_sql(where: SearchFilter | None) -> tuple[str, tuple[object, ...]]:
     conditions: list[str] = []
     parameters: list[object] = []
     if where.source:
-        if "/" in where.source:
-            conditions.append("chunks.source GLOB ?")
-            parameters.append(where.source)
-        else:  # a bare file name (or pattern) matches the last path component
-            conditions.append("(chunks.source GLOB ? OR chunks.source GLOB ?)")
-            parameters.extend([where.source, f"*/{where.source}"])
+        # A bare file name (or pattern) matches the last path component.
+        patterns = [where.source] if "/" in where.source else [where.source, f"*/{where.source}"]
+        # The name the chunks are indexed under, or a copy's: content is indexed once, and every
+        # name holding it finds it (the copies' registry rows are in this database).
+        conditions.append(
+            f"({_any_glob('chunks.source', patterns)} OR EXISTS (SELECT 1 FROM documents AS copy "
+            "WHERE copy.document_id = chunks.document_id AND copy.state = ? "
+            f"AND {_any_glob('copy.source', patterns)}))"
+        )
+        parameters.extend([*patterns, DocumentState.DUPLICATE.value, *patterns])
     if where.tags:
         placeholders = ",".join("?" * len(where.tags))
         conditions.append(f"EXISTS (SELECT 1 FROM json_each(chunks.tags) WHERE value IN ({placeholders}))")
@@ -368,3 +480,7 @@ def filter_sql(where: SearchFilter | None) -> tuple[str, tuple[object, ...]]:
         conditions.append("chunks.date <= ?")
         parameters.append(where.date_to.isoformat())
     return " AND ".join(conditions), tuple(parameters)
+
+
+def _any_glob(column: str, patterns: Sequence[str]) -> str:
+    return "(" + " OR ".join(f"{column} GLOB ?" for _ in patterns) + ")"
