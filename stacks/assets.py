@@ -57,14 +57,15 @@ _EVERY_FUNCTION = ("pydantic", "pydantic-settings", "opensearch-py", "tenacity")
 # (`ragline/entrypoints/lambdas/query.py` says why).
 _TRACED = ("aws-lambda-powertools[tracer]", *_EVERY_FUNCTION)
 REQUIREMENT_SETS: dict[str, tuple[str, ...]] = {
-    "base": (*_TRACED, "numpy"),
-    # The query path (ports, retrieval, the remote embedders, the OpenSearch index) is plain Python:
-    # no numpy (50 MB with its OpenBLAS), and no tokenizers (ragline.tokens loads it only to count
-    # tokens with a tokenizer file, and answering a question counts none). So the extractive
-    # generator (numpy) cannot run here; no stack configures it for this function.
+    # The ports, the query path (retrieval, the remote embedders, the OpenSearch index) and what
+    # these functions run are plain Python: no numpy (50 MB with its OpenBLAS). The extractive
+    # generator needs numpy, so only the laptop runs it; no stack configures it.
+    "base": _TRACED,
+    # No tokenizers either: ragline.tokens loads it only to count tokens with a tokenizer file, and
+    # answering a question counts none.
     "query": ("aws-lambda-powertools", *_EVERY_FUNCTION),
-    # Textract results are parsed by textractor; its Markdown tables need pandas. The chunker counts
-    # tokens: with `embedding.tokenizer_file` set, through tokenizers.
+    # Textract results are parsed by textractor; its Markdown tables need pandas (and so numpy,
+    # pinned here). The chunker counts tokens: with `embedding.tokenizer_file` set, through tokenizers.
     "ingest": (*_TRACED, "numpy", "tokenizers", "amazon-textract-textractor[pandas]", "pandas"),
 }
 FUNCTION_SETS: dict[str, str] = {

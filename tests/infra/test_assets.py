@@ -74,6 +74,12 @@ def test_the_query_function_ships_neither_numpy_tokenizers_nor_the_xray_sdk():
     assert not any("[tracer]" in line for line in query)
 
 
+def test_only_the_function_that_parses_tables_with_pandas_ships_numpy():
+    assert [function for function in assets.FUNCTIONS if "numpy" in _names(assets.requirements_for(function))] == [
+        "index_document"
+    ]
+
+
 def test_the_query_path_imports_neither_numpy_tokenizers_nor_the_xray_sdk():
     """The handler and what its first invocation imports, with those packages made unimportable
     (this interpreter's packages otherwise): a top-level import of any of them fails here first."""
@@ -186,5 +192,7 @@ def test_each_handler_imports_from_its_assets_alone(function_dir, tmp_path):
         assert not loaded & {"textractor", "pandas"}
     shipped = {path.name for path in dependencies.iterdir() if not path.name.endswith(".dist-info")}
     assert not shipped & {"boto3", "botocore", "s3transfer", "grpc", "huggingface_hub"}
-    if function_dir == "query":  # nothing else in the set requires them either
+    if function_dir != "index_document":  # nothing else in the set requires it either
+        assert "numpy" not in shipped and "numpy" not in loaded
+    if function_dir == "query":
         assert not shipped & set(QUERY_LEAVES_OUT.values())
