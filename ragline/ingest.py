@@ -48,10 +48,19 @@ class IngestOutcome:
     seconds: float
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """Something found in an ingested folder and not read, with the reason: never skipped silently."""
+
+    source: str
+    reason: str
+
+
 @dataclass
 class IngestReport:
     outcomes: list[IngestOutcome] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    skipped: list[Skipped] = field(default_factory=list)
 
     def count(self, state: DocumentState) -> int:
         return sum(1 for outcome in self.outcomes if outcome.status.state is state)
@@ -85,18 +94,58 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
-def discover_files(paths: Iterable[Path], supports: Callable[[str], bool]) -> tuple[list[Path], list[DocumentStatus]]:
-    """Supported files under the given paths, sorted; a path that does not exist is a failure."""
-    files: list[Path] = []
-    missing: list[DocumentStatus] = []
+@dataclass
+class Discovery:
+    files: list[Path]  # to ingest, sorted
+    missing: list[DocumentStatus]  # paths named that do not exist: failures
+    skipped: list[Skipped]  # found in a folder and not read
+
+
+def discover_files(paths: Iterable[Path], supports: Callable[[str], bool]) -> Discovery:
+    """Supported files under the given paths, sorted; a path that does not exist is a failure, and
+    everything else found in a folder is listed as skipped with its reason."""
+    found = Discovery([], [], [])
     for path in paths:
         if path.is_dir():
-            files.extend(sorted(child for child in path.rglob("*") if child.is_file() and supports(child.name)))
+            _walk(path, supports, found)
         elif path.is_file():
-            files.append(path)
+            found.files.append(path)
         else:
-            missing.append(_failed(_source_of(path), "no such file or folder"))
-    return list(dict.fromkeys(Path(os.path.abspath(file)) for file in files)), missing
+            found.missing.append(_failed(_source_of(path), "no such file or folder"))
+    found.files = list(dict.fromkeys(Path(os.path.abspath(file)) for file in found.files))
+    found.skipped.sort(key=lambda skipped: skipped.source)
+    return found
+
+
+def _walk(folder: Path, supports: Callable[[str], bool], found: Discovery) -> None:
+    files = []
+    # Links to folders are not followed (one could loop, or lead out of the folder): they are reported.
+    for root, folders, names in os.walk(folder, onerror=lambda error: _unreadable(error, found)):
+        for name in folders:
+            if os.path.islink(os.path.join(root, name)):
+                found.skipped.append(Skipped(_source_of(Path(root, name)), _LINKED_FOLDER))
+        for name in names:
+            path = Path(root, name)
+            if reason := _skip_reason(path, supports):
+                found.skipped.append(Skipped(_source_of(path), reason))
+            else:
+                files.append(path)
+    found.files.extend(sorted(files))
+
+
+_LINKED_FOLDER = "a symbolic link to a folder: not followed; ingest the folder it points to by its own path"
+
+
+def _skip_reason(path: Path, supports: Callable[[str], bool]) -> str | None:
+    if not path.is_file():
+        return "a broken symbolic link" if path.is_symlink() else "not a regular file"
+    if not supports(path.name):
+        return f"{path.suffix.lower() or 'no extension'}: not a file type ragline reads"
+    return None
+
+
+def _unreadable(error: OSError, found: Discovery) -> None:
+    found.skipped.append(Skipped(_source_of(Path(error.filename)), f"cannot read the folder: {error.strerror}"))
 
 
 def _source_of(path: Path) -> str:
@@ -209,9 +258,10 @@ class IngestService:
         on_progress: ProgressCallback | None = None,
     ) -> IngestReport:
         """Ingest files and folders. With `sync`, sources gone from the given folders are removed."""
-        report = IngestReport()
-        files, missing = discover_files(paths, self._extractor.supports)
-        for status in missing:
+        discovery = discover_files(paths, self._extractor.supports)
+        report = IngestReport(skipped=discovery.skipped)
+        files = discovery.files
+        for status in discovery.missing:
             report.outcomes.append(IngestOutcome(status, 0.0))
         if sync:
             for status in self._prune_missing([path for path in paths if path.is_dir()]):
@@ -225,7 +275,7 @@ class IngestService:
 
     def discover(self, paths: Sequence[Path]) -> list[Path]:
         """The files `ingest` would read under these paths."""
-        return discover_files(paths, self._extractor.supports)[0]
+        return discover_files(paths, self._extractor.supports).files
 
     def _ingest_file(self, file: Path, *, tags: tuple[str, ...], report: IngestReport) -> IngestOutcome:
         source = _source_of(file)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -101,10 +102,14 @@ def _print_report(report: IngestReport) -> None:
             str(status.chunk_count),
             _reason(status.reason, status.scanned_pages),
         )
+    for skipped in report.skipped:
+        table.add_row(Path(skipped.source).name, Text("skipped", style="dim"), "", "", skipped.reason)
     console.print(table)
     counts = ", ".join(f"{report.count(state)} {state.value}" for state in DocumentState if report.count(state))
+    skipped = f"; {len(report.skipped)} skipped" if report.skipped else ""
     console.print(
-        f"{len(report.outcomes)} files: {counts or 'nothing to do'}; {report.chunks} chunks from {report.pages} pages"
+        f"{len(report.outcomes)} files: {counts or 'nothing to do'}{skipped}; "
+        f"{report.chunks} chunks from {report.pages} pages"
     )
 
 
@@ -192,7 +197,9 @@ def short_names(sources: list[str]) -> tuple[str, list[str]]:
 
 
 @app.command()
-def status() -> None:
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the registry as JSON, with full paths.")] = False,
+) -> None:
     """Show every document the registry knows, with its state and chunk count."""
     engine = _engine()
     try:
@@ -200,6 +207,10 @@ def status() -> None:
         chunks = engine.index.count()
     finally:
         engine.close()
+    if as_json:
+        documents = [{**dataclasses.asdict(row), "state": row.state.value} for row in rows]
+        sys.stdout.write(json.dumps({"chunks": chunks, "documents": documents}, indent=2) + "\n")
+        return
     folder, names = short_names([row.source for row in rows])
     where = f" under {folder}" if folder else ""
     table = Table(title=f"Registry: {len(rows)} documents{where}, {chunks} chunks indexed")

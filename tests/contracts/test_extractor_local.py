@@ -62,3 +62,58 @@ def test_unsupported_types_are_named(tmp_path):
     assert not LocalExtractor().supports("/docs/sheet.xlsx")
     with pytest.raises(DocumentError, match=r"unsupported file type \.xlsx"):
         LocalExtractor().extract("/docs/sheet.xlsx", b"PK")
+
+
+def _zero_page_pdf() -> bytes:
+    import io
+
+    import pypdfium2
+
+    buffer = io.BytesIO()
+    pypdfium2.PdfDocument.new().save(buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("encrypted_first", [True, False])
+def test_a_pdf_pdfium_refuses_without_a_reason_is_not_blamed_on_the_previous_file(tmp_path, encrypted_first):
+    """pdfium leaves its last error unset for a PDF with no pages: the previous file's must not show."""
+    encrypted = pdf_factory.write_encrypted_pdf(tmp_path)
+    files = [("encrypted.pdf", encrypted.read_bytes()), ("empty-pages.pdf", _zero_page_pdf())]
+    reasons = {}
+    for name, data in files if encrypted_first else reversed(files):
+        with pytest.raises(DocumentError) as failure:
+            LocalExtractor().extract(name, data)
+        reasons[name] = failure.value.reason
+    assert "needs a password" in reasons["encrypted.pdf"]
+    assert "password" not in reasons["empty-pages.pdf"]
+    assert "not a readable PDF" in reasons["empty-pages.pdf"]
+
+
+HTML_PAGE = """<!doctype html>
+<html><head><meta charset="windows-1252"><title>Pump guide</title>
+<style>p { color: red }</style><script>var secret = "tracking";</script></head>
+<body><h1>Pumps</h1><p>Centrifugal pumps move water <a href="https://x.test/up">uphill</a> at the caf\xe9.</p>
+<h2>Seals</h2><p>Seals are replaced <b>yearly</b>.</p>
+<table><tr><th>Part</th><th>Cost</th></tr><tr><td>Seal</td><td>12</td></tr></table>
+<noscript>Please enable JavaScript</noscript></body></html>
+"""
+
+
+def test_html_pages_are_read_as_markdown_with_their_title_and_no_code(tmp_path):
+    data = HTML_PAGE.encode("windows-1252")
+    document = LocalExtractor().extract("/site/pumps.html", data)
+    text = document.pages[0].text
+    assert document.title == "Pump guide"
+    assert "# Pumps" in text and "## Seals" in text
+    assert "Centrifugal pumps move water uphill at the café." in text  # link text kept, URL dropped
+    assert "| Seal | 12 |" in text
+    for hidden in ("tracking", "color: red", "enable JavaScript", "https://"):  # script, style, noscript, URL
+        assert hidden not in text
+
+
+def test_html_is_chunked_by_its_sections(tmp_path, token_counter):
+    from ragline.chunking import Chunker
+
+    document = LocalExtractor().extract("/site/pumps.html", HTML_PAGE.encode("windows-1252"))
+    chunks = Chunker(token_counter, max_tokens=256, overlap_tokens=0, contextual_header=True).chunk(document)
+    assert {chunk.heading_path for chunk in chunks} >= {("Pumps", "Seals")}

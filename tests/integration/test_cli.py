@@ -72,3 +72,22 @@ def test_deleting_a_file_whose_copy_remains_says_where_its_content_stays(data_di
     assert "stays indexed as" in deleted.output and "report-copy.pdf" in deleted.output
     status = runner.invoke(app, ["status"]).output
     assert "report-copy.pdf" in status and "indexed" in status and "duplicate" not in status
+
+
+def test_ingest_lists_the_files_it_skipped_with_their_reason(data_dir, folder):
+    (folder / "broken.pdf").unlink()
+    (folder / "minutes.docx").write_bytes(b"PK\x03\x04")
+    result = runner.invoke(app, ["ingest", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert "minutes.docx" in result.output and "skipped" in result.output
+    assert "1 skipped" in result.output
+
+
+def test_status_json_is_for_scripts(data_dir, folder):
+    runner.invoke(app, ["ingest", str(folder)])
+    body = json.loads(runner.invoke(app, ["status", "--json"]).output)
+    by_name = {row["source"].rsplit("/", 1)[-1]: row for row in body["documents"]}
+    assert by_name["report.pdf"]["state"] == "indexed"
+    assert by_name["report.pdf"]["source"] == (folder / "report.pdf").resolve().as_posix()
+    assert by_name["broken.pdf"]["state"] == "failed" and "not a PDF" in by_name["broken.pdf"]["reason"]
+    assert body["chunks"] == by_name["report.pdf"]["chunk_count"] > 0

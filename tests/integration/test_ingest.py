@@ -144,3 +144,27 @@ def test_a_failing_update_keeps_the_previous_version_and_says_so(fast_engine, tm
     state = _states(fast_engine.ingest([folder]))["r.pdf"]
     assert state.state is DocumentState.FAILED
     assert f"{indexed} chunks of this source remain searchable" in state.reason
+
+
+def test_html_is_ingested_and_everything_else_in_the_folder_is_listed_as_skipped(fast_engine, tmp_path):
+    folder = tmp_path / "site"
+    (folder / "nested").mkdir(parents=True)
+    (folder / "guide.html").write_text(
+        "<html><head><title>Guide</title></head><body><h1>Valves</h1><p>Valves close slowly.</p></body></html>"
+    )
+    (folder / "nested" / "slides.pptx").write_bytes(b"PK\x03\x04")
+    (folder / ".DS_Store").write_bytes(b"\x00\x00")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    pdf_factory.write_report_pdf(elsewhere, name="linked.pdf", pages=1)
+    (folder / "linked-folder").symlink_to(elsewhere, target_is_directory=True)
+    (folder / "dangling.pdf").symlink_to(tmp_path / "missing.pdf")
+    report = fast_engine.ingest([folder])
+    assert _states(report)["guide.html"].state is DocumentState.INDEXED
+    assert fast_engine.index.keyword_search("valves close", k=1)[0][0].title == "Guide"
+    skipped = {item.source.rsplit("/", 1)[-1]: item.reason for item in report.skipped}
+    assert skipped.keys() == {"slides.pptx", ".DS_Store", "linked-folder", "dangling.pdf"}
+    assert ".pptx" in skipped["slides.pptx"]
+    assert "symbolic link to a folder" in skipped["linked-folder"]
+    assert "broken symbolic link" in skipped["dangling.pdf"]
+    assert not report.failed

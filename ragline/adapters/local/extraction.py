@@ -1,7 +1,9 @@
-"""Local extraction: PDFs with pypdfium2, plain text and Markdown as they are.
+"""Local extraction: PDFs with pypdfium2, HTML as Markdown, plain text and Markdown as they are.
 
 pypdfium2 was chosen by measurement (bench/RESULTS_extractors.md): the fastest extractor here,
 it opens owner-password-encrypted filings as they are, and leaves no ligature artefacts.
+HTML pages become Markdown (markdownify over Beautiful Soup) because the chunker reads its
+headings, blank-line paragraphs and pipe tables: a page keeps its section structure.
 """
 
 from __future__ import annotations
@@ -9,7 +11,9 @@ from __future__ import annotations
 import re
 from pathlib import PurePath
 
+import markdownify
 import pypdfium2
+from bs4 import BeautifulSoup
 
 from ragline.cleanup import join_broken_words, strip_page_furniture
 from ragline.errors import DocumentError
@@ -17,13 +21,16 @@ from ragline.model import Document, Page, content_hash
 
 PDF_SUFFIXES = frozenset({".pdf"})
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
+HTML_SUFFIXES = frozenset({".html", ".htm"})
+SUPPORTED_SUFFIXES = PDF_SUFFIXES | TEXT_SUFFIXES | HTML_SUFFIXES
+# Never text a reader sees: code, styles, fallbacks for disabled scripts, templates.
+_HIDDEN_TAGS = ("head", "script", "style", "noscript", "template", "svg")
+# Links and images keep their text only: their URLs are not content to search.
+_STRIPPED_TAGS = ["a", "img", "b", "strong", "i", "em", "span", "code"]
 PDF_MAGIC = b"%PDF-"
-# pdfium reports these codes through PdfiumError; map them to reasons a user can act on.
-_PDFIUM_REASONS = {
-    "password": "the PDF is encrypted and needs a password to open",
-    "format": "the file is not a readable PDF (damaged or truncated)",
-    "file": "the file could not be read",
-}
+PASSWORD_REASON = "the PDF is encrypted and needs a password to open"
+SECURITY_REASON = "the PDF is protected by a security handler pdfium does not support"
+UNREADABLE_REASON = "the file is not a readable PDF (damaged, truncated, or without pages)"
 
 
 def _suffix(source: str) -> str:
@@ -35,10 +42,14 @@ def _title_from(source: str) -> str:
 
 
 class LocalExtractor:
-    """Reads PDF, plain-text and Markdown files from bytes."""
+    """Reads PDF, HTML, plain-text and Markdown files from bytes."""
 
     def supports(self, source: str) -> bool:
-        return _suffix(source) in PDF_SUFFIXES | TEXT_SUFFIXES
+        return _suffix(source) in SUPPORTED_SUFFIXES
+
+    def unsupported_reason(self, source: str) -> str:
+        """Why a file this extractor does not read is skipped (for the list of skipped files)."""
+        return f"unsupported file type {_suffix(source) or '(none)'}: expected {', '.join(sorted(SUPPORTED_SUFFIXES))}"
 
     def extract(self, source: str, data: bytes) -> Document:
         if not data:
@@ -47,7 +58,9 @@ class LocalExtractor:
             return self._extract_pdf(source, data)
         if _suffix(source) in TEXT_SUFFIXES:
             return self._extract_text(source, data)
-        raise DocumentError(source, f"unsupported file type {_suffix(source) or '(none)'}: expected .pdf, .txt or .md")
+        if _suffix(source) in HTML_SUFFIXES:
+            return self._extract_html(source, data)
+        raise DocumentError(source, self.unsupported_reason(source))
 
     def _extract_pdf(self, source: str, data: bytes) -> Document:
         if not data.lstrip()[:1024].find(PDF_MAGIC) >= 0:
@@ -82,15 +95,40 @@ class LocalExtractor:
             id=content_hash(data), source=source, title=_markdown_title(text) or _title_from(source), pages=pages
         )
 
+    def _extract_html(self, source: str, data: bytes) -> Document:
+        if b"\x00" in data:
+            raise DocumentError(source, "binary content in an HTML file (NUL bytes)")
+        soup = BeautifulSoup(data, "html.parser")  # the encoding from the BOM, <meta charset> or a guess
+        title = soup.title.get_text(" ", strip=True) if soup.title else ""
+        for tag in soup(_HIDDEN_TAGS):
+            tag.decompose()
+        converter = markdownify.MarkdownConverter(
+            heading_style=markdownify.ATX, strip=_STRIPPED_TAGS, strip_document=markdownify.STRIP
+        )
+        text = converter.convert_soup(soup)
+        title = title or _markdown_title(text) or _title_from(source)
+        return Document(id=content_hash(data), source=source, title=title, pages=(Page(number=1, text=text),))
+
 
 def _open_pdf(source: str, data: bytes) -> pypdfium2.PdfDocument:
     try:
         # An empty password opens owner-password-only files (26 of 50 real 10-Ks are).
         return pypdfium2.PdfDocument(data, password=None)
     except pypdfium2.PdfiumError as error:
-        message = str(error).lower()
-        reason = next((text for key, text in _PDFIUM_REASONS.items() if key in message), f"pdfium error: {error}")
-        raise DocumentError(source, reason) from error
+        raise DocumentError(source, _load_failure_reason(error.err_code, data)) from error
+
+
+def _load_failure_reason(code: int | None, data: bytes) -> str:
+    """Why pdfium refused a file. Its error code is the library's last error, which some failures
+    (a PDF with no pages) leave unset: the code of an earlier file would then be reported. So a
+    password is named only when the file declares encryption, and a failure without a code of its
+    own is the generic one."""
+    encrypted = b"/Encrypt" in data
+    if code == pypdfium2.raw.FPDF_ERR_PASSWORD and encrypted:
+        return PASSWORD_REASON
+    if code == pypdfium2.raw.FPDF_ERR_SECURITY and encrypted:
+        return SECURITY_REASON
+    return UNREADABLE_REASON
 
 
 def _page_text(pdf: pypdfium2.PdfDocument, index: int) -> str:
