@@ -439,10 +439,11 @@ importlib.import_module(modules[0])
 handler_seconds = time.perf_counter() - started
 for module in modules[1:]:
     importlib.import_module(module)
+total_seconds = time.perf_counter() - started
 site = paths[1]
 loaded = sorted({name.split(".")[0] for name, module in list(sys.modules.items())
                  if (getattr(module, "__file__", None) or "").startswith(site)})
-print(json.dumps({"handler_seconds": handler_seconds, "from_dependencies": loaded}))
+print(json.dumps({"handler_seconds": handler_seconds, "total_seconds": total_seconds, "from_dependencies": loaded}))
 """
 
 
@@ -465,7 +466,8 @@ def import_check(
     """Import the handler (and, with `first_call`, what its first invocation imports) in a fresh
     interpreter whose sys.path holds only the standard library, `code`, `dependencies` and `sdk`.
 
-    Returns the handler's import seconds and the top-level packages loaded from `dependencies`.
+    Returns the handler's import seconds, those of the handler and the first-call modules together
+    (`total_seconds`), and the top-level packages loaded from `dependencies`.
     Raises with the child's traceback if anything is missing. `bytecode=False` runs with -B, as
     Lambda does with an asset that ships no bytecode (its file system is read-only).
     `environment` adds to (or overrides) the Lambda variables the child sees.
