@@ -29,6 +29,7 @@ from ragline.model import Answer, DocumentStatus
 from ragline.ports import ArchiveSink, Embedder, Extractor, Generator, Index, Metrics, Registry, TokenCounter
 from ragline.query import QueryService, Retrieved
 from ragline.retrieval import Retriever
+from ragline.windows import PageReader, VersionedIndex, VersionLedger, WindowedIndexing, WindowQueue
 
 
 class World(StrEnum):
@@ -246,6 +247,30 @@ class Services:
     @cached_property
     def ingestion(self) -> IngestService:
         return IngestService(self)
+
+    # --- windowed indexing of extracted documents (AWS: Textract's result, page windows over SQS)
+
+    @cached_property
+    def windowed(self) -> WindowedIndexing:
+        return WindowedIndexing(self, window_pages=self.settings.windows.pages)
+
+    @property
+    def reader(self) -> PageReader:
+        return self.extractor  # type: ignore[return-value]  # Textract's adapter reads page windows
+
+    @property
+    def versioned_index(self) -> VersionedIndex:
+        return self.index  # type: ignore[return-value]
+
+    @property
+    def ledger(self) -> VersionLedger:
+        return self.registry  # type: ignore[return-value]
+
+    @cached_property
+    def window_queue(self) -> WindowQueue:
+        from ragline.adapters.aws.factories import sqs_window_queue
+
+        return sqs_window_queue(self.settings)
 
     @cached_property
     def queries(self) -> QueryService:

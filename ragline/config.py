@@ -141,6 +141,16 @@ class ExtractionSettings(BaseModel):
     poll_seconds: float = Field(default=5.0, gt=0, description="Polling interval of a synchronous `extract` call.")
 
 
+class WindowSettings(BaseModel):
+    """Windowed indexing of extracted documents on AWS (`ragline.windows`)."""
+
+    pages: int = Field(default=100, ge=1, le=3000, description="Pages per window, each one Lambda invocation.")
+    queue_url: str | None = Field(default=None, description="SQS queue that carries each next window.")
+    max_receives: int = Field(
+        default=3, ge=1, description="The window queue's maxReceiveCount: the last delivery marks the document failed."
+    )
+
+
 class MetricsSettings(BaseModel):
     backend: str = Field(default="log", description="log | emf (CloudWatch embedded metric format)")
     namespace: str = "rag"
@@ -169,6 +179,7 @@ class Settings(BaseSettings):
     generation: GenerationSettings = GenerationSettings()
     archive: ArchiveSettings = ArchiveSettings()
     extraction: ExtractionSettings = ExtractionSettings()
+    windows: WindowSettings = WindowSettings()
     metrics: MetricsSettings = MetricsSettings()
     aws: AwsSettings = AwsSettings()
     max_question_chars: int = Field(default=2000, ge=10)

@@ -81,6 +81,7 @@ class DocumentState(StrEnum):
     DUPLICATE = "duplicate"  # same bytes as another source that is indexed: nothing was done
     FAILED = "failed"
     DELETED = "deleted"
+    INDEXING = "indexing"  # extraction or page windows in flight (AWS); no version served yet
 
 
 @dataclass(frozen=True)

@@ -80,6 +80,7 @@ class RaglineServiceStack(Stack):
             "Ingestion",
             config=config,
             ingest_bucket=buckets.ingest,
+            output_bucket=buckets.archive,
             data_key=data_key,
             messaging_key=key,
             functions=functions,
@@ -95,9 +96,10 @@ class RaglineServiceStack(Stack):
         grants.grant_put_records(index_fn.role, archive.embeddings)
         for function in self.ingestion.functions:
             grants.grant_table(function.role, tables.registry, data_key, write=True)
-        # Both look up whether a content hash is already indexed under another source (a Query on
-        # the document-id index); delete_document reads and removes by source only.
-        for function in (self.ingestion.ingest_start, self.ingestion.index_document):
+        # ingest_start looks up whether a content hash is already indexed under another source, and
+        # delete_document which copies of a deleted source take its chunks over: a Query on the
+        # document-id index. index_document indexes the version ingest_start chose, by source.
+        for function in (self.ingestion.ingest_start, self.ingestion.delete_document):
             grants.grant_index_query(function.role, tables.registry_index_arn)
             function.function.add_environment("RAGLINE_INDEX__REGISTRY_DOCUMENT_INDEX", tables.registry_document_index)
         # Only the functions that change the index may write to it; ingest_start never touches it.

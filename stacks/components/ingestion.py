@@ -2,15 +2,17 @@
 
     S3 "Object Created" --EventBridge--> IngestQueue --> ingest_start
         ingest_start: StartDocumentAnalysis(LAYOUT, TABLES), completion to TextractTopic
-    TextractTopic --SNS--> TextractCompletionQueue --> index_document
-        index_document: one run per Textract completion: reads the whole result, chunks,
-        embeds in batches, bulk-indexes and archives the document
+    TextractTopic --SNS--> TextractCompletionQueue --> index_document (first page window)
+    WindowQueue --> index_document: each next page window of a document, one at a time;
+        a window reads its pages of Textract's result files (archive bucket, textract-output/),
+        chunks, embeds, writes its chunks hidden and archives them; the last one publishes
+        the version (ragline.windows)
     S3 "Object Deleted" --EventBridge--> DeleteQueue --> delete_document
 
 Why an SQS fan-out and not Step Functions (README.md, "Deploy to AWS" says the same): Textract's async API
 already runs the long part (up to 3,000 pages) and reports completion through SNS, so nothing
-has to wait or poll; what remains for one document runs in one Lambda invocation (up to 15
-minutes). SQS gives each document its own retries and a DLQ, and the event source's maximum
+has to wait or poll; what remains runs one page window per Lambda invocation (up to 15
+minutes each). SQS gives each window its own retries and a DLQ, and the event sources' maximum
 concurrency caps the load on the embedding endpoint (back-pressure instead of throttling
 errors). A state machine would add a second orchestrator, a callback token round trip for
 Textract and per-transition cost, without a step that SQS and the registry do not already cover.
@@ -32,6 +34,7 @@ from stacks import nag
 from stacks.components import grants
 from stacks.components.function import FunctionSettings, RaglineFunction
 from stacks.components.queues import WorkQueue, work_queue
+from stacks.components.storage import TEXTRACT_OUTPUT_PREFIX
 from stacks.config import RaglineConfig
 
 INDEX_TIMEOUT = Duration.minutes(15)
@@ -46,6 +49,7 @@ class Ingestion(Construct):
         *,
         config: RaglineConfig,
         ingest_bucket: s3.IBucket,
+        output_bucket: s3.IBucket,
         data_key: kms.IKey,
         messaging_key: kms.IKey,
         functions: FunctionSettings,
@@ -56,8 +60,9 @@ class Ingestion(Construct):
         self.completion_queue = work_queue(
             self, "TextractCompletionQueue", key=messaging_key, consumer_timeout=INDEX_TIMEOUT
         )
+        self.window_queue = work_queue(self, "WindowQueue", key=messaging_key, consumer_timeout=INDEX_TIMEOUT)
         self.delete_queue = work_queue(self, "DeleteQueue", key=messaging_key, consumer_timeout=Duration.minutes(2))
-        self.queues: list[WorkQueue] = [self.ingest_queue, self.completion_queue, self.delete_queue]
+        self.queues: list[WorkQueue] = [self.ingest_queue, self.completion_queue, self.window_queue, self.delete_queue]
 
         # Textract reports job completion here; it publishes with the role below.
         self.textract_topic = sns.Topic(
@@ -112,6 +117,10 @@ class Ingestion(Construct):
             )
 
         search_env = {**common_environment}
+        textract_output = {
+            "RAGLINE_EXTRACTION__OUTPUT_BUCKET": output_bucket.bucket_name,
+            "RAGLINE_EXTRACTION__OUTPUT_PREFIX": TEXTRACT_OUTPUT_PREFIX.rstrip("/"),
+        }
         self.ingest_start = RaglineFunction(
             self,
             "IngestStart",
@@ -123,6 +132,8 @@ class Ingestion(Construct):
                 "RAGLINE_EXTRACTION__BACKEND": "textract",
                 "RAGLINE_EXTRACTION__TEXTRACT_TOPIC_ARN": self.textract_topic.topic_arn,
                 "RAGLINE_EXTRACTION__TEXTRACT_ROLE_ARN": self.textract_role.role_arn,
+                **textract_output,
+                "RAGLINE_EXTRACTION__KMS_KEY_ID": data_key.key_arn,
             },
             timeout=Duration.minutes(1),
             memory_size=512,
@@ -136,6 +147,9 @@ class Ingestion(Construct):
             environment={
                 **search_env,
                 "RAGLINE_EXTRACTION__BACKEND": "textract",
+                **textract_output,
+                "RAGLINE_WINDOWS__QUEUE_URL": self.window_queue.queue.queue_url,
+                "RAGLINE_WINDOWS__MAX_RECEIVES": str(self.window_queue.max_receive_count),
                 "RAGLINE_ARCHIVE__BACKEND": "firehose",
             },
             timeout=INDEX_TIMEOUT,
@@ -164,15 +178,22 @@ class Ingestion(Construct):
                 max_concurrency=config.ingest_concurrency,  # back-pressure on the embedding model
             )
         )
+        self.index_document.function.add_event_source(
+            sources.SqsEventSource(
+                self.window_queue.queue,
+                batch_size=1,
+                report_batch_item_failures=True,
+                max_concurrency=config.ingest_concurrency,
+            )
+        )
         self.delete_document.function.add_event_source(
             sources.SqsEventSource(self.delete_queue.queue, batch_size=10, report_batch_item_failures=True)
         )
         # Out of retries, a message moves to its queue's DLQ by the queue's own redrive policy: the
         # functions never send to a DLQ themselves (a permanent failure is recorded and acknowledged).
 
-        # ingest_start: Textract reads the PDF with the caller's permissions. Its results are read
-        # through GetDocumentAnalysis, so no OutputConfig copy is written to the archive bucket
-        # (windowed indexing of very large PDFs, which would read those files, is not built yet).
+        # ingest_start: Textract reads the PDF, and writes its result files (OutputConfig, encrypted
+        # with the data key), with the caller's permissions.
         self.ingest_start.role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[ingest_bucket.arn_for_objects("*")]
@@ -184,20 +205,38 @@ class Ingestion(Construct):
             iam.PolicyStatement(actions=["textract:StartDocumentAnalysis"], resources=["*"])
         )
         self.textract_role.grant_pass_role(self.ingest_start.role)
+        output_objects = output_bucket.arn_for_objects(f"{TEXTRACT_OUTPUT_PREFIX}*")
+        self.ingest_start.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["s3:PutObject"], resources=[output_objects])
+        )
+        data_key.grant(self.ingest_start.role, "kms:GenerateDataKey")
 
+        # index_document: the job's page count (GetDocumentAnalysis), then its result files, listed
+        # under the job's prefix and read a window at a time; and each next window sent.
         self.index_document.role.add_to_principal_policy(
             iam.PolicyStatement(actions=["textract:GetDocumentAnalysis"], resources=["*"])
         )
-        # Before indexing (index_document) or removing (delete_document), each checks the object's
-        # current state with HeadObject: that needs s3:GetObject, and s3:ListBucket for S3 to
-        # answer 404 rather than 403 for an object that is gone.
-        for function in (self.index_document, self.delete_document):
-            function.role.add_to_principal_policy(
-                iam.PolicyStatement(actions=["s3:GetObject"], resources=[ingest_bucket.arn_for_objects("*")])
+        self.index_document.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=[output_objects])
+        )
+        self.index_document.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[output_bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{TEXTRACT_OUTPUT_PREFIX}*"]}},
             )
-            function.role.add_to_principal_policy(
-                iam.PolicyStatement(actions=["s3:ListBucket"], resources=[ingest_bucket.bucket_arn])
-            )
+        )
+        data_key.grant(self.index_document.role, "kms:Decrypt")
+        grants.grant_send(self.index_document.role, self.window_queue.queue, messaging_key)
+        # Before removing a source's chunks, delete_document checks the object's current state with
+        # HeadObject: that needs s3:GetObject, and s3:ListBucket for S3 to answer 404 rather than
+        # 403 for an object that is gone.
+        self.delete_document.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=[ingest_bucket.arn_for_objects("*")])
+        )
+        self.delete_document.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["s3:ListBucket"], resources=[ingest_bucket.bucket_arn])
+        )
         nag.acknowledge_resources(
             self.ingest_start.role,
             "ingest_start hashes any newly uploaded PDF and hands it to Textract (object keys are chosen by "
@@ -205,9 +244,15 @@ class Ingestion(Construct):
             resources=[ingest_bucket.arn_for_objects("*")],
         )
         nag.acknowledge_resources(
+            self.ingest_start.role,
+            "Textract writes each job's result files under textract-output/<job id>/ with the caller's "
+            "permissions; job ids are Textract's, so the prefix ends in a wildcard.",
+            resources=[output_objects],
+        )
+        nag.acknowledge_resources(
             self.index_document.role,
-            "index_document checks that the user's PDF (any key) still exists before indexing it.",
-            resources=[ingest_bucket.arn_for_objects("*")],
+            "index_document reads the result files of any Textract job, under textract-output/<job id>/.",
+            resources=[output_objects],
         )
         nag.acknowledge_resources(
             self.delete_document.role,

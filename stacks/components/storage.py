@@ -13,6 +13,9 @@ PROMPT_ARCHIVE_PREFIX = "promptarchive/"
 PROMPT_DISTANCE_PREFIX = "promptdistance/"
 DRIFT_BASELINE_PREFIX = "driftbaseline/"  # the drift jobs' fitted baselines (ragline.drift.jobs)
 FIREHOSE_ERRORS_PREFIX = "errors/"
+# Textract's result files (OutputConfig), read a page window at a time by index_document.
+TEXTRACT_OUTPUT_PREFIX = "textract-output/"
+TEXTRACT_OUTPUT_DAYS = 7  # results are re-derivable by re-uploading; windows read them within hours
 
 
 class Buckets(Construct):
@@ -92,6 +95,12 @@ class Buckets(Construct):
                     id="expire-delivery-errors",
                     prefix=FIREHOSE_ERRORS_PREFIX,
                     expiration=Duration.days(90),
+                    noncurrent_version_expiration=Duration.days(1),
+                ),
+                s3.LifecycleRule(
+                    id="expire-textract-output",
+                    prefix=TEXTRACT_OUTPUT_PREFIX,
+                    expiration=Duration.days(TEXTRACT_OUTPUT_DAYS),
                     noncurrent_version_expiration=Duration.days(1),
                 ),
                 s3.LifecycleRule(id="abort-multipart", abort_incomplete_multipart_upload_after=Duration.days(7)),

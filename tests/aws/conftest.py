@@ -180,7 +180,7 @@ def create_stack() -> Stack:
     for bucket in (stack.ingest_bucket, stack.archive_bucket):
         stack.s3.create_bucket(Bucket=bucket)
     # Each work queue has its own dead-letter queue and redrive policy, as stacks/components/queues.py builds them.
-    for name in ("ingest", "completion", "delete"):
+    for name in ("ingest", "completion", "window", "delete"):
         dead = stack.sqs.create_queue(QueueName=f"ragline-{name}-dlq")["QueueUrl"]
         stack.queues[f"{name}-dlq"] = dead
         redrive = {"deadLetterTargetArn": queue_arn(stack.sqs, dead), "maxReceiveCount": str(MAX_RECEIVE_COUNT)}
@@ -258,6 +258,14 @@ def ingest_start_environment(stack: Stack) -> dict[str, str]:
         "RAGLINE_EXTRACTION__BACKEND": "textract",
         "RAGLINE_EXTRACTION__TEXTRACT_TOPIC_ARN": stack.topic_arn,
         "RAGLINE_EXTRACTION__TEXTRACT_ROLE_ARN": "arn:aws:iam::123456789012:role/textract-publish",
+        **_textract_output(stack),
+    }
+
+
+def _textract_output(stack: Stack) -> dict[str, str]:
+    return {
+        "RAGLINE_EXTRACTION__OUTPUT_BUCKET": stack.archive_bucket,
+        "RAGLINE_EXTRACTION__OUTPUT_PREFIX": "textract-output",
     }
 
 
@@ -266,6 +274,9 @@ def index_document_environment(stack: Stack) -> dict[str, str]:
         **_search(stack),
         **_embedding(),
         "RAGLINE_EXTRACTION__BACKEND": "textract",
+        **_textract_output(stack),
+        "RAGLINE_WINDOWS__QUEUE_URL": stack.queues["window"],
+        "RAGLINE_WINDOWS__MAX_RECEIVES": str(MAX_RECEIVE_COUNT),
         "RAGLINE_ARCHIVE__BACKEND": "firehose",
         "RAGLINE_ARCHIVE__EMBEDDING_STREAM": "ragline-embeddings",
     }

@@ -10,9 +10,11 @@ caller's policies allow it.
 The harness itself calls as an administrator user; each function calls with the credentials
 of its own role, assumed through STS, exactly as Lambda hands them over.
 
-Three gaps of moto's IAM evaluation are closed here, and said plainly:
+Four gaps of moto's IAM evaluation are closed here, and said plainly:
 - moto names an action after the operation; IAM authorizes Bedrock's Converse as InvokeModel
   and Lambda's Invoke as InvokeFunction;
+- DynamoDB's TransactWriteItems has no IAM action of its own: each item is authorized as the
+  operation it performs (PutItem, UpdateItem, DeleteItem, ConditionCheckItem) on its table;
 - services other than S3 and SQS pass the resource "*" to the policy check, which would make
   every resource-scoped grant fail: the resource is derived from the request (table, topic,
   stream, endpoint, function, security group) where the request names it, and left to the
@@ -468,6 +470,7 @@ def install_iam_completion(monkeypatch: Any) -> None:
     monkeypatch.setattr(IAMPolicyStatement, "_check_element_matches", _element_matches)
     monkeypatch.setattr(IAMPolicyStatement, "_check_conditions", _conditions)
     _install_resource_resolvers(monkeypatch)
+    _install_transaction_authorization(monkeypatch)
     _install_lambda_access_denied_in_json(monkeypatch)
 
 
@@ -488,6 +491,38 @@ def _install_lambda_access_denied_in_json(monkeypatch: Any) -> None:
             raise denied from refused
 
     monkeypatch.setattr(LambdaResponse, "_authenticate_and_authorize_normal_action", authorize_in_json)
+
+
+# "Permissions for Put, Update, Delete [...] are governed by the permissions used for the underlying
+# PutItem, UpdateItem, DeleteItem [...] operations" (DynamoDB developer guide, "Using IAM with DynamoDB
+# transactions"); moto checks one action named after the operation, dynamodb:TransactWriteItems.
+TRANSACT_ITEM_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
+
+
+def _install_transaction_authorization(monkeypatch: Any) -> None:
+    from moto.dynamodb.responses import DynamoHandler
+
+    authorize = DynamoHandler._authenticate_and_authorize_normal_action
+
+    def authorize_each_item(self: DynamoHandler, resource: str = "*") -> None:
+        if self._get_action() != "TransactWriteItems":
+            return authorize(self, resource)
+        body = self.body if isinstance(self.body, dict) else json.loads(self.body or "{}")
+        try:
+            for item in body.get("TransactItems", []):
+                [(kind, operation)] = item.items()
+                self._get_action = lambda kind=kind: TRANSACT_ITEM_ACTIONS[kind]  # type: ignore[method-assign]
+                authorize(self, f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{operation['TableName']}")
+        finally:
+            vars(self).pop("_get_action", None)
+        return None
+
+    monkeypatch.setattr(DynamoHandler, "_authenticate_and_authorize_normal_action", authorize_each_item)
 
 
 def _install_resource_resolvers(monkeypatch: Any) -> None:

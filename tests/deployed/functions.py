@@ -54,6 +54,11 @@ class Invocation:
         return "error" not in self.outcome
 
     @property
+    def usage(self) -> dict[str, float]:
+        """Duration (seconds) and the environment's peak resident memory so far (MB), as Lambda reports them."""
+        return self.outcome.get("usage", {})
+
+    @property
     def result(self) -> Any:
         if not self.ok:
             raise AssertionError(

@@ -25,6 +25,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -220,6 +221,8 @@ class TextractService:
     jobs: dict[str, TextractJob] = field(default_factory=dict)
     requests: list[dict] = field(default_factory=list)
     tokens: dict[str, str] = field(default_factory=dict)
+    # S3 key -> the pages Textract "reads" from that object instead of its bytes (a synthetic large document)
+    synthetic: dict[str, Callable[[], list]] = field(default_factory=dict)
 
     def install(self, monkeypatch: Any) -> None:
         from moto.textract.responses import TextractResponse
@@ -252,7 +255,7 @@ class TextractService:
         data = s3.get_object(bucket, key).value
         job = TextractJob(str(uuid.uuid4()), [], 0)
         try:
-            pages = pages_from_pdf(data)
+            pages = self.synthetic[key]() if key in self.synthetic else pages_from_pdf(data)
             job.blocks, job.pages = analysis_blocks(pages), len(pages)
         except Exception as error:  # Textract fails the job, not the call, for a document it cannot read
             job.status, job.message = "FAILED", f"Unable to read the document: {type(error).__name__}"

@@ -9,6 +9,7 @@ This file imports nothing but the standard library, on purpose.
 
 import importlib
 import json
+import resource
 import sys
 import time
 import traceback
@@ -50,10 +51,17 @@ def main() -> None:
         if init_error is not None:
             outcome = {"error": type(init_error).__name__, "message": str(init_error), "trace": init_trace}
         else:
+            started = time.perf_counter()
             try:
                 outcome = {"result": handler(request["event"], context)}
             except BaseException as error:
                 outcome = {"error": type(error).__name__, "message": str(error), "trace": traceback.format_exc()}
+            # What Lambda's REPORT line says: the duration, and the environment's peak memory so far
+            # (ru_maxrss, kilobytes on Linux: it includes the runtime and every earlier invocation).
+            outcome["usage"] = {
+                "seconds": time.perf_counter() - started,
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
         sys.stdout.write(RESULT_MARKER + "\n" + json.dumps(outcome, default=str) + "\n")
         sys.stdout.flush()
 

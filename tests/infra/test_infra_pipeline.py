@@ -37,7 +37,7 @@ def test_every_dlq_has_an_alarm_that_notifies(synthesized):
         for q in resources.values()
         if q["Type"] == "AWS::SQS::Queue" and "RedrivePolicy" in q["Properties"]
     }
-    assert len(dlqs) == 3
+    assert len(dlqs) == 4  # ingest, Textract completion, page window, delete
     alarmed = set()
     for alarm in (r for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"):
         props = alarm["Properties"]
@@ -63,21 +63,22 @@ def test_ingestion_runs_async_textract_through_sns_and_sqs(synthesized):
             )
         },
     )
-    # One queue per function; index_document consumes the completion queue with capped concurrency.
+    # index_document consumes the completion queue and the page-window queue, both with capped
+    # concurrency (the embedding endpoint's back-pressure); the other functions one queue each.
     mappings = synthesized.resources("AWS::Lambda::EventSourceMapping")
-    assert len(mappings) == 3
+    assert len(mappings) == 4
     capped = [m for _, (_, m) in mappings.items() if m["Properties"].get("ScalingConfig")]
-    assert len(capped) == 1
-    assert "TextractCompletionQueue" in json.dumps(capped[0]["Properties"]["EventSourceArn"])
+    capped_queues = sorted(json.dumps(m["Properties"]["EventSourceArn"]) for m in capped)
+    assert len(capped) == 2 and "TextractCompletionQueue" in capped_queues[0] and "WindowQueue" in capped_queues[1]
     for _, (_, mapping) in mappings.items():
         assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    # A 3,000-page document must fit in one run: the index function may run 15 minutes and its
-    # queue hides a message for 6x that.
+    # A page window must fit in one run: the index function may run 15 minutes and its queues
+    # hide a message for 6x that.
     functions = _functions(synthesized)
     index_fn = next(f for f in functions.values() if f["Properties"]["Handler"].startswith("index_document."))
     assert index_fn["Properties"]["Timeout"] == 900
     queues = [q for _, (_, q) in synthesized.resources("AWS::SQS::Queue").items() if "RedrivePolicy" in q["Properties"]]
-    assert sorted(q["Properties"]["VisibilityTimeout"] for q in queues) == [360, 720, 5400]
+    assert sorted(q["Properties"]["VisibilityTimeout"] for q in queues) == [360, 720, 5400, 5400]
 
 
 def test_lambdas_are_traced_in_the_vpc_and_point_at_existing_handlers(synthesized):

@@ -349,7 +349,8 @@ def test_registry_lookups_query_the_document_index_and_only_the_query_function_s
     assert index["IndexName"] == REGISTRY_DOCUMENT_INDEX
     assert index["KeySchema"] == [{"AttributeName": "document_id", "KeyType": "HASH"}]
     assert index["Projection"] == {"ProjectionType": "ALL"}  # the runtime reads whole statuses from it
-    # The two functions that look up duplicates by content hash are told the index, so neither falls
+    # The two functions that look up sources by content hash (ingest_start: is it a duplicate?
+    # delete_document: which copy takes the chunks over?) are told the index, so neither falls
     # back to a scan; the others never look a hash up and are not given it.
     told = {
         logical_id.split("Function")[0]
@@ -360,14 +361,14 @@ def test_registry_lookups_query_the_document_index_and_only_the_query_function_s
         .get("RAGLINE_INDEX__REGISTRY_DOCUMENT_INDEX")
         == REGISTRY_DOCUMENT_INDEX
     }
-    assert told == {"IngestionIngestStart", "IngestionIndexDocument"}
-    # Querying a GSI needs its own ARN: the two functions that look up duplicates get exactly that one.
+    assert told == {"IngestionIngestStart", "IngestionDeleteDocument"}
+    # Querying a GSI needs its own ARN: the two functions that look sources up by content get exactly that one.
     index_queries = {
         role: resources
         for role, resources in _registry_grants(synthesized, "dynamodb:Query").items()
         if any("/index/" in str(resource) for resource in resources)
     }
-    assert set(index_queries) == {"IngestionIngestStart", "IngestionIndexDocument"}
+    assert set(index_queries) == {"IngestionIngestStart", "IngestionDeleteDocument"}
     for resources in index_queries.values():
         rendered = [str(resource) for resource in resources if "/index/" in str(resource)]
         assert rendered and all(f"/index/{REGISTRY_DOCUMENT_INDEX}" in text for text in rendered)

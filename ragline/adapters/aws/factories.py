@@ -5,12 +5,14 @@ Imported only when a setting names an AWS backend, so the embedded mode never im
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from ragline.adapters.aws.clients import aws_client, opensearch_client
 from ragline.config import EmbeddingSettings, Settings
 from ragline.errors import ConfigurationError
 from ragline.ports import ArchiveSink, Embedder, Extractor, Generator, Index, Metrics, Registry
+from ragline.windows import WindowQueue
 
 
 def _required(value: str | None, setting: str, backend: str) -> str:
@@ -80,7 +82,16 @@ def opensearch_index(settings: Settings, dimension: Callable[[], int]) -> Index:
         space_type=index.opensearch_space_type,
         # Only chunks written carry the model: a function that reads or deletes needs no embedding settings.
         model_name=embedding_model_name(settings.embedding, required=False),
+        hidden_versions=_hidden_versions(settings),
     )
+
+
+def _hidden_versions(settings: Settings) -> Callable[[], frozenset[str]]:
+    """Versions searches exclude, from the registry's ledger (none when no registry is configured)."""
+    if not settings.index.registry_table:
+        return frozenset
+    ledger = functools.cache(lambda: dynamodb_registry(settings))
+    return lambda: ledger().hidden()
 
 
 def dynamodb_registry(settings: Settings) -> Registry:
@@ -90,6 +101,13 @@ def dynamodb_registry(settings: Settings) -> Registry:
     return DynamoDbRegistry(
         aws_client("dynamodb", settings.aws), table, document_index=settings.index.registry_document_index
     )
+
+
+def sqs_window_queue(settings: Settings) -> WindowQueue:
+    from ragline.adapters.aws.sqs_window_queue import SqsWindowQueue
+
+    url = _required(settings.windows.queue_url, "windows.queue_url", "windowed indexing")
+    return SqsWindowQueue(aws_client("sqs", settings.aws), url)
 
 
 def firehose_archive(settings: Settings) -> ArchiveSink:
@@ -132,7 +150,7 @@ def textract_extractor(settings: Settings) -> Extractor:
     extraction = settings.extraction
     return TextractExtractor(
         aws_client("textract", settings.aws),
-        s3=aws_client("s3", settings.aws) if extraction.staging_bucket else None,
+        s3=aws_client("s3", settings.aws) if extraction.staging_bucket or extraction.output_bucket else None,
         staging_bucket=extraction.staging_bucket,
         topic_arn=extraction.textract_topic_arn,
         role_arn=extraction.textract_role_arn,

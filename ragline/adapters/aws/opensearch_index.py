@@ -9,7 +9,7 @@ two searches, so both backends fuse exactly alike.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
@@ -45,6 +45,7 @@ class OpenSearchIndex:
         space_type: str = "cosinesimil",
         model_name: str = "",
         bulk_retries: int = 3,
+        hidden_versions: Callable[[], Collection[str]] | None = None,
     ) -> None:
         self._client = client
         self._name = index_name
@@ -55,6 +56,9 @@ class OpenSearchIndex:
         self._space_type = space_type
         self._model_name = model_name
         self._bulk_retries = bulk_retries
+        # Versions being written in page windows, or replaced and being deleted (`ragline.windows`):
+        # asked for at every search, so a version appears and disappears for readers all at once.
+        self._hidden_versions = hidden_versions or frozenset
 
     @cached_property
     def _dimension(self) -> int:
@@ -111,6 +115,28 @@ class OpenSearchIndex:
         body = {"query": {"bool": {"filter": [_term("source", source)]}}, "script": script}
         response = self._client.update_by_query(index=self._name, body=body, refresh=True, conflicts="proceed")
         return int(response.get("updated", 0))
+
+    # --- writes of windowed indexing (ragline.windows.VersionedIndex) ----------------------
+
+    def add_chunks(self, chunks: Sequence[EmbeddedChunk]) -> None:
+        """Write chunks of a version being indexed (hidden by the ledger until it is published).
+
+        Ids are `<content hash>:<position>`, so a window written again after a retry overwrites
+        its own chunks; a refused chunk fails the window, which SQS retries alone.
+        """
+        for item in chunks:
+            self._check(item.chunk.source, item.chunk.document_id, [item])
+        if errors := self._bulk_index(chunks):
+            raise IndexWriteError(f"OpenSearch refused {len(errors)} of {len(chunks)} chunks: {errors[0]}")
+
+    def delete_version(self, source: str, document_id: str) -> int:
+        """Remove one version's chunks of one source (none when the index does not exist yet)."""
+        from opensearchpy.exceptions import NotFoundError
+
+        try:
+            return self._delete_where([_term("source", source), _term("document_id", document_id)])
+        except NotFoundError:  # a job that failed before the first document was ever indexed
+            return 0
 
     def _check(self, source: str, document_id: str, chunks: Sequence[EmbeddedChunk]) -> None:
         for item in chunks:
@@ -177,15 +203,17 @@ class OpenSearchIndex:
         self, vector: Sequence[float], k: int, where: SearchFilter | None = None
     ) -> list[tuple[Chunk, float]]:
         knn: dict[str, Any] = {"vector": [float(value) for value in vector], "k": k}
-        if filters := filter_clauses(where):
-            knn["filter"] = {"bool": {"filter": filters}}  # efficient filtering inside the HNSW search
+        filters, hidden = filter_clauses(where), self._hidden_clauses()
+        if filters or hidden:  # efficient filtering inside the HNSW search
+            knn["filter"] = {"bool": {"filter": filters, "must_not": hidden}}
         hits = self._search({"size": k, "query": {"knn": {VECTOR_FIELD: knn}}})
         return [(_chunk(hit["_source"]), similarity_from_score(hit["_score"], self._space_type)) for hit in hits]
 
     def keyword_search(self, query: str, k: int, where: SearchFilter | None = None) -> list[tuple[Chunk, float]]:
         # A match query analyzes the text as words: no character of the question is query syntax.
         match = {"match": {TEXT_FIELD: {"query": query}}}
-        hits = self._search({"size": k, "query": {"bool": {"must": [match], "filter": filter_clauses(where)}}})
+        query = {"bool": {"must": [match], "filter": filter_clauses(where), "must_not": self._hidden_clauses()}}
+        hits = self._search({"size": k, "query": query})
         return [(_chunk(hit["_source"]), float(hit["_score"])) for hit in hits]
 
     @opensearch_retry
@@ -194,6 +222,10 @@ class OpenSearchIndex:
             return {}
         response = self._client.mget(index=self._name, body={"ids": list(chunk_ids)}, _source_includes=[VECTOR_FIELD])
         return {doc["_id"]: doc["_source"][VECTOR_FIELD] for doc in response["docs"] if doc.get("found")}
+
+    def _hidden_clauses(self) -> list[dict[str, Any]]:
+        hidden = sorted(self._hidden_versions())
+        return [{"terms": {"document_id": hidden}}] if hidden else []
 
     def count(self, source: str | None = None) -> int:
         return self._count([_term("source", source)] if source is not None else [])

@@ -1,8 +1,11 @@
 """Extraction with Amazon Textract document analysis (layout and tables), parsed by textractor.
 
 Textract reads PDFs of up to 3,000 pages only asynchronously, so the work has two halves that
-the Lambdas run apart: `start` (on upload) and `document` (on Textract's completion message).
-`extract` runs both, polling in between, so that the adapter also satisfies the Extractor port.
+the Lambdas run apart: `start` (on upload) and, on Textract's completion message, `job_pages`
+then `read_pages` for each page window: a window reads only its pages from the result files
+Textract wrote to the output bucket (OutputConfig), so no invocation ever holds a whole
+3,000-page result. `extract` runs start and `document` (the whole result through
+GetDocumentAnalysis), polling in between, so that the adapter also satisfies the Extractor port.
 
 The result of a job comes in pages of at most 1,000 blocks chained by `NextToken`; every page
 is read and the blocks concatenated before parsing, or the end of the document would be lost.
@@ -13,6 +16,7 @@ layout model labels; the shared clean-up then handles what it missed, as it does
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -20,8 +24,9 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from ragline.cleanup import join_broken_words, strip_page_furniture
-from ragline.errors import DocumentError
+from ragline.errors import ConfigurationError, DocumentError
 from ragline.model import Document, Page, content_hash
+from ragline.windows import ResultCursor
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +103,13 @@ def parse_analysis(response: dict[str, Any], *, source: str, document_id: str) -
     )
 
 
+def _page_of(block: dict[str, Any], source: str) -> int:
+    try:
+        return int(block["Page"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise DocumentError(source, f"a block of Textract's result has no page number: {block.get('Id')}") from error
+
+
 class TextractExtractor:
     def __init__(
         self,
@@ -172,11 +184,21 @@ class TextractExtractor:
         1.10 uses): it sleeps in a loop while the job is IN_PROGRESS (a Lambda must hand that
         back to SQS, not wait), turns FAILED and PARTIAL_SUCCESS into a bare `Exception` (here
         FAILED is a DocumentError with Textract's reason, and a partial result is kept), and
-        fetches the first page twice. Its `get_full_json_from_output_config` reads the result
-        from the job's S3 OutputConfig instead, which moto's Textract never writes. botocore
-        has no paginator for GetDocumentAnalysis, so the NextToken chain is followed here.
+        fetches the first page twice. botocore has no paginator for GetDocumentAnalysis, so the
+        NextToken chain is followed here. Large documents do not come this way: see `read_pages`.
         """
-        first = self._textract.get_document_analysis(JobId=job_id, MaxResults=MAX_RESULTS_PER_PAGE)
+        first = self._finished(job_id, source=source, max_results=MAX_RESULTS_PER_PAGE)
+        blocks = list(first.get("Blocks", []))
+        token = first.get("NextToken")
+        while token:
+            page = self._textract.get_document_analysis(JobId=job_id, MaxResults=MAX_RESULTS_PER_PAGE, NextToken=token)
+            blocks.extend(page.get("Blocks", []))
+            token = page.get("NextToken")
+        return {**{k: v for k, v in first.items() if k not in ("Blocks", "NextToken")}, "Blocks": blocks}
+
+    def _finished(self, job_id: str, *, source: str, max_results: int) -> dict[str, Any]:
+        """The first page of a finished job's result; DocumentError when it failed."""
+        first = self._textract.get_document_analysis(JobId=job_id, MaxResults=max_results)
         status = first["JobStatus"]
         if status == "IN_PROGRESS":
             raise JobInProgressError(job_id)
@@ -185,13 +207,66 @@ class TextractExtractor:
             raise DocumentError(source, f"Textract job {job_id} ended {status}: {reason}")
         if status == "PARTIAL_SUCCESS":
             log.warning("Textract job %s for %s partly failed: %s", job_id, source, first.get("Warnings"))
-        blocks = list(first.get("Blocks", []))
-        token = first.get("NextToken")
-        while token:
-            page = self._textract.get_document_analysis(JobId=job_id, MaxResults=MAX_RESULTS_PER_PAGE, NextToken=token)
-            blocks.extend(page.get("Blocks", []))
-            token = page.get("NextToken")
-        return {**{k: v for k, v in first.items() if k not in ("Blocks", "NextToken")}, "Blocks": blocks}
+        return first
+
+    # --- page windows, read from the job's output files -----------------------------------
+
+    def job_pages(self, job_id: str, *, source: str) -> int:
+        """How many pages a finished job read (one block fetched); DocumentError when it failed."""
+        return int(self._finished(job_id, source=source, max_results=1)["DocumentMetadata"]["Pages"])
+
+    def read_pages(
+        self, job_id: str, *, source: str, first_page: int, last_page: int, cursor: ResultCursor
+    ) -> tuple[tuple[Page, ...], ResultCursor]:
+        """Pages `first_page`..`last_page` of a finished job, and where the next pages start.
+
+        Textract writes a job's result as numbered files of up to 1,000 blocks each under
+        `<prefix>/<job id>/`, every block tagged with its page and the pages in order. The
+        reading starts at `cursor` (where the previous window stopped) and stops at the first
+        block of a later page, so a window holds only its own pages' blocks in memory. Pages
+        are cleaned as `parse_analysis` cleans a whole document, running headers and footers
+        recognised within the window.
+        """
+        if self._output is None or self._s3 is None:
+            raise ConfigurationError("reading page windows needs extraction.output_bucket (Textract's OutputConfig)")
+        keys = self._output_keys(job_id)
+        if not keys:
+            raise DocumentError(source, f"Textract job {job_id} wrote no result files under {self._output}")
+        blocks: list[dict[str, Any]] = []
+        part, start = cursor.part, cursor.block
+        while part < len(keys):
+            file_blocks = self._result_file(keys[part])
+            for position in range(start, len(file_blocks)):
+                page = _page_of(file_blocks[position], source)
+                if page > last_page:
+                    return self._window(blocks, source, last_page - first_page + 1), ResultCursor(part, position)
+                if page < first_page:
+                    raise DocumentError(
+                        source,
+                        f"Textract's result is not in page order: a block of page {page} after page {first_page}",
+                    )
+                blocks.append(file_blocks[position])
+            part, start = part + 1, 0
+        return self._window(blocks, source, last_page - first_page + 1), ResultCursor(part, 0)
+
+    def _output_keys(self, job_id: str) -> list[str]:
+        from textractcaller.t_call import OutputConfig, get_s3_output_config_keys
+
+        assert self._output is not None
+        config = OutputConfig(s3_bucket=self._output["S3Bucket"], s3_prefix=self._output["S3Prefix"])
+        # Lists `<prefix>/<job id>/` and keeps the numbered result files, in number order.
+        return get_s3_output_config_keys(output_config=config, job_id=job_id, s3_client=self._s3)
+
+    def _result_file(self, key: str) -> list[dict[str, Any]]:
+        assert self._output is not None
+        body = self._s3.get_object(Bucket=self._output["S3Bucket"], Key=key)["Body"].read()
+        return json.loads(body).get("Blocks", [])
+
+    @staticmethod
+    def _window(blocks: list[dict[str, Any]], source: str, pages: int) -> tuple[Page, ...]:
+        # textractor checks the page count against DocumentMetadata: here, the window's pages.
+        response = {"DocumentMetadata": {"Pages": pages}, "JobStatus": "SUCCEEDED", "Blocks": blocks}
+        return parse_analysis(response, source=source, document_id="").pages
 
     # --- the Extractor port ---------------------------------------------------------------
 

@@ -1,11 +1,17 @@
-"""Textract completion (SNS -> SQS) -> the document's chunks indexed, its embeddings archived.
+"""Textract completion, then each page window -> the document's chunks indexed, its embeddings archived.
 
-The message names the job, the S3 object, and (as the job tag) the SHA-256 of the content
-Textract read. The whole result is read (every NextToken page), parsed, and handed to the
-shared ingestion service, which skips content already indexed for the source (a redelivered
-message costs nothing), replaces the source's chunks, archives the vectors and records the
-status. A job that ended FAILED, or a document with nothing to index, is recorded as failed
-with its reason, counted once as `DocumentsFailed` and acknowledged (`runtime`'s failure policy).
+Two queues feed this function. From the completion queue (SNS -> SQS), Textract's message
+names the job, the S3 object and (as the job tag) the SHA-256 of the content Textract read;
+the first page window runs at once. From the window queue, each message is the next window
+of a document (`ragline.windows.Window`). A window reads its pages from Textract's result
+files, chunks, embeds and writes them hidden, then queues the next window or, after the last,
+publishes the version: the new one appears and the old one disappears for readers at once.
+
+A result for a version that is no longer the one being indexed (the object was overwritten
+or deleted since) is dropped with what it wrote. A bad document (a FAILED job, no text) is
+recorded as failed with its reason, its previous version still served, counted once as
+`DocumentsFailed` and acknowledged. Anything else is retried by SQS, that window alone; on
+its last delivery the document is recorded as failed too and the message goes on to the DLQ.
 """
 
 from __future__ import annotations
@@ -21,10 +27,10 @@ from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field, ValidationError
 
-from ragline.adapters.aws.textract import s3_source
+from ragline.adapters.aws.textract import s3_source, title_from
 from ragline.entrypoints.lambdas import runtime
 from ragline.entrypoints.lambdas.runtime import MalformedMessageError
-from ragline.model import DocumentState
+from ragline.windows import Outcome, Window
 
 logger = Logger(service=runtime.SERVICE)
 tracer = Tracer()
@@ -66,38 +72,73 @@ def completion_of(body: str) -> TextractCompletion:
         raise MalformedMessageError(f"not a Textract completion message: {error}") from error
 
 
-@tracer.capture_method
-def index_completed_job(completion: TextractCompletion) -> None:
-    source = completion.source
+def first_window(completion: TextractCompletion) -> Window | None:
+    """The first page window of a finished job; None when its version is no longer wanted."""
     if not _SHA256.match(completion.JobTag):
         raise MalformedMessageError(f"job {completion.JobId} has no content hash as its job tag: {completion.JobTag!r}")
-    if not runtime.object_exists(completion.DocumentLocation.S3Bucket, completion.DocumentLocation.S3ObjectName):
-        # Deleted while Textract was reading it: indexing it now would bring back a deleted document.
-        logger.info("object deleted since extraction started: not indexed", extra={"source": source})
-        metrics.add_metric(name="DocumentsGoneBeforeIndexing", unit=MetricUnit.Count, value=1)
-        return
     # A FAILED job raises DocumentError here, with Textract's StatusMessage as the reason.
-    document = runtime.services().extractor.document(completion.JobId, source=source, document_id=completion.JobTag)
-    # A bad document comes back FAILED, already recorded; anything unexpected is recorded, then raised.
-    status = runtime.services().ingestion.ingest_extracted(document, reraise_unexpected=True)
-    if status.state is DocumentState.FAILED:
-        runtime.document_failed("index_document", source, status.reason or "failed")
-        return
-    logger.info(
-        "document indexed" if status.state is DocumentState.INDEXED else "content already indexed",
-        extra={"source": source, "state": status.state.value, "chunks": status.chunk_count, "job_id": completion.JobId},
+    return runtime.services().windowed.first_window(
+        source=completion.source,
+        document_id=completion.JobTag,
+        job_id=completion.JobId,
+        title=title_from(completion.source),
     )
-    metrics.add_metric(name=f"Documents{status.state.value.capitalize()}", unit=MetricUnit.Count, value=1)
+
+
+@tracer.capture_method
+def run_window(window: Window) -> None:
+    result = runtime.services().windowed.run(window)
+    log_fields = {"source": window.source, "window": window.number, "pages": f"{window.first_page}-{window.last_page}"}
+    logger.info(f"window {result.outcome.value}", extra={**log_fields, "chunks": result.chunks})
+    metrics.add_metric(name="WindowsIndexed", unit=MetricUnit.Count, value=1)
+    if result.outcome is Outcome.INDEXED:
+        metrics.add_metric(name="DocumentsIndexed", unit=MetricUnit.Count, value=1)
+    elif result.outcome is Outcome.DROPPED:
+        metrics.add_metric(name="VersionsDropped", unit=MetricUnit.Count, value=1)
+
+
+def window_in(body: str) -> Window | None:
+    """The page window a message carries; None for any other message (Textract's completion)."""
+    try:
+        return Window.from_message(body)
+    except ValueError as error:
+        raise MalformedMessageError(str(error)) from error
 
 
 def handle_record(record: SqsRecordModel) -> None:
-    source = None
+    source = version = None
     try:
-        completion = completion_of(record.body)
-        source = completion.source
-        index_completed_job(completion)
+        window = window_in(record.body)
+        if window is None:  # not a window: Textract's completion, whose first window runs now
+            completion = completion_of(record.body)
+            source, version = completion.source, completion.JobTag
+            window = first_window(completion)
+        if window is None:
+            logger.info("version superseded or deleted before indexing: dropped", extra={"source": source})
+            metrics.add_metric(name="VersionsDropped", unit=MetricUnit.Count, value=1)
+            return
+        source, version = window.source, window.document_id
+        run_window(window)
     except Exception as error:
-        runtime.settle_failure(error, handler="index_document", source=source)
+        settle_window_failure(error, record, source=source, version=version)
+
+
+def settle_window_failure(error: Exception, record: SqsRecordModel, *, source: str | None, version: str | None) -> None:
+    """Permanent, or out of retries: the version is given up (previous one still served); else SQS retries."""
+    reason = runtime.reason_of(error)
+    last_delivery = int(record.attributes.ApproximateReceiveCount) >= runtime.settings().windows.max_receives
+    if runtime.is_permanent(error) or last_delivery:
+        if source and version and _SHA256.match(version):
+            if not runtime.is_permanent(error):
+                reason = f"gave up after {record.attributes.ApproximateReceiveCount} attempts: {reason}"
+            runtime.services().windowed.fail(source, version, reason)
+        runtime.document_failed("index_document", source, reason)
+        if runtime.is_permanent(error):
+            return  # acknowledged: retrying cannot help
+        raise error  # out of retries: on to the dead-letter queue, kept for a replay
+    logger.warning("window will be retried by SQS", extra={"source": source, "reason": reason})
+    runtime.count("DocumentsRetried")
+    raise error
 
 
 @logger.inject_lambda_context

@@ -73,6 +73,10 @@ def start_extraction(event: ObjectEvent) -> None:
         logger.info("content already indexed", extra={"source": event.source, "state": known.state.value})
         metrics.add_metric(name="DocumentsSkipped", unit=MetricUnit.Count, value=1)
         return
+    # This content is now the version of the source being indexed: a result for any other version
+    # (an older upload whose job finishes late) will be dropped, and this one's chunks stay hidden
+    # until its last page window is in.
+    runtime.services().ledger.begin(event.source, document_id)
     job_id = runtime.services().extractor.start(
         event.bucket,
         event.key,
