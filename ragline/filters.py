@@ -8,8 +8,16 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+#: Page numbers are bounded so that every accepted value fits the indexes' 64-bit integers (an
+#: unbounded one raised OverflowError: a 500); no document comes near a million pages.
+MAX_PAGE = 1_000_000
+MAX_TAG_CHARS = 256
+
+Tag = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TAG_CHARS)]
 
 
 class SearchFilter(BaseModel):
@@ -23,9 +31,9 @@ class SearchFilter(BaseModel):
         min_length=1,
         max_length=1024,
     )
-    tags: tuple[str, ...] = Field(default=(), description="Chunks carrying any of these tags.", max_length=32)
-    page_from: int | None = Field(default=None, ge=1, description="Chunks spanning a page >= this one.")
-    page_to: int | None = Field(default=None, ge=1, description="Chunks spanning a page <= this one.")
+    tags: tuple[Tag, ...] = Field(default=(), description="Chunks carrying any of these tags.", max_length=32)
+    page_from: int | None = Field(default=None, ge=1, le=MAX_PAGE, description="Chunks spanning a page >= this one.")
+    page_to: int | None = Field(default=None, ge=1, le=MAX_PAGE, description="Chunks spanning a page <= this one.")
     date_from: date | None = Field(default=None, description="Documents dated on or after this day.")
     date_to: date | None = Field(default=None, description="Documents dated on or before this day.")
 

@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
@@ -152,7 +154,7 @@ def ask(
     try:
         where = parse_filter_expressions(filter_ or [])
     except ValueError as error:
-        errors.print(f"[bold red]--filter:[/] {error}")
+        errors.print(f"[bold red]--filter:[/] {escape(_invalid(error))}")
         raise typer.Exit(2) from error
     engine = _engine()
     try:
@@ -166,6 +168,16 @@ def ask(
         sys.stdout.write(QueryResponse.from_answer(answer).model_dump_json(indent=2) + "\n")
     else:
         print_answer(answer)
+
+
+def _invalid(error: ValueError) -> str:
+    """One line per invalid field, without pydantic's type names and links."""
+    if not isinstance(error, ValidationError):
+        return str(error)
+    return "; ".join(
+        f"{'.'.join(map(str, item['loc'])) or 'filter'}: {item['msg'].removeprefix('Value error, ')}"
+        for item in error.errors()
+    )
 
 
 def print_answer(answer: Answer) -> None:

@@ -11,9 +11,27 @@ class TestMiniLMOnnx(EmbedderContract):
         return real_embedder
 
 
-def test_a_text_over_the_token_limit_is_refused_not_truncated(real_embedder):
-    with pytest.raises(ValueError, match="token limit"):
-        real_embedder.embed(["word " * 400])
+PUMPS = " ".join(["Centrifugal pumps move water uphill through the treatment plant."] * 11)
+BIRDS = " ".join(["Chickadees and wrens sing in the forest at dawn."] * 11)
+
+
+def test_a_text_over_the_token_limit_is_embedded_in_full_not_truncated(real_embedder):
+    """A long question (issue 13, problem 4) is cut into windows and pooled over all its tokens:
+    its vector stands for its end as well as its start, where truncation would keep the start only."""
+    long_text = f"{PUMPS} {BIRDS}"
+    assert real_embedder.tokens.count(long_text) > real_embedder.tokens.max_tokens
+    (vector,) = real_embedder.embed([long_text])
+    pumps, birds = real_embedder.embed([PUMPS, BIRDS])
+    assert float(pumps @ birds) < 0.2  # two topics apart
+    assert float(vector @ pumps) > 0.5 and float(vector @ birds) > 0.5
+    assert np.linalg.norm(vector) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_long_and_short_texts_in_one_batch_keep_their_order(real_embedder):
+    texts = ["pumps move water", f"{PUMPS} {BIRDS}", "wrens sing"]
+    together = real_embedder.embed(texts)
+    alone = np.vstack([real_embedder.embed([text]) for text in texts])
+    assert np.allclose(together, alone, atol=1e-5)
 
 
 def test_onnx_vectors_equal_the_reference_torch_model(real_embedder):

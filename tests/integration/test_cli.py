@@ -91,3 +91,19 @@ def test_status_json_is_for_scripts(data_dir, folder):
     assert by_name["report.pdf"]["source"] == (folder / "report.pdf").resolve().as_posix()
     assert by_name["broken.pdf"]["state"] == "failed" and "not a PDF" in by_name["broken.pdf"]["reason"]
     assert body["chunks"] == by_name["report.pdf"]["chunk_count"] > 0
+
+
+def test_a_page_filter_beyond_the_limit_is_refused_naming_it(data_dir):
+    result = runner.invoke(app, ["ask", "anything?", "--filter", "page=9223372036854775808"])
+    assert result.exit_code == 2
+    assert "page_from: Input should be less than or equal to 1000000" in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+
+
+def test_ask_answers_a_question_longer_than_the_model_reads_at_once(data_dir, folder):
+    from tests.integration.test_server import LONG_QUESTION
+
+    runner.invoke(app, ["ingest", str(folder)])
+    result = runner.invoke(app, ["ask", LONG_QUESTION, "--json", "--k", "2"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["sources"]

@@ -74,3 +74,39 @@ def test_search_returns_the_sources_an_answer_would_cite(client):
     assert set(body) == {"question", "mode", "sources", "timings_ms"}
     assert len(body["sources"]) == 2 and body["sources"][0]["page"] >= 1
     assert client.post("/search", json={"question": ""}).status_code == 400
+
+
+_PROSE = (
+    "I have been reading the operations report for the treatment plant and I would like to understand, "
+    "in as much detail as the documents allow, which team logged the entries for each of the pages that "
+    "describe the maintenance of the pumps, the seals and the valves, whether those entries were checked by "
+    "anyone else afterwards, how often the inspections happened over the year, and whether the report says "
+    "anything about what went wrong when an inspection was missed or when a seal failed before its time, "
+    "because we are planning next year's maintenance and need to know who to ask about each of these things. "
+    "The same questions apply to the turbines that were commissioned in the spring, to the boilers that were "
+    "replaced in the autumn, and to the filters whose cartridges were changed more often than the manual asks: "
+    "who logged those changes, who approved them, what they cost, and whether any of them were reported late "
+    "to the regional office, which has asked us to confirm each of these points before the end of the quarter."
+)
+# Ordinary prose, repeated up to just under the API's 2,000 characters: ~360 of the model's tokens.
+LONG_QUESTION = f"{_PROSE} {_PROSE}"[:1990].rsplit(" ", 1)[0]
+
+
+def test_a_question_over_the_model_s_token_limit_is_answered_not_a_500(engine, tmp_path):
+    """Issue 13, problem 4: ordinary prose within the character limit but over the model's 256 tokens."""
+    assert engine.embedder.tokens.count(LONG_QUESTION) > engine.embedder.tokens.max_tokens
+    assert len(LONG_QUESTION) <= 2000
+    pdf_factory.write_report_pdf(tmp_path, name="r.pdf", pages=2)
+    engine.ingest([tmp_path / "r.pdf"])
+    client = TestClient(create_app(engine))
+    for route in ("/query", "/search"):
+        response = client.post(route, json={"question": LONG_QUESTION, "k": 2})
+        assert response.status_code == 200, response.text
+        assert response.json()["sources"]
+
+
+@pytest.mark.parametrize("field", ["page_to", "page_from"])
+def test_an_out_of_range_page_is_a_400_naming_the_limit(client, field):
+    response = client.post("/query", json={"question": "ok?", "filter": {field: 9223372036854775808}})
+    assert response.status_code == 400
+    assert f"filter.{field}: Input should be less than or equal to 1000000" in response.json()["error"]

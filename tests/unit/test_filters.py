@@ -38,3 +38,29 @@ def test_reversed_ranges_are_rejected_with_both_values():
 def test_unknown_filter_fields_are_refused():
     with pytest.raises(ValidationError, match="colour"):
         SearchFilter.model_validate({"colour": "red"})
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"page_to": 2**63}, "less than or equal to 1000000"),
+        ({"page_from": 10**30}, "less than or equal to 1000000"),
+        ({"tags": ("x" * 257,)}, "at most 256 characters"),
+        ({"tags": ("",)}, "at least 1 character"),
+    ],
+)
+def test_every_field_is_bounded_so_no_value_overflows_an_index(fields, message):
+    with pytest.raises(ValidationError, match=message):
+        SearchFilter.model_validate(fields)
+
+
+def test_the_largest_page_accepted_reaches_the_index(tmp_path):
+    from ragline.adapters.local.index.sqlite import SqliteIndex
+    from ragline.filters import MAX_PAGE
+    from tests.contracts.index_contract import DIMENSION, PUMPS, unit
+
+    index = SqliteIndex(tmp_path / "index.sqlite3", dimension=DIMENSION)
+    index.replace_document("/docs/pumps.pdf", "p" * 64, PUMPS)
+    where = SearchFilter(page_from=1, page_to=MAX_PAGE)
+    assert len(index.dense_search(unit(1, 0), k=5, where=where)) == 2
+    index.close()

