@@ -185,7 +185,8 @@ def test_a_crash_at_any_write_boundary_leaves_the_store_consistent(fresh, name):
 def _child(data_dir: Path, folder: Path, fault: str) -> subprocess.CompletedProcess:
     environment = {**os.environ, faults.ENVIRONMENT_VARIABLE: fault, "PYTHONPATH": str(REPO_ROOT)}
     command = [sys.executable, "-m", "tests.integration.crash_child", str(data_dir), str(folder)]
-    return subprocess.run(command, env=environment, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    # Run from the data folder's parent: no ragline.toml of the repository's working tree applies.
+    return subprocess.run(command, env=environment, cwd=data_dir.parent, capture_output=True, text=True, timeout=120)
 
 
 @pytest.mark.parametrize("fault", ["store.put_chunks:exit", "store.committed:exit", "store.archived:exit"])
