@@ -313,8 +313,8 @@ def model_prepare() -> None:
     """Export the packaged model to ONNX once (needs the `export` extra) and check it loads."""
     engine = _engine()
     try:
-        vector = engine.embedder.embed(["ragline model check"])
-        console.print(f"{engine.embedder.model_name}: ready, {vector.shape[1]} dimensions")
+        [vector] = engine.embedder.embed(["ragline model check"])
+        console.print(f"{engine.embedder.model_name}: ready, {len(vector)} dimensions")
     finally:
         engine.close()
 

@@ -23,6 +23,24 @@ def test_extractive_quotes_the_best_sentence_first(real_embedder):
     assert answer == "The Hillcrest pump station raises a low-pressure alarm below 55 psi. [1]"
 
 
+class _ListEmbedder:
+    """An embedder that answers lists of floats, as the SageMaker and Bedrock adapters do."""
+
+    def __init__(self, embedder) -> None:
+        self._embedder = embedder
+        self.model_name, self.dimension = embedder.model_name, embedder.dimension
+
+    def embed(self, texts):
+        return [[float(value) for value in row] for row in self._embedder.embed(texts)]
+
+
+def test_extractive_answers_alike_with_an_embedder_that_returns_lists(real_embedder):
+    question = "What is the Hillcrest alarm threshold?"
+    with_matrix = ExtractiveAnswerer(real_embedder, max_sentences=2).generate(question, sources())
+    with_lists = ExtractiveAnswerer(_ListEmbedder(real_embedder), max_sentences=2).generate(question, sources())
+    assert with_lists == with_matrix and "[1]" in with_lists
+
+
 class _FakeChatServer:
     """Answers like an OpenAI-compatible endpoint, after failing `failures` times with `status`."""
 

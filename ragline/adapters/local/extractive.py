@@ -39,7 +39,8 @@ class ExtractiveAnswerer:
         candidates = _candidate_sentences(sources)
         if not candidates:
             return ""
-        vectors = self._embedder.embed([question, *(sentence for _, sentence in candidates)])
+        # Any embedder: the local one returns a matrix, the remote ones lists of floats.
+        vectors = np.asarray(self._embedder.embed([question, *(sentence for _, sentence in candidates)]), np.float32)
         question_words = _content_words(question)
         overlap = np.asarray([_overlap(question_words, sentence) for _, sentence in candidates], dtype=np.float32)
         scores = vectors[1:] @ vectors[0] + KEYWORD_WEIGHT * overlap
