@@ -115,6 +115,10 @@ class VersionLedger(Protocol):
         """The content hash being indexed for `source`, if any."""
         ...
 
+    def serves(self, source: str, document_id: str) -> bool:
+        """Whether `document_id` is the version of `source` that searches return."""
+        ...
+
     def publish(self, status: DocumentStatus) -> tuple[bool, str | None]:
         """Serve `status.document_id` for its source, atomically, if it is still the version being
         indexed: record the status, un-stage it and hide the version it replaces. Returns whether
@@ -233,6 +237,10 @@ class WindowedIndexing:
         return self._ports.ledger.indexing(source) == document_id
 
     def _drop(self, source: str, document_id: str) -> None:
+        if self._ports.ledger.serves(source, document_id):
+            # A message delivered again (SQS delivers at least once) after its version was published.
+            log.info("%s: version %s is already served; nothing to do", source, document_id)
+            return
         removed = self._ports.versioned_index.delete_version(source, document_id)
         self._ports.ledger.abandon(source, document_id, None)
         log.info("%s: version %s superseded or deleted; %d chunks it wrote removed", source, document_id, removed)

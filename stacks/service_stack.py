@@ -102,8 +102,10 @@ class RaglineServiceStack(Stack):
         for function in (self.ingestion.ingest_start, self.ingestion.delete_document):
             grants.grant_index_query(function.role, tables.registry_index_arn)
             function.function.add_environment("RAGLINE_INDEX__REGISTRY_DOCUMENT_INDEX", tables.registry_document_index)
-        # Only the functions that change the index may write to it; ingest_start never touches it.
-        index_writers = [self.ingestion.index_document, self.ingestion.delete_document]
+        # Only the functions that change the index may write to it. ingest_start does when an upload
+        # turns a source into a copy of another's content: what the source held goes (or passes to
+        # a copy of it), so its old content stops being served.
+        index_writers = [self.ingestion.ingest_start, self.ingestion.index_document, self.ingestion.delete_document]
         for function in index_writers:
             search.grant_http(function.role, write=True)
 
@@ -135,13 +137,7 @@ class RaglineServiceStack(Stack):
         grants.grant_table(self.query.role, tables.registry, data_key, write=False)
         grants.grant_table_scan(self.query.role, tables.registry)  # GET /documents lists every document
         search.grant_http(self.query.role, write=False)
-        # ingest_start builds the same engine to skip unchanged content: it may read, never write.
-        search.grant_http(self.ingestion.ingest_start.role, write=False)
-        search.map_roles(
-            self,
-            writers=[f.role for f in index_writers],
-            readers=[self.query.role, self.ingestion.ingest_start.role],
-        )
+        search.map_roles(self, writers=[f.role for f in index_writers], readers=[self.query.role])
 
         self.api = QueryApi(
             self, "QueryApi", config=config, handler=self.query.function, log_key=key, log_retention=retention

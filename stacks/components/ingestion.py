@@ -2,8 +2,8 @@
 
     S3 "Object Created" --EventBridge--> IngestQueue --> ingest_start
         ingest_start: StartDocumentAnalysis(LAYOUT, TABLES), completion to TextractTopic
-    TextractTopic --SNS--> TextractCompletionQueue --> index_document (first page window)
-    WindowQueue --> index_document: each next page window of a document, one at a time;
+    TextractTopic --SNS--> TextractCompletionQueue --> index_document: queues the first page window
+    WindowQueue --> index_document: each page window of a document, one at a time;
         a window reads its pages of Textract's result files (archive bucket, textract-output/),
         chunks, embeds, writes its chunks hidden and archives them; the last one publishes
         the version (ragline.windows)
@@ -175,7 +175,9 @@ class Ingestion(Construct):
                 self.completion_queue.queue,
                 batch_size=1,
                 report_batch_item_failures=True,
-                max_concurrency=config.ingest_concurrency,  # back-pressure on the embedding model
+                # A completion only queues its document's first window (one GetDocumentAnalysis call,
+                # 10 TPS by default): capped too, so a burst of completions stays under that quota.
+                max_concurrency=config.ingest_concurrency,
             )
         )
         self.index_document.function.add_event_source(
@@ -183,7 +185,7 @@ class Ingestion(Construct):
                 self.window_queue.queue,
                 batch_size=1,
                 report_batch_item_failures=True,
-                max_concurrency=config.ingest_concurrency,
+                max_concurrency=config.ingest_concurrency,  # only windows embed: the endpoint's back-pressure
             )
         )
         self.delete_document.function.add_event_source(

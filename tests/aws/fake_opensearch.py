@@ -5,7 +5,8 @@ serialization and error mapping all run; only the HTTP round trip is replaced. I
 the subset of the REST API and query DSL that `ragline.adapters.aws.opensearch_index` sends: index
 create/mapping/settings, `_bulk` (strict mapping, vector dimension checks), `_search` with
 `knn` (efficient filter; lucene cosinesimil/innerproduct scores) or `bool` + `match` (BM25 with
-an English-like analyzer), `_count`, `_delete_by_query`, `_mget`, and bool/term/terms/
+an English-like analyzer), `_count`, `_delete_by_query`, `_update_by_query` (the one painless
+script the adapter sends: set `source`), `_mget`, and bool/term/terms/
 wildcard/range/ids filters, and the security plugin's `roles` / `rolesmapping` PUT and DELETE.
 Faults can be injected: an HTTP status for the next N requests whose path contains a given
 string, or refusal of given document ids in `_bulk`. Every request is recorded, so a test can
@@ -22,8 +23,9 @@ import json
 import math
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from opensearchpy import Connection
 
@@ -100,6 +102,7 @@ class FakeOpenSearch:
             "_search": self.search,
             "_count": self.count,
             "_delete_by_query": self.delete_by_query,
+            "_update_by_query": self.update_by_query,
         }[action]
         return handler(self.indices[name], method, body)
 
@@ -191,6 +194,22 @@ class FakeOpenSearch:
             del index.docs[doc_id]
         return 200, {"deleted": len(doomed), "failures": []}
 
+    # Scripts this double runs, by their exact source: anything else is refused as OpenSearch would
+    # refuse a script that does not compile, so a changed script fails here rather than passing.
+    SCRIPTS: ClassVar[dict[str, Callable[[dict, dict], None]]] = {
+        "ctx._source.source = params.to": lambda doc, params: doc.__setitem__("source", params["to"]),
+    }
+
+    def update_by_query(self, index: FakeIndex, method: str, body: Any) -> tuple[int, Any]:
+        script = body["script"]
+        run = self.SCRIPTS.get(script["source"]) if script.get("lang", "painless") == "painless" else None
+        if run is None:
+            return 400, {"error": {"type": "script_exception", "reason": f"compile error: {script['source']!r}"}}
+        updated = [doc_id for doc_id, doc in index.docs.items() if matches(body["query"], doc_id, doc)]
+        for doc_id in updated:
+            run(index.docs[doc_id], script.get("params", {}))
+        return 200, {"updated": len(updated), "failures": []}
+
     # --- search ---------------------------------------------------------------------------
 
     def search(self, index: FakeIndex, method: str, body: Any) -> tuple[int, Any]:
@@ -226,11 +245,9 @@ class FakeOpenSearch:
         (match,) = query["must"]
         ((field_name, spec),) = match["match"].items()
         terms = analyze(spec["query"])
-        candidates = {
-            doc_id: doc
-            for doc_id, doc in index.docs.items()
-            if all(matches(clause, doc_id, doc) for clause in query.get("filter", []))
-        }
+        # The filters and exclusions of the bool query, scored by its one `match`.
+        narrowing = {"bool": {"filter": query.get("filter", []), "must_not": query.get("must_not", [])}}
+        candidates = {doc_id: doc for doc_id, doc in index.docs.items() if matches(narrowing, doc_id, doc)}
         return bm25(terms, {doc_id: analyze(doc[field_name]) for doc_id, doc in index.docs.items()}, candidates)
 
 

@@ -26,11 +26,11 @@ from tests.contracts.archive_contract import ArchiveContract
 from tests.contracts.embedder_contract import EmbedderContract
 from tests.contracts.extractor_contract import ExtractorContract
 from tests.contracts.generator_contract import GeneratorContract
-from tests.contracts.index_contract import DIMENSION, IndexContract
+from tests.contracts.index_contract import DIMENSION, IndexContract, MovingIndexContract
 from tests.contracts.registry_contract import RegistryContract
 
 
-class TestOpenSearchIndex(IndexContract):
+class TestOpenSearchIndex(IndexContract, MovingIndexContract):
     @pytest.fixture
     def index(self):
         index = OpenSearchIndex(fake_client(FakeOpenSearch()), "chunks", dimension=DIMENSION)

@@ -46,9 +46,16 @@ def run(handler, stack, queue: str) -> dict:
 
 
 def ingest(stack) -> None:
-    """Object created -> extraction started -> Textract completion -> indexed."""
+    """Object created -> extraction started -> Textract completion -> page windows -> indexed."""
     assert run(ingest_start, stack, "ingest") == {"batchItemFailures": []}
     assert run(index_document, stack, "completion") == {"batchItemFailures": []}
+    run_windows(stack)
+
+
+def run_windows(stack) -> None:
+    """Every page window queued, each delivered until the window queue is empty."""
+    while stack.waiting("window"):
+        assert run(index_document, stack, "window") == {"batchItemFailures": []}
 
 
 def chunk_count(opensearch, source: str | None = None) -> int:
@@ -150,9 +157,12 @@ def test_a_redelivered_completion_indexes_nothing_twice(stack, opensearch, textr
         "Timestamp": 0,
         "DocumentLocation": {"S3ObjectName": location["Name"], "S3Bucket": location["Bucket"]},
     }
+    held = chunk_count(opensearch, SOURCE)
     stack.sns.publish(TopicArn=stack.topic_arn, Message=json.dumps(completion))
     assert run(index_document, stack, "completion") == {"batchItemFailures": []}
+    assert stack.waiting("window") == 0  # its version is the one served: nothing to index, nothing removed
     assert len(stack.archive_records(EMBEDDING_ARCHIVE_PREFIX)) == archived_before
+    assert chunk_count(opensearch, SOURCE) == held > 0
 
 
 def test_overwriting_with_changed_content_removes_the_old_chunks(stack, opensearch, textract, indexed, tmp_path):
@@ -188,19 +198,20 @@ def test_a_transient_failure_is_retried_by_sqs_then_redriven_to_the_dlq_with_its
     endpoint.errors = ["ThrottlingException"] * 100  # more than every retry of every delivery
     capsys.readouterr()
 
+    assert run(index_document, stack, "completion") == {"batchItemFailures": []}  # the first window queued
     for delivery in range(1, MAX_RECEIVE_COUNT + 1):  # each delivery is reported back to SQS as a batch item failure
-        assert len(run(index_document, stack, "completion")["batchItemFailures"]) == 1
+        assert len(run(index_document, stack, "window")["batchItemFailures"]) == 1
         status = runtime.services().registry.get(SOURCE)
         if delivery < MAX_RECEIVE_COUNT:  # still the version being indexed: the next delivery may succeed
             assert status.state is DocumentState.INDEXING
-        assert stack.dead_letters("completion") == []
+        assert stack.dead_letters("window") == []
     out = capsys.readouterr().out
     assert emitted(out, "DocumentsRetried") == [1.0] * (MAX_RECEIVE_COUNT - 1)
     assert emitted(out, "DocumentsFailed") == [1.0]  # the last delivery gives the version up, once
 
-    assert stack.sqs_event("completion")["Records"] == []  # out of receives: the redrive policy moved it
-    (dead,) = stack.dead_letters("completion")
-    assert json.loads(json.loads(dead["Body"])["Message"])["Status"] == "SUCCEEDED"  # the message, untouched
+    assert stack.sqs_event("window")["Records"] == []  # out of receives: the redrive policy moved it
+    (dead,) = stack.dead_letters("window")
+    assert json.loads(dead["Body"])["window"]["source"] == SOURCE  # the message, untouched
     failed = runtime.services().registry.get(SOURCE)
     assert failed.state is DocumentState.FAILED
     assert f"gave up after {MAX_RECEIVE_COUNT} attempts" in failed.reason and "ThrottlingException" in failed.reason
@@ -241,6 +252,7 @@ def test_a_corrupt_pdf_fails_alone(bootstrapped, stack, opensearch, textract, tm
     assert "not a PDF" in notes.reason and "empty" in empty.reason
 
     assert run(index_document, stack, "completion") == {"batchItemFailures": []}
+    run_windows(stack)
     assert (
         registry.get("s3://ragline-ingest/reports/good.pdf").chunk_count
         == chunk_count(opensearch, "s3://ragline-ingest/reports/good.pdf")
@@ -285,11 +297,12 @@ def test_a_document_without_text_fails_once_with_its_reason(
     textract.plan(KEY, [], pages=1)  # Textract found nothing to read
     assert run(ingest_start, stack, "ingest") == {"batchItemFailures": []}
     capsys.readouterr()
-    assert run(index_document, stack, "completion") == {"batchItemFailures": []}  # permanent: acknowledged
+    assert run(index_document, stack, "completion") == {"batchItemFailures": []}  # the first window queued
+    assert run(index_document, stack, "window") == {"batchItemFailures": []}  # permanent: acknowledged
     assert emitted(capsys.readouterr().out, "DocumentsFailed") == [1.0]
     status = runtime.services().registry.get(SOURCE)
     assert status.state is DocumentState.FAILED and "nothing to read" in status.reason
-    assert stack.waiting("completion") == 0 and stack.dead_letters("completion") == []
+    assert stack.waiting("window") == 0 and stack.dead_letters("window") == []
 
 
 def test_a_document_with_only_page_furniture_fails_once_inside_ingestion(
@@ -300,11 +313,12 @@ def test_a_document_with_only_page_furniture_fails_once_inside_ingestion(
     textract.plan(KEY, analysis_blocks([PageContent(paragraphs=[], footer="Page 1 of 1")]), pages=1)
     assert run(ingest_start, stack, "ingest") == {"batchItemFailures": []}
     capsys.readouterr()
-    assert run(index_document, stack, "completion") == {"batchItemFailures": []}  # permanent: acknowledged
+    assert run(index_document, stack, "completion") == {"batchItemFailures": []}  # the first window queued
+    assert run(index_document, stack, "window") == {"batchItemFailures": []}  # permanent: acknowledged
     assert emitted(capsys.readouterr().out, "DocumentsFailed") == [1.0]
     status = runtime.services().registry.get(SOURCE)
     assert status.state is DocumentState.FAILED and status.reason
-    assert chunk_count(opensearch, SOURCE) == 0 and stack.waiting("completion") == 0
+    assert chunk_count(opensearch, SOURCE) == 0 and stack.waiting("window") == 0
 
 
 def test_an_s3_notification_is_refused_as_malformed_and_acknowledged(stack, capsys, caplog):

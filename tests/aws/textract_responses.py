@@ -44,6 +44,7 @@ def _geometry(top: float, left: float = LEFT, width: float = WIDTH, height: floa
 class _Builder:
     def __init__(self) -> None:
         self.blocks: list[dict] = []
+        self.by_id: dict[str, dict] = {}  # a long document has millions of blocks: no linear lookups
         self._ids = (f"block-{number:06d}" for number in itertools.count())
 
     def add(self, block_type: str, page: int, top: float, children: Sequence[str] = (), **fields) -> str:
@@ -52,6 +53,7 @@ class _Builder:
         if children:
             block["Relationships"] = [{"Type": "CHILD", "Ids": list(children)}]
         self.blocks.append(block)
+        self.by_id[block["Id"]] = block
         return block["Id"]
 
     def line(self, page: int, top: float, text: str, left: float = LEFT, width: float = WIDTH) -> str:
@@ -72,7 +74,7 @@ class _Builder:
                 cell_top = top + (row_index - 1) * LINE_HEIGHT
                 cell_left = LEFT + (column_index - 1) * width
                 line_id = self.line(page, cell_top, text, cell_left, width)
-                words = next(block for block in self.blocks if block["Id"] == line_id)["Relationships"][0]["Ids"]
+                words = self.by_id[line_id]["Relationships"][0]["Ids"]
                 entity = ["COLUMN_HEADER"] if row_index == 1 else []
                 cells.append(
                     self.add(

@@ -144,6 +144,10 @@ class DynamoDbRegistry:
         )
         return response.get("Item", {}).get("indexing_id", {}).get("S")
 
+    def serves(self, source: str, document_id: str) -> bool:
+        current = self.get(source)
+        return bool(current and current.document_id == document_id and current.state.value in _INDEXED_STATES)
+
     def publish(self, status: DocumentStatus) -> tuple[bool, str | None]:
         from botocore.exceptions import ClientError
 

@@ -2,10 +2,12 @@
 
 Two queues feed this function. From the completion queue (SNS -> SQS), Textract's message
 names the job, the S3 object and (as the job tag) the SHA-256 of the content Textract read;
-the first page window runs at once. From the window queue, each message is the next window
-of a document (`ragline.windows.Window`). A window reads its pages from Textract's result
-files, chunks, embeds and writes them hidden, then queues the next window or, after the last,
-publishes the version: the new one appears and the old one disappears for readers at once.
+the document's first page window is sent to the window queue. From the window queue, each
+message is a window of a document (`ragline.windows.Window`), and only these runs embed: the
+window queue's maximum concurrency is the embedding endpoint's back-pressure. A window reads
+its pages from Textract's result files, chunks, embeds and writes them hidden, then queues the
+next window or, after the last, publishes the version: the new one appears and the old one
+disappears for readers at once.
 
 A result for a version that is no longer the one being indexed (the object was overwritten
 or deleted since) is dropped with what it wrote. A bad document (a FAILED job, no text) is
@@ -85,6 +87,16 @@ def first_window(completion: TextractCompletion) -> Window | None:
     )
 
 
+def queue_first_window(completion: TextractCompletion) -> None:
+    window = first_window(completion)
+    if window is None:
+        logger.info("version superseded or deleted before indexing: dropped", extra={"source": completion.source})
+        metrics.add_metric(name="VersionsDropped", unit=MetricUnit.Count, value=1)
+        return
+    runtime.services().window_queue.send(window)
+    logger.info("document queued in page windows", extra={"source": window.source, "pages": window.total_pages})
+
+
 @tracer.capture_method
 def run_window(window: Window) -> None:
     result = runtime.services().windowed.run(window)
@@ -109,16 +121,15 @@ def handle_record(record: SqsRecordModel) -> None:
     source = version = None
     try:
         window = window_in(record.body)
-        if window is None:  # not a window: Textract's completion, whose first window runs now
-            completion = completion_of(record.body)
-            source, version = completion.source, completion.JobTag
-            window = first_window(completion)
-        if window is None:
-            logger.info("version superseded or deleted before indexing: dropped", extra={"source": source})
-            metrics.add_metric(name="VersionsDropped", unit=MetricUnit.Count, value=1)
+        if window is not None:
+            source, version = window.source, window.document_id
+            run_window(window)
             return
-        source, version = window.source, window.document_id
-        run_window(window)
+        # Textract's completion: its first window joins the window queue, so that only that queue's
+        # consumers embed, and its maximum concurrency alone caps the load on the embedding model.
+        completion = completion_of(record.body)
+        source, version = completion.source, completion.JobTag
+        queue_first_window(completion)
     except Exception as error:
         settle_window_failure(error, record, source=source, version=version)
 

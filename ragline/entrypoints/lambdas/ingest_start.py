@@ -67,9 +67,9 @@ def start_extraction(event: ObjectEvent) -> None:
         return
     event, document_id, head = found
     check_readable(event.source, head)
-    ingestion = runtime.services().ingestion
-    if known := ingestion.known_status(event.source, document_id):
-        runtime.services().registry.record(known)
+    # Unchanged, or a copy of another source's content: recorded, and what this source held before
+    # is released (handed to a copy of it, or removed), so its old content stops being served.
+    if known := runtime.services().ingestion.skip_known(event.source, document_id):
         logger.info("content already indexed", extra={"source": event.source, "state": known.state.value})
         metrics.add_metric(name="DocumentsSkipped", unit=MetricUnit.Count, value=1)
         return
