@@ -22,21 +22,27 @@ PROFILES = tuple(os.environ.get("RAGLINE_DEPLOYED_PROFILES", "default bedrock ex
 DEPLOYMENTS: list[Deployment] = []
 
 
-# The Glue jobs are the same in every profile but for the model: they run once, on the default one.
-GLUE_PROFILE = "default"
+# The Glue jobs, and the page-window logic, are the same in every profile but for the model: their
+# scenarios run once, on the default profile (the Glue one by name, the windows' by `one_profile`).
+ONE_PROFILE = "default"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # The coverage check reads what the scenarios did: it runs after all of them.
     items.sort(key=lambda item: item.get_closest_marker("report") is not None)
-    glue_elsewhere = [item for item in items if "glue_jobs" in item.name and f"[{GLUE_PROFILE}]" not in item.name]
-    if glue_elsewhere:
-        config.hook.pytest_deselected(items=glue_elsewhere)
-        items[:] = [item for item in items if item not in glue_elsewhere]
+    elsewhere = [
+        item
+        for item in items
+        if ("glue_jobs" in item.name or item.get_closest_marker("one_profile")) and f"[{ONE_PROFILE}]" not in item.name
+    ]
+    if elsewhere:
+        config.hook.pytest_deselected(items=elsewhere)
+        items[:] = [item for item in items if item not in elsewhere]
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "report: the deployed-shape suite's closing coverage check")
+    config.addinivalue_line("markers", "one_profile: a scenario run on the default profile only")
 
 
 @pytest.fixture(scope="module", params=PROFILES)

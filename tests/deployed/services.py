@@ -25,7 +25,6 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -217,12 +216,30 @@ class TextractJob:
 
 
 @dataclass
+class PreparedResult:
+    """A job's whole result made ahead of time (a synthetic long document), so that starting the job
+    (inside the caller's HTTP request) only stores it: its blocks, and its result files serialized."""
+
+    blocks: list[dict]
+    pages: int
+    files: list[bytes]
+
+    @classmethod
+    def of(cls, pages: list) -> PreparedResult:
+        blocks = analysis_blocks(pages)
+        job = TextractJob("prepared", blocks, len(pages))
+        starts = range(0, len(blocks), TEXTRACT_PAGE_SIZE)
+        files = [json.dumps(TextractService._page(job, start, TEXTRACT_PAGE_SIZE)).encode() for start in starts]
+        return cls(blocks, len(pages), files)
+
+
+@dataclass
 class TextractService:
     jobs: dict[str, TextractJob] = field(default_factory=dict)
     requests: list[dict] = field(default_factory=list)
     tokens: dict[str, str] = field(default_factory=dict)
-    # S3 key -> the pages Textract "reads" from that object instead of its bytes (a synthetic large document)
-    synthetic: dict[str, Callable[[], list]] = field(default_factory=dict)
+    # S3 key -> the result Textract "reads" from that object instead of its bytes (a synthetic long document)
+    synthetic: dict[str, PreparedResult] = field(default_factory=dict)
 
     def install(self, monkeypatch: Any) -> None:
         from moto.textract.responses import TextractResponse
@@ -255,8 +272,11 @@ class TextractService:
         data = s3.get_object(bucket, key).value
         job = TextractJob(str(uuid.uuid4()), [], 0)
         try:
-            pages = self.synthetic[key]() if key in self.synthetic else pages_from_pdf(data)
-            job.blocks, job.pages = analysis_blocks(pages), len(pages)
+            if key in self.synthetic:
+                job.blocks, job.pages = self.synthetic[key].blocks, self.synthetic[key].pages
+            else:
+                pages = pages_from_pdf(data)
+                job.blocks, job.pages = analysis_blocks(pages), len(pages)
         except Exception as error:  # Textract fails the job, not the call, for a document it cannot read
             job.status, job.message = "FAILED", f"Unable to read the document: {type(error).__name__}"
         self.jobs[job.job_id] = job
@@ -264,7 +284,7 @@ class TextractService:
             self.tokens[token] = job.job_id
         self.requests.append({**params, "JobId": job.job_id})
         if output := params.get("OutputConfig"):
-            self._write_output(caller, job, output)
+            self._write_output(caller, job, output, self.synthetic.get(key))
         if channel:
             self._notify(job, params, channel)
         return {"JobId": job.job_id}
@@ -273,7 +293,8 @@ class TextractService:
         job = self.jobs[params["JobId"]]
         return self._page(job, int(params.get("NextToken") or 0), int(params.get("MaxResults") or TEXTRACT_PAGE_SIZE))
 
-    def _page(self, job: TextractJob, start: int, size: int) -> dict:
+    @staticmethod
+    def _page(job: TextractJob, start: int, size: int) -> dict:
         response: dict[str, Any] = {"JobStatus": job.status, "DocumentMetadata": {"Pages": job.pages}}
         if job.status != "SUCCEEDED":
             return {**response, "StatusMessage": job.message or "", "Blocks": []}
@@ -283,12 +304,16 @@ class TextractService:
             response["NextToken"] = str(start + size)
         return response
 
-    def _write_output(self, caller: str, job: TextractJob, output: dict) -> None:
+    def _write_output(self, caller: str, job: TextractJob, output: dict, prepared: PreparedResult | None) -> None:
         from moto.s3.models import s3_backends
 
         s3 = s3_backends[ACCOUNT]["global"]
         bucket, prefix = output["S3Bucket"], output.get("S3Prefix", "").rstrip("/")
         self._require(caller, "s3:PutObject", f"arn:aws:s3:::{bucket}/{prefix}/{job.job_id}/1")
+        if prepared and job.status == "SUCCEEDED":
+            for part, body in enumerate(prepared.files, start=1):
+                s3.put_object(bucket, f"{prefix}/{job.job_id}/{part}", body)
+            return
         start, part = 0, 1
         while True:
             page = self._page(job, start, TEXTRACT_PAGE_SIZE)
@@ -342,6 +367,9 @@ class ModelEndpoints:
     # The request format each endpoint's container understands (read from the templates by the harness); an endpoint
     # the templates do not create is a JumpStart text-embedding model, as in the original pattern.
     endpoint_formats: dict[str, str] = field(default_factory=dict)
+    # Set, every SageMaker call fails as a broken model container does (ModelError): an outage a
+    # scenario turns on and off. botocore does not retry it; SQS redelivers the message.
+    outage: str | None = None
 
     def install(self, monkeypatch: Any) -> None:
         from moto.bedrockruntime.models import BedrockRuntimeBackend
@@ -360,7 +388,7 @@ class ModelEndpoints:
             dimension = models.endpoint_dimensions.get(endpoint_name, models.fake.dimension)
             fake = endpoints.setdefault(endpoint_name, FakeEndpoint(dimension=dimension))
             models.fake.calls.append({"endpoint": endpoint_name, "request": request})
-            refusal = models.refusal(endpoint_name, request)
+            refusal = models.outage or models.refusal(endpoint_name, request)
             if refusal:  # what SageMaker reports when the container answers 4xx: a ModelError
                 error = {"ErrorCode": "CLIENT_ERROR_FROM_MODEL", "Message": refusal}
                 return 424, {"Content-Type": "application/json", "x-amzn-ErrorType": "ModelError"}, json.dumps(error)

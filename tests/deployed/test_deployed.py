@@ -9,17 +9,24 @@ what drove it and the outcome, and fails when a function was never driven.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
+import re
+import statistics
 from pathlib import Path
 
 import pytest
 
+from tests.deployed import large_document
 from tests.deployed.conftest import DEPLOYMENTS
 from tests.deployed.glue_scenario import glue_job, mirror_archive, run_glue_job, trigger_arguments
 from tests.deployed.harness import Deployment
+from tests.deployed.services import PreparedResult
 
 REPO = Path(__file__).resolve().parents[2]
 RUNBOOK = REPO / "demo" / "corpus" / "riverbend-water-operations-runbook.pdf"
+SONGBIRDS = REPO / "demo" / "corpus" / "songbird-field-guide.pdf"
+SONGBIRD_QUESTION = "Which organ lets songbirds learn their songs?"
 QUESTION = "What is the low-pressure alarm threshold at the Hillcrest pump station?"
 KEY = "manuals/riverbend runbook.pdf"  # a space: S3 and EventBridge encode keys; the runtime must not trip
 
@@ -287,6 +294,227 @@ def test_deleting_the_object_removes_its_chunks_and_its_entry(deployment: Deploy
     assert any("DeleteDocument" in invocation.function for invocation in handled)
     assert indexed_chunks(deployment) == []
     assert [d for d in documents["json"]["documents"] if d["source"].endswith(KEY)] == []
+
+
+# --- large documents, in page windows (default profile: the window logic is the same in every one) ----
+
+
+def synthetic_pdf(deployment: Deployment, key: str, pages: int, version: str) -> str:
+    """Put an object that Textract reads as `pages` pages of a synthetic filing; return its content hash."""
+    deployment.textract.synthetic[key] = PreparedResult.of(large_document.pages(pages, version))
+    body = f"%PDF-1.7\n% ragline synthetic filing: {pages} pages, version {version}\n".encode()
+    deployment.cloud.client("s3").put_object(Bucket=deployment.output("IngestBucketName"), Key=key, Body=body)
+    return hashlib.sha256(body).hexdigest()
+
+
+def source_chunks(deployment: Deployment, key: str) -> list[dict]:
+    return [chunk for chunk in indexed_chunks(deployment) if chunk["source"].endswith(f"/{key}")]
+
+
+def facts_in(chunks: list[dict]) -> set[tuple[int, int]]:
+    text = " ".join(chunk["text"] for chunk in chunks)
+    return {(int(page), int(paragraph)) for page, paragraph in re.findall(r"fact (\d+)-(\d)", text)}
+
+
+def every_fact(pages: int) -> set[tuple[int, int]]:
+    return {
+        (page, paragraph) for page in range(1, pages + 1) for paragraph in range(large_document.PARAGRAPHS_PER_PAGE)
+    }
+
+
+def searched_versions(deployment: Deployment, key: str, question: str) -> set[str]:
+    """The versions (content hashes) of `key` that a keyword search finds."""
+    body = {"question": question, "k": 10, "mode": "keyword", "filter": {"source": Path(key).name}}
+    answered = deployment.api("POST", "/search", body)
+    assert answered["statusCode"] == 200, answered["body"]
+    return {source["chunk_id"].split(":")[0] for source in answered["json"]["sources"]}
+
+
+def problems(handled: list) -> list[str]:
+    """The warnings and errors the functions logged: what an assertion shows when a chain broke."""
+    return [line[:600] for i in handled for line in i.logs if '"level":"WARNING"' in line or '"level":"ERROR"' in line]
+
+
+def window_runs(handled: list) -> list:
+    """The runs of page windows (the completion's run only queues the first one)."""
+    return [invocation for invocation in handled if "windowqueue" in invocation.trigger]
+
+
+WINDOW_PAGES = 100  # ragline.config.WindowSettings.pages: the stacks leave the default
+SMALL_FILING = 250  # three windows
+
+
+@pytest.mark.one_profile
+def test_a_3000_page_filing_is_indexed_in_windows_every_chunk_exactly_once(deployment: Deployment):
+    key, pages = "filings/annual-report-3000.pdf", 3000
+    with deployment.cloud.enforcing():
+        version = synthetic_pdf(deployment, key, pages, "gamma")
+        handled = deployment.deliver()
+    windows = window_runs(handled)
+    for invocation in windows:
+        invocation.result  # noqa: B018
+    assert len(windows) == pages // WINDOW_PAGES, problems(handled)
+    chunks = source_chunks(deployment, key)
+    # Exactly once: positions 0..n-1, each once, all of this version; every page's every paragraph present.
+    assert sorted(chunk["position"] for chunk in chunks) == list(range(len(chunks)))
+    assert {chunk["document_id"] for chunk in chunks} == {version}
+    assert facts_in(chunks) == every_fact(pages)
+    assert {page for chunk in chunks for page in chunk["pages"]} == set(range(1, pages + 1))
+    assert hidden_versions(deployment) == set()
+    # Lambda's REPORT line, for each window: peak memory of the environment and the duration.
+    [function] = {invocation.function for invocation in windows}
+    configured = deployment.functions[function].resource.properties
+    peak_mb = max(invocation.usage["peak_rss_mb"] for invocation in windows)
+    slowest_s = max(invocation.usage["seconds"] for invocation in windows)
+    figures = {
+        "pages": pages,
+        "window_pages": WINDOW_PAGES,
+        "windows": len(windows),
+        "chunks": len(chunks),
+        "peak_rss_mb": round(peak_mb),
+        "slowest_window_s": round(slowest_s, 1),
+        "median_window_s": round(statistics.median(i.usage["seconds"] for i in windows), 1),
+        "memory_mb": configured["MemorySize"],
+        "timeout_s": configured["Timeout"],
+    }
+    record_figures("large-document", figures)
+    # The margins docs/SCALE.md states: half the memory, a tenth of the timeout.
+    assert peak_mb <= configured["MemorySize"] / 2, figures
+    assert slowest_s <= configured["Timeout"] / 10, figures
+    with deployment.cloud.enforcing():
+        deployment.cloud.client("s3").delete_object(Bucket=deployment.output("IngestBucketName"), Key=key)
+        deployment.deliver()
+    assert source_chunks(deployment, key) == []
+
+
+@pytest.mark.one_profile
+def test_readers_see_the_old_version_until_the_new_one_is_whole_and_a_late_version_is_dropped(
+    deployment: Deployment,
+):
+    key = "filings/restated.pdf"
+    with deployment.cloud.enforcing():
+        alpha = synthetic_pdf(deployment, key, SMALL_FILING, "alpha")
+        deployment.deliver()
+        beta = synthetic_pdf(deployment, key, SMALL_FILING, "beta")
+        deployment.deliver(only="ingest_start")
+        deployment.deliver(only="index_document", rounds=2)  # beta's first windows are written ...
+        assert {chunk["document_id"] for chunk in source_chunks(deployment, key)} == {alpha, beta}
+        # ... and hidden: readers still get alpha, whole, whatever they ask.
+        assert searched_versions(deployment, key, "beta report fact 7-2") == {alpha}
+        assert searched_versions(deployment, key, "alpha report fact 7-2") == {alpha}
+        delta = synthetic_pdf(deployment, key, SMALL_FILING, "delta")  # overwritten again, beta still in flight
+        embedded_before = len(embedded_texts(deployment))
+        handled = deployment.deliver()
+        # beta's next window found its version superseded: it stopped there, embedding nothing more.
+        assert not [text for text in embedded_texts(deployment)[embedded_before:] if "beta report" in text]
+        assert searched_versions(deployment, key, "delta report fact 7-2") == {delta}
+        documents = deployment.api("GET", "/documents")["json"]["documents"]
+    assert all(invocation.ok for invocation in handled)
+    assert sum(i.metrics().get("VersionsDropped", 0) for i in handled) == 1  # beta's next window
+    chunks = source_chunks(deployment, key)
+    assert {chunk["document_id"] for chunk in chunks} == {delta}  # alpha retired, beta's window removed
+    assert sorted(chunk["position"] for chunk in chunks) == list(range(len(chunks)))
+    assert facts_in(chunks) == every_fact(SMALL_FILING)
+    [entry] = [d for d in documents if d["source"].endswith(f"/{key}")]
+    assert entry["state"] == "indexed" and entry["chunks"] == len(chunks)
+    assert hidden_versions(deployment) == set()
+
+
+@pytest.mark.one_profile
+def test_a_window_out_of_retries_fails_the_new_version_and_keeps_the_old_one_served(deployment: Deployment):
+    key = "filings/restated.pdf"  # delta is served (the scenario above)
+    served = {chunk["document_id"] for chunk in source_chunks(deployment, key)}
+    with deployment.cloud.enforcing():
+        synthetic_pdf(deployment, key, SMALL_FILING, "zeta")
+        deployment.deliver(only="ingest_start")
+        deployment.deliver(only="index_document", rounds=2)
+        deployment.models.outage = "the model container keeps failing"  # down for longer than SQS retries
+        try:
+            handled = deployment.deliver()
+        finally:
+            deployment.models.outage = None
+        still = searched_versions(deployment, key, "zeta report fact 150-1")
+        documents = deployment.api("GET", "/documents")["json"]["documents"]
+    assert sum(i.metrics().get("DocumentsFailed", 0) for i in handled) == 1
+    assert {chunk["document_id"] for chunk in source_chunks(deployment, key)} == served == still
+    [entry] = [d for d in documents if d["source"].endswith(f"/{key}")]
+    assert entry["state"] == "failed" and "gave up after 3 attempts" in entry["reason"], entry
+    assert hidden_versions(deployment) == set()
+
+
+@pytest.mark.one_profile
+def test_a_delete_wins_over_windows_in_flight(deployment: Deployment):
+    key = "filings/withdrawn-annual.pdf"
+    bucket = deployment.output("IngestBucketName")
+    with deployment.cloud.enforcing():
+        epsilon = synthetic_pdf(deployment, key, SMALL_FILING, "epsilon")
+        deployment.deliver(only="ingest_start")
+        deployment.deliver(only="index_document", rounds=2)  # one window written, hidden
+        assert searched_versions(deployment, key, "epsilon report fact 3-1") == set()
+        deployment.cloud.client("s3").delete_object(Bucket=bucket, Key=key)
+        deployment.deliver(only="delete_document")
+        embedded_before = len(embedded_texts(deployment))
+        handled = deployment.deliver()  # the next window finds its version gone ...
+        assert embedded_texts(deployment)[embedded_before:] == []  # ... and stops: no more work for it
+        documents = deployment.api("GET", "/documents")["json"]["documents"]
+    assert all(invocation.ok for invocation in handled)
+    assert sum(i.metrics().get("VersionsDropped", 0) for i in handled) == 1
+    assert not [chunk for chunk in indexed_chunks(deployment) if chunk["document_id"] == epsilon]
+    assert not [d for d in documents if d["source"].endswith(f"/{key}")]
+    assert hidden_versions(deployment) == set()
+
+
+@pytest.mark.one_profile
+def test_copies_a_source_turned_copy_drops_its_old_text_and_a_deleted_holder_hands_its_chunks_over(
+    deployment: Deployment,
+):
+    s3, bucket = deployment.cloud.client("s3"), deployment.output("IngestBucketName")
+    first, second, third = "copies/first.pdf", "copies/second.pdf", "copies/third.pdf"
+    songbirds = SONGBIRDS.read_bytes()
+    with deployment.cloud.enforcing():
+        s3.put_object(Bucket=bucket, Key=first, Body=RUNBOOK.read_bytes())
+        s3.put_object(Bucket=bucket, Key=second, Body=songbirds)
+        deployment.deliver()
+        assert sources_found(deployment, QUESTION, "first.pdf")  # the runbook, under its first name
+        s3.put_object(Bucket=bucket, Key=first, Body=songbirds)  # now a copy of the second
+        s3.put_object(Bucket=bucket, Key=third, Body=songbirds)  # and another copy
+        changed = deployment.deliver()
+        # The runbook's text is no longer served under the first name: not by keyword, not at all.
+        assert sources_found(deployment, QUESTION, "first.pdf") == set()
+        assert source_chunks(deployment, first) == []
+        s3.delete_object(Bucket=bucket, Key=second)  # the copy that held the chunks
+        deleted = deployment.deliver()
+        found = sources_found(deployment, SONGBIRD_QUESTION)
+        documents = {d["source"].rsplit("/", 1)[1]: d for d in deployment.api("GET", "/documents")["json"]["documents"]}
+    assert all(invocation.ok for invocation in changed + deleted)
+    # The content stays retrievable, through the first remaining copy, which now holds it.
+    assert found == {f"s3://{bucket}/{first}"}
+    assert documents["first.pdf"]["state"] == "indexed" and documents["first.pdf"]["chunks"] > 0
+    assert documents["third.pdf"]["state"] == "duplicate" and "first.pdf" in documents["third.pdf"]["reason"]
+    assert "second.pdf" not in documents
+    for key in (first, third):
+        s3.delete_object(Bucket=bucket, Key=key)
+    with deployment.cloud.enforcing():
+        deployment.deliver()
+    assert source_chunks(deployment, first) == source_chunks(deployment, third) == []
+
+
+def sources_found(deployment: Deployment, question: str, name: str | None = None) -> set[str]:
+    """The sources a keyword search returns (within the file `name`, when given)."""
+    body: dict = {"question": question, "k": 10, "mode": "keyword"}
+    if name:
+        body["filter"] = {"source": name}
+    answered = deployment.api("POST", "/search", body)
+    assert answered["statusCode"] == 200, answered["body"]
+    return {source["source"] for source in answered["json"]["sources"]}
+
+
+def record_figures(name: str, figures: dict) -> None:
+    """Keep a scenario's measurements with the run (build/deployed/<name>.json) and show them."""
+    folder = REPO / "build" / "deployed"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.json").write_text(json.dumps(figures, indent=2) + "\n")
+    print(f"\n{name}: {figures}")
 
 
 @pytest.mark.report

@@ -9,7 +9,6 @@ This file imports nothing but the standard library, on purpose.
 
 import importlib
 import json
-import resource
 import sys
 import time
 import traceback
@@ -35,6 +34,16 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+def peak_rss_mb() -> float:
+    """This process's resident-memory high-water mark. Not ru_maxrss: on Linux that also counts
+    the pages this process shared with the harness between fork and exec (gigabytes here)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
 def main() -> None:
     config = json.loads(sys.argv[1])
     sys.path[:0] = config["paths"]
@@ -57,11 +66,8 @@ def main() -> None:
             except BaseException as error:
                 outcome = {"error": type(error).__name__, "message": str(error), "trace": traceback.format_exc()}
             # What Lambda's REPORT line says: the duration, and the environment's peak memory so far
-            # (ru_maxrss, kilobytes on Linux: it includes the runtime and every earlier invocation).
-            outcome["usage"] = {
-                "seconds": time.perf_counter() - started,
-                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            }
+            # (the runtime and every earlier invocation included).
+            outcome["usage"] = {"seconds": time.perf_counter() - started, "peak_rss_mb": peak_rss_mb()}
         sys.stdout.write(RESULT_MARKER + "\n" + json.dumps(outcome, default=str) + "\n")
         sys.stdout.flush()
 
