@@ -294,35 +294,26 @@ class IngestService:
     ) -> DocumentStatus:
         """Ingest one document's bytes; never raises for a bad document, returns its status."""
         stages = {} if stages is None else stages
-        return self._recorded(source, lambda: self._ingest_document(source, data, tags, stages))
+        return self._recorded(source, lambda: self._ingest_document(source, data, tags, stages), stages=stages)
 
-    def ingest_extracted(self, document: Document, *, reraise_unexpected: bool = False) -> DocumentStatus:
-        """Index a document extracted elsewhere (Textract on AWS): the steps of `ingest_document` after extraction.
-
-        `document.id` must be the content hash of the original bytes; a source already indexed
-        with that hash is skipped as unchanged. A bad document is recorded as failed and never
-        raises; with `reraise_unexpected`, any other error is recorded and then raised, so a
-        queue consumer can retry what may be transient (throttling, a service outage).
-        """
-        stages: StageSeconds = {}
-        return self._recorded(
-            document.source,
-            lambda: self._known(document.source, document.id) or self._indexing(document, stages),
-            reraise_unexpected=reraise_unexpected,
-        )
-
-    def _recorded(self, source: str, decide: Callable[[], Plan], *, reraise_unexpected: bool = False) -> DocumentStatus:
+    def _recorded(
+        self,
+        source: str,
+        decide: Callable[[], Plan],
+        *,
+        stages: StageSeconds | None = None,
+    ) -> DocumentStatus:
         try:
             plan = decide()
-            self._apply(plan.writes)
+            # The "index" stage: chunks, registry row and archive records written in one commit.
+            with _timed({} if stages is None else stages, "index"):
+                self._apply(plan.writes)
             status = plan.status
         except DocumentError as error:
             status = self.record_failure(source, error.reason, document_id=getattr(error, "document_id", None))
         except Exception as error:  # one bad document must not stop the batch; its reason is kept
             log.exception("unexpected failure while ingesting %s", source)
             status = self.record_failure(source, f"unexpected {type(error).__name__}: {error}")
-            if reraise_unexpected:
-                raise
         if status.state is DocumentState.FAILED:
             log.warning("failed to ingest %s: %s", source, status.reason)
         return status

@@ -303,13 +303,15 @@ def test_only_the_index_writers_may_write_to_opensearch(synthesized):
         actions = _as_list(statement["Action"])
         if any(action.startswith("es:ESHttp") for action in actions):
             (writers if "es:ESHttpPut" in actions else readers).add(path.split("/")[1])
+    # ingest_start writes when an upload turns a source into a copy of another's content: what the
+    # source held goes, or passes to a copy of it.
     assert {name.split("Role")[0] for name in writers} == {
         "SearchIndexBootstrap",
+        "IngestionIngestStart",
         "IngestionIndexDocument",
         "IngestionDeleteDocument",
     }
-    # ingest_start reads only to say, when a new version fails, how many chunks of the old one remain.
-    assert {name.split("Role")[0] for name in readers} == {"Query", "IngestionIngestStart"}
+    assert {name.split("Role")[0] for name in readers} == {"Query"}
 
 
 def test_the_gateway_validates_the_same_request_the_runtime_reads(synthesized):
