@@ -398,7 +398,7 @@ class IngestService:
             updated_at=_now(),
         )
         model = self._embedder.model_name
-        records = tuple(_chunk_record(item.chunk, item.vector, model) for item in embedded)
+        records = tuple(chunk_record(item.chunk, item.vector, model) for item in embedded)
         previous = self._registry.get(source)
         changed = previous is not None and previous.document_id != document.id
         released = self._release(source, previous, replacing=True) if changed else ()
@@ -494,7 +494,8 @@ class IngestService:
         return pruned
 
 
-def _chunk_record(chunk: Chunk, vector: Sequence[float], model: str) -> EmbeddingRecord:
+def chunk_record(chunk: Chunk, vector: Sequence[float], model: str) -> EmbeddingRecord:
+    """The archive record of an indexed chunk: what whole-file ingestion and AWS page windows both write."""
     return EmbeddingRecord.now(
         id=chunk.id,
         kind=RecordKind.CHUNK,

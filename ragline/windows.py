@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ragline.chunking import Chunker, ChunkState
 from ragline.errors import DocumentError
-from ragline.ingest import _chunk_record as chunk_record
+from ragline.ingest import chunk_record
 from ragline.model import Document, DocumentState, DocumentStatus, EmbeddedChunk, Page
 from ragline.ports import ArchiveSink, Embedder
 
