@@ -70,7 +70,7 @@ def _extractive_generator(settings: Settings, embedder: Callable[[], Embedder]) 
     return ExtractiveAnswerer(embedder(), max_sentences=settings.generation.max_sentences)
 
 
-def _sqlite_index(settings: Settings, dimension: Callable[[], int]) -> Index:
+def _sqlite_index(settings: Settings, dimension: Callable[[], int], _registry: Callable[[], Registry]) -> Index:
     from ragline.adapters.local.index.sqlite import SqliteIndex  # simsimd: not shipped to the Lambdas
 
     return SqliteIndex(settings.index_path, dimension=dimension())
@@ -204,7 +204,9 @@ class Services:
     @cached_property
     def index(self) -> Index:
         # The vector size is declared on AWS (RAGLINE_EMBEDDING__DIMENSION): no embedder is built for it.
-        return self._factory("index", INDEXES)(self.settings, self.embedding_dimension)
+        # The registry is handed over lazily: on AWS its version ledger says which versions searches
+        # exclude, and a function that never searches never builds it for that.
+        return self._factory("index", INDEXES)(self.settings, self.embedding_dimension, lambda: self.registry)
 
     def embedding_dimension(self) -> int:
         return self.settings.embedding.dimension or self.embedder.dimension

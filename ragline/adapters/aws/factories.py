@@ -5,7 +5,6 @@ Imported only when a setting names an AWS backend, so the embedded mode never im
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 
 from ragline.adapters.aws.clients import aws_client, opensearch_client
@@ -66,7 +65,7 @@ def bedrock_embedder(settings: Settings) -> Embedder:
     )
 
 
-def opensearch_index(settings: Settings, dimension: Callable[[], int]) -> Index:
+def opensearch_index(settings: Settings, dimension: Callable[[], int], registry: Callable[[], Registry]) -> Index:
     from ragline.adapters.aws.opensearch_index import OpenSearchIndex
 
     index = settings.index
@@ -82,16 +81,15 @@ def opensearch_index(settings: Settings, dimension: Callable[[], int]) -> Index:
         space_type=index.opensearch_space_type,
         # Only chunks written carry the model: a function that reads or deletes needs no embedding settings.
         model_name=embedding_model_name(settings.embedding, required=False),
-        hidden_versions=_hidden_versions(settings),
+        hidden_versions=_hidden_versions(settings, registry),
     )
 
 
-def _hidden_versions(settings: Settings) -> Callable[[], frozenset[str]]:
+def _hidden_versions(settings: Settings, registry: Callable[[], Registry]) -> Callable[[], frozenset[str]]:
     """Versions searches exclude, from the registry's ledger (none when no registry is configured)."""
     if not settings.index.registry_table:
         return frozenset
-    ledger = functools.cache(lambda: dynamodb_registry(settings))
-    return lambda: ledger().hidden()
+    return lambda: registry().hidden()  # type: ignore[attr-defined]  # the DynamoDB registry is the ledger
 
 
 def dynamodb_registry(settings: Settings) -> Registry:
