@@ -97,8 +97,22 @@ class QueryResponse(BaseModel):
 
 
 class ErrorResponse(BaseModel):
+    """The body of every 4xx and 5xx answer, locally and on AWS."""
+
     error: str = Field(description="What was wrong, naming the field.")
-    details: list[dict] = Field(default_factory=list)
+    details: list[dict] = Field(default_factory=list, description="Each invalid field: loc, msg and type.")
+
+
+def describe_errors(errors: list[dict]) -> str:
+    """One clause per invalid field: "question: String should have at least 1 character; k: ..." """
+    parts = []
+    for error in errors:
+        if error.get("type") == "json_invalid":  # its location is a character offset, not a field
+            parts.append(f"body: not valid JSON ({error.get('msg', 'invalid')})")
+            continue
+        location = ".".join(str(part) for part in error.get("loc", ()) if part not in ("body", "request")) or "body"
+        parts.append(f"{location}: {error.get('msg', 'invalid')}")
+    return "; ".join(parts)
 
 
 class HealthResponse(BaseModel):

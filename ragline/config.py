@@ -13,7 +13,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, HttpUrl, model_validator
+from pydantic import BaseModel, Field, HttpUrl, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -164,6 +164,21 @@ class AwsSettings(BaseModel):
     max_attempts: int = Field(default=8, ge=1, le=20, description="Calls per request, the first one included.")
 
 
+class ServerSettings(BaseModel):
+    """`ragline serve`: what one process accepts before it refuses instead of queueing."""
+
+    max_body_bytes: int = Field(
+        default=65536, ge=1024, description="Largest request body; a question is at most 2,000 characters."
+    )
+    max_in_flight: int = Field(default=4, ge=1, description="Requests handled at once; beyond it a 503 at once.")
+    retry_after_seconds: int = Field(default=1, ge=1, description="The Retry-After of that 503.")
+    token: SecretStr | None = Field(
+        default=None,
+        min_length=16,
+        description="Bearer token the API routes require; needed to serve beyond loopback.",
+    )
+
+
 class Settings(BaseSettings):
     """Everything the composition root needs to build an engine."""
 
@@ -182,6 +197,7 @@ class Settings(BaseSettings):
     windows: WindowSettings = WindowSettings()
     metrics: MetricsSettings = MetricsSettings()
     aws: AwsSettings = AwsSettings()
+    server: ServerSettings = ServerSettings()
     max_question_chars: int = Field(default=2000, ge=10)
 
     @classmethod

@@ -20,7 +20,7 @@ from rich.text import Text
 
 from ragline.api import QueryResponse
 from ragline.bootstrap import Engine, build_engine
-from ragline.config import SearchMode, load_settings
+from ragline.config import SearchMode, Settings, load_settings
 from ragline.entrypoints.drift_cli import drift_app
 from ragline.errors import RaglineError
 from ragline.filters import parse_filter_expressions
@@ -45,9 +45,17 @@ STATE_STYLES = {
 }
 
 
-def _engine() -> Engine:
+def _settings() -> Settings:
     try:
-        return build_engine(load_settings())
+        return load_settings()
+    except ValidationError as error:
+        errors.print(f"[bold red]configuration error:[/] {escape(_invalid(error))}")
+        raise typer.Exit(2) from error
+
+
+def _engine(settings: Settings | None = None) -> Engine:
+    try:
+        return build_engine(settings or _settings())
     except RaglineError as error:
         errors.print(f"[bold red]configuration error:[/] {error}")
         raise typer.Exit(2) from error
@@ -279,14 +287,22 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
 ) -> None:
-    """Serve the query API over HTTP (POST /query, GET /health, /docs)."""
+    """Serve the query API over HTTP (POST /query, POST /search, GET /health, /docs)."""
     import uvicorn
 
-    from ragline.entrypoints.server import create_app
+    from ragline.entrypoints.server import create_app, is_loopback
 
-    engine = _engine()
+    settings = _settings()
+    # No token on the command line: every user of the machine could read it in `ps`.
+    if settings.server.token is None and not is_loopback(host):
+        errors.print(
+            f"[bold red]--host {escape(host)}:[/] serving beyond loopback needs a token: set RAGLINE_SERVER__TOKEN "
+            "(16 characters or more); clients then send 'Authorization: Bearer <token>'"
+        )
+        raise typer.Exit(2)
+    engine = _engine(settings)
     try:
-        uvicorn.run(create_app(engine), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(engine, settings.server), host=host, port=port, log_level="info")
     finally:
         engine.close()
 
