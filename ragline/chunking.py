@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from ragline.cards import card_header
 from ragline.model import Chunk, Document, Page
 from ragline.ports import TokenCounter
 
@@ -253,6 +254,11 @@ class Chunker:
         """Chunks of `document` (its pages are not read: they are fed) from `state` on."""
         return ChunkStream(self, document, state or ChunkState())
 
+    @staticmethod
+    def document_label(document: Document) -> str:
+        """What the header says of the document: its card (who, what, when) when it has one, else its title."""
+        return card_header(document.card) if document.card else document.title
+
     def _embedding_text(self, title: str, heading_path: tuple[str, ...], text: str) -> str:
         header = self._header(title, heading_path)
         return f"{header}\n{text}" if header else text
@@ -361,6 +367,7 @@ class ChunkStream:
     def __init__(self, chunker: Chunker, document: Document, state: ChunkState) -> None:
         self._chunker = chunker
         self._document = document
+        self._label = chunker.document_label(document)
         self._position = state.next_position
         self._path = list(state.heading_levels)
         self._draft = _Draft(heading_path=state.draft_heading_path, pieces=list(state.draft_pieces))
@@ -406,7 +413,7 @@ class ChunkStream:
                 self._path.append((block.level, block.text))
                 self._draft = _Draft(heading_path=tuple(chunker._clip_heading(text) for _, text in self._path))
                 continue
-            budget = chunker._budget(self._document.title, self._draft.heading_path)
+            budget = chunker._budget(self._label, self._draft.heading_path)
             for piece in chunker._pieces(block, tokens, budget):
                 if self._draft.tokens + piece.tokens > budget and self._draft.pieces:
                     done.append(self._draft)
@@ -418,7 +425,7 @@ class ChunkStream:
     def _chunks(self, drafts: list[_Draft]) -> list[Chunk]:
         document, chunker = self._document, self._chunker
         drafts = [draft for draft in drafts if draft.pieces]
-        texts = [chunker._embedding_text(document.title, draft.heading_path, draft.text) for draft in drafts]
+        texts = [chunker._embedding_text(self._label, draft.heading_path, draft.text) for draft in drafts]
         # One batched count: the exact token count of what the model will read.
         counts = chunker._tokens.count_many(texts)
         chunks = []
@@ -437,6 +444,7 @@ class ChunkStream:
                     embedding_text=embedding_text,
                     date=document.date,
                     tags=document.tags,
+                    card=document.card,
                 )
             )
             self._position += 1

@@ -10,12 +10,16 @@ import re
 from datetime import date
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from ragline.cards import DOC_TYPES, normalize_type
 
 #: Page numbers are bounded so that every accepted value fits the indexes' 64-bit integers (an
 #: unbounded one raised OverflowError: a 500); no document comes near a million pages.
 MAX_PAGE = 1_000_000
 MAX_TAG_CHARS = 256
+
+_PERIOD = re.compile(r"^\d{4}(?:-(?:Q[1-4]|\d{2}(?:-\d{2})?))?$")
 
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TAG_CHARS)]
 
@@ -36,6 +40,25 @@ class SearchFilter(BaseModel):
     page_to: int | None = Field(default=None, ge=1, le=MAX_PAGE, description="Chunks spanning a page <= this one.")
     date_from: date | None = Field(default=None, description="Documents dated on or after this day.")
     date_to: date | None = Field(default=None, description="Documents dated on or before this day.")
+    issuer: str | None = Field(
+        default=None, min_length=1, max_length=200, description="Documents whose card's issuer contains this text."
+    )
+    period: str | None = Field(
+        default=None, description="Documents whose card's period starts with this: 2023, 2023-03, 2023-03-31, 2023-Q1."
+    )
+    doc_type: str | None = Field(default=None, description=f"Documents of this type: {', '.join(DOC_TYPES)}.")
+
+    @field_validator("period")
+    @classmethod
+    def _period_shape(cls, value: str | None) -> str | None:
+        if value is not None and not _PERIOD.match(value):
+            raise ValueError(f"{value!r} is not a year, month, day or quarter (2023, 2023-03, 2023-03-31, 2023-Q1)")
+        return value
+
+    @field_validator("doc_type")
+    @classmethod
+    def _known_type(cls, value: str | None) -> str | None:
+        return None if value is None else normalize_type(value)
 
     @model_validator(mode="after")
     def _ranges_are_ordered(self) -> SearchFilter:
@@ -50,11 +73,14 @@ class SearchFilter(BaseModel):
         return self == SearchFilter()
 
 
-_EXPRESSION = re.compile(r"^\s*(source|tag|page|date)\s*(=|>=|<=)\s*(.+?)\s*$")
+_EXPRESSION = re.compile(r"^\s*(source|tag|page|date|issuer|period|type)\s*(=|>=|<=)\s*(.+?)\s*$")
+#: Filters on the document card (`ragline.cards`), by their CLI names.
+_CARD_FIELDS = {"issuer": "issuer", "period": "period", "type": "doc_type"}
 
 
 def parse_filter_expressions(expressions: list[str]) -> SearchFilter | None:
-    """Parse CLI filters such as `source=*.pdf`, `tag=finance`, `page=3..5`, `date>=2024-01-01`.
+    """Parse CLI filters such as `source=*.pdf`, `tag=finance`, `page=3..5`, `date>=2024-01-01`, `issuer=amcor`,
+    `period=2023`, `type=10-Q`.
 
     Raises ValueError naming the expression that could not be read.
     """
@@ -67,10 +93,15 @@ def parse_filter_expressions(expressions: list[str]) -> SearchFilter | None:
         if not match:
             raise ValueError(
                 f"cannot read filter {expression!r}: expected source=GLOB, tag=NAME, page=N, "
-                "page=N..M, page>=N, page<=N, date>=YYYY-MM-DD or date<=YYYY-MM-DD"
+                "page=N..M, page>=N, page<=N, date>=YYYY-MM-DD, date<=YYYY-MM-DD, issuer=TEXT, "
+                "period=YYYY[-MM[-DD]] or type=10-K|10-Q|8-K|..."
             )
         name, operator, value = match.groups()
-        if name == "source":
+        if name in _CARD_FIELDS and operator != "=":
+            raise ValueError(f"cannot read filter {expression!r}: {name} takes = only")
+        if name in _CARD_FIELDS:
+            fields[_CARD_FIELDS[name]] = value
+        elif name == "source":
             fields["source"] = value
         elif name == "tag":
             tags.append(value)

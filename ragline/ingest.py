@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from ragline.cards import with_card
 from ragline.chunking import Chunker
 from ragline.errors import DocumentError
 from ragline.model import Chunk, Document, DocumentState, DocumentStatus, EmbeddedChunk, content_hash
@@ -36,7 +37,7 @@ from ragline.writes import Archive, DropChunks, Forget, MoveChunks, PutChunks, R
 
 log = logging.getLogger(__name__)
 
-STAGES = ("read", "extract", "chunk", "embed", "index", "archive")
+STAGES = ("read", "extract", "card", "chunk", "embed", "index", "archive")
 
 #: States whose row holds the chunks of its content in the index.
 HOLDING = (DocumentState.INDEXED, DocumentState.UNCHANGED)
@@ -348,6 +349,7 @@ class IngestService:
             document_id=held,
             page_count=kept.page_count if kept else 0,
             scanned_pages=kept.scanned_pages if kept else (),
+            card=kept.card if kept else None,
         )
 
     def delete(self, source: str) -> int:
@@ -377,6 +379,8 @@ class IngestService:
         with _timed(stages, "extract"):
             document = self._extractor.extract(source, data)
             document = replace(document, tags=tags) if tags else document
+        with _timed(stages, "card"):  # from the pages just extracted: no second pass over the file
+            document = with_card(document)
         return self._indexing(document, stages)
 
     def _indexing(self, document: Document, stages: StageSeconds) -> Plan:
@@ -396,6 +400,7 @@ class IngestService:
             page_count=len(document.pages),
             scanned_pages=document.scanned_pages,
             updated_at=_now(),
+            card=document.card,
         )
         model = self._embedder.model_name
         records = tuple(chunk_record(item.chunk, item.vector, model) for item in embedded)
@@ -468,6 +473,7 @@ class IngestService:
             chunk_count=previous.chunk_count,  # type: ignore[union-attr]
             page_count=previous.page_count,  # type: ignore[union-attr]
             scanned_pages=previous.scanned_pages,  # type: ignore[union-attr]
+            card=previous.card,  # type: ignore[union-attr]
             reason=None,
             updated_at=_now(),
         )

@@ -26,6 +26,40 @@ class Page:
 
 
 @dataclass(frozen=True)
+class DocumentCard:
+    """What a document is, read at ingestion from its first pages and its file name (`ragline.cards`).
+
+    `doc_type` is one of `ragline.cards.DOC_TYPES`; `period` is ISO (`2023-03-31`, or `2023` when only a
+    year is known) for filters and matching, `period_text` the period as the document words it.
+    """
+
+    title: str
+    doc_type: str
+    issuer: str | None = None
+    period: str | None = None
+    period_text: str | None = None
+
+    def to_json(self) -> dict[str, str | None]:
+        return {
+            "title": self.title,
+            "doc_type": self.doc_type,
+            "issuer": self.issuer,
+            "period": self.period,
+            "period_text": self.period_text,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, str | None]) -> DocumentCard:
+        return cls(
+            title=str(data["title"]),
+            doc_type=str(data["doc_type"]),
+            issuer=data.get("issuer"),
+            period=data.get("period"),
+            period_text=data.get("period_text"),
+        )
+
+
+@dataclass(frozen=True)
 class Document:
     """An extracted document. `id` is the content hash of the original bytes."""
 
@@ -35,6 +69,8 @@ class Document:
     pages: tuple[Page, ...]
     date: str | None = None  # ISO date from the file's metadata, when it has one
     tags: tuple[str, ...] = ()
+    metadata_title: str | None = None  # the file's own title field, as it is (often junk: see ragline.cards)
+    card: DocumentCard | None = None
 
     @property
     def scanned_pages(self) -> tuple[int, ...]:
@@ -63,6 +99,7 @@ class Chunk:
     embedding_text: str
     date: str | None = None
     tags: tuple[str, ...] = ()
+    card: DocumentCard | None = None
 
     @staticmethod
     def make_id(document_id: str, position: int) -> str:
@@ -96,6 +133,7 @@ class DocumentStatus:
     scanned_pages: tuple[int, ...] = ()
     reason: str | None = None
     updated_at: str | None = None
+    card: DocumentCard | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +160,7 @@ class Citation:
     similarity: float
     text: str
     chunk_id: str
+    card: DocumentCard | None = None
 
 
 @dataclass(frozen=True)

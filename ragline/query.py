@@ -155,6 +155,7 @@ def _citation(number: int, hit: Hit) -> Citation:
         similarity=hit.similarity,
         text=chunk.text,
         chunk_id=chunk.id,
+        card=chunk.card,
     )
 
 

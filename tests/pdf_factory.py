@@ -293,3 +293,27 @@ def write_text(directory: Path | str, name: str = "notes.txt", text: str = PLAIN
     path = Path(directory) / name
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def write_filing_pdf(
+    directory: Path | str,
+    name: str,
+    cover: Sequence[str],
+    body: Sequence[str],
+    title: str | None = None,
+) -> Path:
+    """A filing-like PDF: a cover page with one line per item of ``cover`` (as an SEC cover prints "FORM 10-Q"
+    alone on its line), then one page of ``body`` sentences; ``title`` goes into the PDF's metadata title."""
+    pdf = _Document(header_text=None)
+    _fixed_file_id(pdf)
+    if title is not None:
+        pdf.set_title(title)
+    pdf.add_page()
+    pdf.set_font(pdf.family, size=10)
+    for line in cover:
+        pdf.cell(0, 6, pdf.text_for_font(line), new_x="LMARGIN", new_y="NEXT")
+    pdf.add_page()
+    pdf.paragraph(" ".join(body))
+    path = Path(directory) / name
+    pdf.output(str(path))
+    return path

@@ -26,7 +26,7 @@ from ragline.errors import RaglineError
 from ragline.filters import parse_filter_expressions
 from ragline.ingest import IngestReport
 from ragline.ingest import Progress as IngestProgress
-from ragline.model import Answer, DocumentState, DocumentStatus
+from ragline.model import Answer, DocumentCard, DocumentState, DocumentStatus
 from ragline.prompt import format_pages
 
 app = typer.Typer(help="Retrieval-augmented answers over your PDFs, with page citations.", no_args_is_help=True)
@@ -153,7 +153,12 @@ def ask(
     k: Annotated[int | None, typer.Option("--k", "-k", help="Sources to retrieve (default from config).")] = None,
     filter_: Annotated[
         list[str] | None,
-        typer.Option("--filter", "-f", help="source=GLOB, tag=NAME, page=N..M, date>=YYYY-MM-DD (repeatable)."),
+        typer.Option(
+            "--filter",
+            "-f",
+            help="source=GLOB, tag=NAME, page=N..M, date>=YYYY-MM-DD, issuer=TEXT, period=YYYY[-MM[-DD]], "
+            "type=10-K|10-Q|8-K|... (repeatable).",
+        ),
     ] = None,
     mode: Annotated[SearchMode | None, typer.Option(help="Retrieval mode (default from config).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer and its sources as JSON.")] = False,
@@ -238,7 +243,7 @@ def status(
         table.add_column(column, overflow="fold")
     for row, name in zip(rows, names, strict=True):
         table.add_row(
-            name,
+            _source_cell(name, row.card),
             Text(row.state.value, style=STATE_STYLES[row.state]),
             str(row.page_count or ""),
             str(row.chunk_count),
@@ -246,6 +251,14 @@ def status(
             _reason(row.reason, row.scanned_pages),
         )
     console.print(table)
+
+
+def _source_cell(name: str, card: DocumentCard | None) -> Text:
+    """The source, and under it who, what and when as the document card says (README: document cards)."""
+    cell = Text(name)
+    if card is not None:
+        cell.append("\n" + " · ".join(part for part in (card.issuer, card.doc_type, card.period) if part), style="dim")
+    return cell
 
 
 @app.command()

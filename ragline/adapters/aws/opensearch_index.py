@@ -23,7 +23,7 @@ from ragline.adapters.aws.opensearch_mapping import (
     similarity_from_score,
     vector_settings,
 )
-from ragline.errors import ConfigurationError, RaglineError
+from ragline.errors import ConfigurationError, InvalidQueryError, RaglineError
 from ragline.filters import SearchFilter
 from ragline.model import Chunk, EmbeddedChunk
 
@@ -253,6 +253,9 @@ def filter_clauses(where: SearchFilter | None) -> list[dict[str, Any]]:
     """A SearchFilter as OpenSearch bool filters, with the semantics of the local SQL translation."""
     if where is None or where.is_empty:
         return []
+    if where.issuer is not None or where.period is not None or where.doc_type is not None:
+        # The chunk mapping has no card fields yet (ragline.cards): refusing beats ignoring the filter.
+        raise InvalidQueryError("filter: issuer, period and type are not supported by the OpenSearch index yet")
     clauses: list[dict[str, Any]] = []
     if where.source:
         if "/" in where.source:

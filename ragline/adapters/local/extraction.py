@@ -68,6 +68,7 @@ class LocalExtractor:
         pdf = _open_pdf(source, data)
         try:
             raw_pages = [_page_text(pdf, index) for index in range(len(pdf))]
+            metadata_title = pdf.get_metadata_value("Title") or None
             title = _metadata_title(pdf) or _title_from(source)
             date = _metadata_date(pdf)
         finally:
@@ -79,7 +80,9 @@ class LocalExtractor:
             Page(number=index + 1, text=text, has_text_layer=bool(raw.strip()))
             for index, (raw, text) in enumerate(zip(raw_pages, cleaned, strict=True))
         )
-        return Document(id=content_hash(data), source=source, title=title, pages=pages, date=date)
+        return Document(
+            id=content_hash(data), source=source, title=title, pages=pages, date=date, metadata_title=metadata_title
+        )
 
     def _extract_text(self, source: str, data: bytes) -> Document:
         try:
@@ -91,9 +94,9 @@ class LocalExtractor:
         # A form feed separates pages in plain-text exports; otherwise the file is one page.
         page_texts = text.replace("\r\n", "\n").split("\f")
         pages = tuple(Page(number=index + 1, text=page.strip()) for index, page in enumerate(page_texts))
-        return Document(
-            id=content_hash(data), source=source, title=_markdown_title(text) or _title_from(source), pages=pages
-        )
+        heading = _markdown_title(text)
+        title = heading or _title_from(source)
+        return Document(id=content_hash(data), source=source, title=title, pages=pages, metadata_title=heading)
 
     def _extract_html(self, source: str, data: bytes) -> Document:
         if b"\x00" in data:
@@ -106,8 +109,14 @@ class LocalExtractor:
             heading_style=markdownify.ATX, strip=_STRIPPED_TAGS, strip_document=markdownify.STRIP
         )
         text = converter.convert_soup(soup)
-        title = title or _markdown_title(text) or _title_from(source)
-        return Document(id=content_hash(data), source=source, title=title, pages=(Page(number=1, text=text),))
+        metadata_title = title or _markdown_title(text)
+        return Document(
+            id=content_hash(data),
+            source=source,
+            title=metadata_title or _title_from(source),
+            pages=(Page(number=1, text=text),),
+            metadata_title=metadata_title,
+        )
 
 
 def _open_pdf(source: str, data: bytes) -> pypdfium2.PdfDocument:

@@ -16,7 +16,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from ragline.model import DocumentState, DocumentStatus
+from ragline.model import DocumentCard, DocumentState, DocumentStatus
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -27,10 +27,13 @@ CREATE TABLE IF NOT EXISTS documents (
     page_count INTEGER NOT NULL,
     scanned_pages TEXT NOT NULL,
     reason TEXT,
-    updated_at TEXT
+    updated_at TEXT,
+    card TEXT  -- the document card as JSON (ragline.cards), NULL for rows written before cards
 );
 CREATE INDEX IF NOT EXISTS documents_by_id ON documents(document_id);
 """
+#: The columns of a registry written before cards: what a legacy file holds, in its order.
+_LEGACY_COLUMNS = "source, state, document_id, chunk_count, page_count, scanned_pages, reason, updated_at"
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,7 @@ class SqliteRegistry:
         self._connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._connection.execute("PRAGMA journal_mode=WAL")
         self._connection.executescript(SCHEMA)
+        add_missing_columns(self._connection)
         if legacy is not None and legacy.exists() and legacy.resolve() != path.resolve():
             self._migrate(legacy)
 
@@ -50,7 +54,9 @@ class SqliteRegistry:
         """Copy the rows of a registry file of its own (earlier versions) into this database, once."""
         self._connection.execute("ATTACH DATABASE ? AS legacy", (str(legacy),))
         try:
-            self._connection.execute("INSERT OR IGNORE INTO documents SELECT * FROM legacy.documents")
+            self._connection.execute(
+                f"INSERT OR IGNORE INTO documents ({_LEGACY_COLUMNS}) SELECT {_LEGACY_COLUMNS} FROM legacy.documents"
+            )
         finally:
             self._connection.execute("DETACH DATABASE legacy")
         try:
@@ -65,14 +71,14 @@ class SqliteRegistry:
 
     def get(self, source: str) -> DocumentStatus | None:
         with self._lock:
-            row = self._connection.execute("SELECT * FROM documents WHERE source = ?", (source,)).fetchone()
+            row = self._connection.execute(f"SELECT {_COLUMNS} FROM documents WHERE source = ?", (source,)).fetchone()
         return _status_from_row(row) if row else None
 
     def find_by_document_id(self, document_id: str) -> DocumentStatus | None:
         with self._lock:
             # A failed update that kept its previous chunks still holds that content.
             row = self._connection.execute(
-                "SELECT * FROM documents WHERE document_id = ? "
+                f"SELECT {_COLUMNS} FROM documents WHERE document_id = ? "
                 "AND (state IN (?, ?) OR (state = ? AND chunk_count > 0)) ORDER BY source LIMIT 1",
                 (document_id, DocumentState.INDEXED.value, DocumentState.UNCHANGED.value, DocumentState.FAILED.value),
             ).fetchone()
@@ -81,7 +87,7 @@ class SqliteRegistry:
     def sources_of(self, document_id: str) -> list[DocumentStatus]:
         with self._lock:
             rows = self._connection.execute(
-                "SELECT * FROM documents WHERE document_id = ? ORDER BY source", (document_id,)
+                f"SELECT {_COLUMNS} FROM documents WHERE document_id = ? ORDER BY source", (document_id,)
             ).fetchall()
         return [_status_from_row(row) for row in rows]
 
@@ -95,11 +101,31 @@ class SqliteRegistry:
 
     def all(self) -> list[DocumentStatus]:
         with self._lock:
-            rows = self._connection.execute("SELECT * FROM documents ORDER BY source").fetchall()
+            rows = self._connection.execute(f"SELECT {_COLUMNS} FROM documents ORDER BY source").fetchall()
         return [_status_from_row(row) for row in rows]
 
 
-RECORD_SQL = "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+_COLUMNS = f"{_LEGACY_COLUMNS}, card"
+RECORD_SQL = f"INSERT OR REPLACE INTO documents ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+#: Columns added since the first schema, with their type: a database from before gains them on open.
+ADDED_COLUMNS = {"documents": {"card": "TEXT"}, "chunks": {"card": "TEXT"}}
+
+
+def add_missing_columns(connection: sqlite3.Connection) -> None:
+    """Add the columns a database written by an earlier version lacks (its rows read them as NULL)."""
+    for table, columns in ADDED_COLUMNS.items():
+        present = {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
+        if not present:
+            continue  # this connection's schema does not have that table
+        for name, kind in columns.items():
+            if name in present:
+                continue
+            try:
+                connection.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+            except sqlite3.OperationalError as error:  # another process added it first
+                if "duplicate column" not in str(error):
+                    raise
 
 
 def row_of(status: DocumentStatus) -> tuple:
@@ -113,11 +139,20 @@ def row_of(status: DocumentStatus) -> tuple:
         json.dumps(list(status.scanned_pages)),
         status.reason,
         status.updated_at,
+        card_json(status.card),
     )
 
 
+def card_json(card: DocumentCard | None) -> str | None:
+    return json.dumps(card.to_json()) if card else None
+
+
+def card_from_json(text: str | None) -> DocumentCard | None:
+    return DocumentCard.from_json(json.loads(text)) if text else None
+
+
 def _status_from_row(row: tuple) -> DocumentStatus:
-    source, state, document_id, chunk_count, page_count, scanned, reason, updated_at = row
+    source, state, document_id, chunk_count, page_count, scanned, reason, updated_at, card = row
     return DocumentStatus(
         source=source,
         state=DocumentState(state),
@@ -127,4 +162,5 @@ def _status_from_row(row: tuple) -> DocumentStatus:
         scanned_pages=tuple(json.loads(scanned)),
         reason=reason,
         updated_at=updated_at,
+        card=card_from_json(card),
     )

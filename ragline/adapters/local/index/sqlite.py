@@ -32,7 +32,14 @@ import numpy as np
 
 from ragline.adapters.local.index.bm25 import Bm25Postings, Fts5Tokenizer, top_k
 from ragline.adapters.local.index.dense import DenseMatrix
-from ragline.adapters.local.registry import RECORD_SQL, SqliteRegistry, row_of
+from ragline.adapters.local.registry import (
+    RECORD_SQL,
+    SqliteRegistry,
+    add_missing_columns,
+    card_from_json,
+    card_json,
+    row_of,
+)
 from ragline.adapters.local.registry import SCHEMA as REGISTRY_SCHEMA
 from ragline.faults import checkpoint
 from ragline.filters import SearchFilter
@@ -60,7 +67,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     embedding_text TEXT NOT NULL,
     date TEXT,
     tags TEXT NOT NULL,
-    vector BLOB NOT NULL
+    vector BLOB NOT NULL,
+    card TEXT  -- the document card as JSON (ragline.cards), NULL for chunks written before cards
 );
 CREATE INDEX IF NOT EXISTS chunks_by_source ON chunks(source);
 CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks(document_id);
@@ -86,7 +94,7 @@ _MAX_PARAMETERS = 900
 
 _COLUMNS = (
     "rowid, chunk_id, document_id, source, title, position, text, pages, heading_path, token_count, "
-    "embedding_text, date, tags"
+    "embedding_text, date, tags, card"
 )
 
 
@@ -116,6 +124,7 @@ class SqliteIndex:
         self._connection.execute("PRAGMA journal_mode=WAL")
         self._connection.execute("PRAGMA synchronous=NORMAL")
         self._connection.executescript(SCHEMA + REGISTRY_SCHEMA)
+        add_missing_columns(self._connection)
         self._tokenizer = Fts5Tokenizer()
         self._matrix: _Matrix | None = None
         self._postings: _Postings | None = None
@@ -274,8 +283,8 @@ class SqliteIndex:
         vector = np.asarray(embedded.vector, dtype=np.float32)
         cursor = connection.execute(
             "INSERT INTO chunks (chunk_id, document_id, source, title, position, text, pages, page_start, page_end, "
-            "heading_path, token_count, embedding_text, date, tags, vector) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "heading_path, token_count, embedding_text, date, tags, vector, card) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 chunk.id,
                 chunk.document_id,
@@ -292,6 +301,7 @@ class SqliteIndex:
                 chunk.date,
                 json.dumps(list(chunk.tags)),
                 vector.tobytes(),
+                card_json(chunk.card),
             ),
         )
         return cursor.lastrowid
@@ -418,6 +428,7 @@ def _chunk_from_row(row: tuple) -> Chunk:
         embedding_text,
         date,
         tags,
+        card,
     ) = row
     return Chunk(
         id=chunk_id,
@@ -432,6 +443,7 @@ def _chunk_from_row(row: tuple) -> Chunk:
         embedding_text=embedding_text,
         date=date,
         tags=tuple(json.loads(tags)),
+        card=card_from_json(card),
     )
 
 
@@ -479,7 +491,21 @@ def filter_sql(where: SearchFilter | None) -> tuple[str, tuple[object, ...]]:
     if where.date_to is not None:
         conditions.append("chunks.date <= ?")
         parameters.append(where.date_to.isoformat())
+    _card_conditions(where, conditions, parameters)
     return " AND ".join(conditions), tuple(parameters)
+
+
+def _card_conditions(where: SearchFilter, conditions: list[str], parameters: list[object]) -> None:
+    """Card filters (`ragline.filters`): issuer contains the words, period starts with the value, type is equal."""
+    if where.issuer is not None:
+        conditions.append("instr(lower(json_extract(chunks.card, '$.issuer')), lower(?)) > 0")
+        parameters.append(where.issuer)
+    if where.period is not None:
+        conditions.append("substr(json_extract(chunks.card, '$.period'), 1, length(?)) = ?")
+        parameters.extend([where.period, where.period])
+    if where.doc_type is not None:
+        conditions.append("json_extract(chunks.card, '$.doc_type') = ?")
+        parameters.append(where.doc_type)
 
 
 def _any_glob(column: str, patterns: Sequence[str]) -> str:
