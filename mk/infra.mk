@@ -29,7 +29,7 @@ SYNTH_TEMPLATES = $(foreach p,$(SYNTH_PROFILES),$(CDK_OUT)/$(p)/*.template.json)
 CHECKOV_VERSION = 3.3.30
 CHECKOV_VENV ?= build/checkov-venv
 
-.PHONY: infra-deps synth cfn-lint checkov infra-test infra-clean
+.PHONY: lambda-python infra-deps synth cfn-lint checkov infra-test infra-clean
 
 # `make test` runs tests/infra too: it needs the CDK libraries, cdk-nag and cfn-lint (not node,
 # not the Lambda wheels: the tests skip bundling).
@@ -50,7 +50,17 @@ $(LAMBDA_WHEELS)/.stamp: pyproject.toml stacks/assets.py $(VENV)/.infra-installe
 	$(PY) -m stacks.assets download $(LAMBDA_WHEELS)
 	@touch $@
 
-infra-deps: node_modules/.package-lock.json $(VENV)/.infra-installed $(LAMBDA_WHEELS)/.stamp
+# CPython 3.14, the Lambda runtime's: it compiles the bytecode the assets ship, and the deployed-shape
+# suite runs each function on it (stacks/lambda_python.py; from Debian testing's packages when no
+# python3.14 is installed).
+LAMBDA_PYTHON_STAMP = build/lambda-python.stamp
+$(LAMBDA_PYTHON_STAMP): stacks/lambda_python.py $(VENV)/.infra-installed
+	$(PY) -m stacks.lambda_python ensure
+	@touch $@
+
+lambda-python: $(LAMBDA_PYTHON_STAMP)
+
+infra-deps: node_modules/.package-lock.json $(VENV)/.infra-installed $(LAMBDA_WHEELS)/.stamp $(LAMBDA_PYTHON_STAMP)
 
 synth: infra-deps
 	@$(foreach p,$(SYNTH_PROFILES),echo "== cdk synth ($(p)) -> $(CDK_OUT)/$(p)" && \

@@ -45,7 +45,7 @@ LAMBDA_PYTHON = "3.14"
 # Lambda's Python 3.12+ runtimes run on Amazon Linux 2023 (glibc 2.34).
 PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_28_x86_64", "manylinux_2_34_x86_64")
 # Bump when the way a set is built or pruned changes: it invalidates every cached set.
-BUILDER_VERSION = "1"
+BUILDER_VERSION = "2"  # 2: the Lambda builds ship bytecode compiled by CPython 3.14
 
 # Distributions each function imports: its handler at import time, the adapters its backends
 # load on the first invocation. Every function: Powertools (handlers; with or without its tracer
@@ -247,6 +247,8 @@ def _cached_site(requirements: Sequence[str], python_version: str | None, digest
     staging = _pip_install(requirements, python_version)
     try:
         prune(staging, requirements, python_version)
+        if python_version == LAMBDA_PYTHON:
+            compile_bytecode(staging)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -325,7 +327,27 @@ def code_asset(function_dir: str, target: Path) -> Path:
     for source, destination in ((handler_dir, target / function_dir), (PACKAGE_DIR, target / "ragline")):
         shutil.rmtree(destination, ignore_errors=True)  # no module deleted from the repo survives a rebuild
         shutil.copytree(source, destination, ignore=_IGNORED)
+        compile_bytecode(destination)
     return target
+
+
+def compile_bytecode(root: Path) -> None:
+    """Write, beside every module under `root`, the bytecode the Lambda runtime loads.
+
+    Lambda's `/var/task` and `/opt` are read-only: without it, every cold start compiles every
+    module it imports. Only a CPython of the runtime's minor version writes bytecode that runtime
+    loads (`stacks.lambda_python`). `unchecked-hash`: the asset's zip does not keep the files'
+    timestamps, which timestamp-checked bytecode would compare, and nothing edits a deployed file.
+    """
+    from stacks import lambda_python
+
+    command = [
+        str(lambda_python.interpreter()), "-I", "-m", "compileall", "-q", "-j", "0",
+        "--invalidation-mode", "unchecked-hash", str(root),
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode:
+        raise RuntimeError(f"compiling the bytecode of {root} failed:\n{(result.stdout + result.stderr)[-3000:]}")
 
 
 def code_digest(function_dir: str) -> str:

@@ -3,11 +3,10 @@
 A `DeployedFunction` is read from its `AWS::Lambda::Function` resource: handler, runtime,
 memory, timeout, environment (references resolved to the mock cloud's resources), role and
 code asset (the folder `cdk synth` staged). A Python function runs in a worker process started
-with `python -I -S`, whose only importable code is the standard library, the code asset, the
-function's dependency set and the SDK the Lambda runtime provides. The dependency set is the
-one the stacks bundle (`stacks.assets`), installed for this interpreter, because the Lambda
-runtime's Python (3.14) cannot run on this machine (Python 3.11 only); the code asset is the
-staged one itself.
+with `python -I -S` by a CPython of the runtime's version (`stacks.lambda_python`, the one the
+build compiled the assets' bytecode with), whose only importable code is the standard library,
+the staged code asset, the staged layers (`<layer>/python`, as Lambda mounts them under /opt)
+and the SDK the Lambda runtime provides: exactly what deploys, nothing rebuilt for the test.
 
 A `NodeFunction` (the CDK's own handlers: the custom resource provider framework, the VPC
 default security group handler) runs in `worker.js` under the local `node`, with NODE_PATH
@@ -22,13 +21,13 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from stacks import lambda_python
 from tests.deployed.cloud import Credentials, MockCloud
-from tests.deployed.template import REGION, Resource
+from tests.deployed.template import REGION, Assembly, Resource
 from tests.deployed.worker import RESULT_MARKER
 
 WORKER = Path(__file__).with_name("worker.py")
@@ -175,7 +174,7 @@ class DeployedFunction:
         )
 
     def worker_command(self) -> list[str]:
-        return [sys.executable, "-I", "-S", str(WORKER)]
+        return [str(lambda_python.interpreter()), "-I", "-S", str(WORKER)]
 
     def runtime_variables(self) -> dict[str, str]:
         variables = {"POWERTOOLS_TRACE_DISABLED": "true"}
@@ -244,13 +243,27 @@ def python_handler_dir(resource: Resource) -> str | None:
     return resource.properties["Handler"].split(".", 1)[0]
 
 
-def dependency_paths(function_dir: str) -> list[Path]:
-    """The function's dependency set and the runtime's SDK, installed for this interpreter (cached by digest)."""
+def layer_paths(assembly: Assembly, resource: Resource) -> list[Path]:
+    """The function's staged layers, as Lambda puts them on sys.path (`/opt/python`), then the runtime's SDK."""
+    layers = []
+    for layer in resource.properties.get("Layers", []):
+        if set(layer) != {"Ref"}:
+            raise ValueError(f"{resource.logical_id}: a layer the suite cannot stage: {layer}")
+        layers.append(assembly.asset_path(assembly.resource(resource.stack, layer["Ref"])) / "python")
+    return [*layers, runtime_sdk()]
+
+
+def runtime_sdk() -> Path:
+    """The SDK the Lambda runtime provides (boto3, botocore, s3transfer), pinned in pyproject, with its bytecode
+    (the runtime ships its own compiled)."""
     from stacks import assets
 
-    deps = assets.install_dependencies(function_dir, BUILD / "deps" / function_dir, python_version=None)
-    sdk = assets.install_runtime_sdk(BUILD / "sdk", python_version=None)
-    return [deps, sdk]
+    marker = BUILD / "sdk-lambda" / ".ragline-bytecode"
+    sdk = assets.install_runtime_sdk(BUILD / "sdk-lambda", python_version=assets.LAMBDA_PYTHON)
+    if not marker.is_file():
+        assets.compile_bytecode(sdk)
+        marker.touch()
+    return sdk
 
 
 def node_runtime_sdk() -> Path:

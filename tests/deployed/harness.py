@@ -38,7 +38,7 @@ from tests.deployed.functions import (
     DeployedFunction,
     Invocation,
     NodeFunction,
-    dependency_paths,
+    layer_paths,
     node_runtime_sdk,
     python_handler_dir,
 )
@@ -121,7 +121,7 @@ class Deployment:
                 self.cloud,
                 environment,
                 asset,
-                dependency_paths(function_dir),
+                layer_paths(self.assembly, resource),
                 trusted_certificates=self.search.certificate,
             )
         else:

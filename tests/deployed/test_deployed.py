@@ -528,3 +528,20 @@ def test_every_function_of_every_template_was_driven(capsys: pytest.CaptureFixtu
     with capsys.disabled():
         print("\n".join(["", "Deployed-shape suite: every Lambda function of every profile", *lines]))
     assert not undriven, f"functions no scenario drove: {undriven}"
+
+
+@pytest.mark.report
+def test_every_python_function_ran_on_its_runtimes_python():
+    """The workers run on a CPython of the runtime's version (stacks.lambda_python), so the staged assets,
+    their compiled extensions and their bytecode are exercised as they deploy."""
+    ran, mismatched = 0, []
+    for deployment in DEPLOYMENTS:
+        for invocation in deployment.invocations:
+            runtime = deployment.functions[invocation.function].runtime
+            if not runtime.startswith("python") or "python" not in invocation.usage:
+                continue
+            ran += 1
+            if f"python{invocation.usage['python']}" != runtime:
+                mismatched.append(f"{invocation.function}: {runtime} ran on {invocation.usage['python']}")
+    assert ran, "no Python function was invoked"
+    assert not mismatched, mismatched

@@ -67,7 +67,11 @@ def main() -> None:
                 outcome = {"error": type(error).__name__, "message": str(error), "trace": traceback.format_exc()}
             # What Lambda's REPORT line says: the duration, and the environment's peak memory so far
             # (the runtime and every earlier invocation included).
-            outcome["usage"] = {"seconds": time.perf_counter() - started, "peak_rss_mb": peak_rss_mb()}
+            outcome["usage"] = {
+                "seconds": time.perf_counter() - started,
+                "peak_rss_mb": peak_rss_mb(),
+                "python": "%d.%d" % sys.version_info[:2],  # the suite checks it is the runtime's
+            }
         sys.stdout.write(RESULT_MARKER + "\n" + json.dumps(outcome, default=str) + "\n")
         sys.stdout.flush()
 

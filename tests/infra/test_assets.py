@@ -1,12 +1,14 @@
 """The Lambda asset builder (stacks/assets.py): one source of pins, per-function sets, stable digests.
 
-The last tests import each handler from its built assets; they pip-install unless the sets are
-already cached under build/assets-cache/ (`bench/handlers.py` builds them), so they run when
-cached or with RAGLINE_BUILD_ASSETS=1, and are skipped otherwise.
+The last tests import each handler from its built Lambda assets, on a CPython of the runtime's
+version (`stacks.lambda_python`). They need the sets that `make synth` builds (cached under
+build/assets-cache/; `make test` synthesizes first) and that interpreter (`make lambda-python`),
+or RAGLINE_BUILD_ASSETS=1 to build the sets here; they skip, saying which, otherwise.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -169,22 +171,30 @@ def test_pruning_removes_the_runtime_sdk_and_what_only_unimported_distributions_
 # --- built assets (pip installs unless cached) -------------------------------------------
 
 
-def _needs_built_sets(function_dir: str) -> None:
-    if os.environ.get("RAGLINE_BUILD_ASSETS") != "1" and not assets.is_cached(function_dir, python_version=None):
-        pytest.skip("set not built: run bench/handlers.py or set RAGLINE_BUILD_ASSETS=1 (pip installs)")
+def _built_lambda_assets(function_dir: str, folder: Path) -> tuple[Path, Path, Path, str]:
+    """The function's deployed set, code asset and the runtime's SDK, and the runtime's interpreter."""
+    from stacks import lambda_python
+
+    try:
+        python = str(lambda_python.interpreter())
+    except lambda_python.LambdaPythonMissingError as missing:
+        pytest.skip(str(missing))
+    if os.environ.get("RAGLINE_BUILD_ASSETS") != "1" and not assets.is_cached(function_dir):
+        pytest.skip("Lambda set not built: run `make synth` or set RAGLINE_BUILD_ASSETS=1 (pip installs)")
+    dependencies = assets.install_dependencies(function_dir, folder / "deps")
+    sdk = assets.install_runtime_sdk(folder / "sdk", python_version=assets.LAMBDA_PYTHON)
+    code = assets.code_asset(function_dir, folder / "code")
+    return code, dependencies, sdk, python
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("function_dir", assets.FUNCTIONS)
 def test_each_handler_imports_from_its_assets_alone(function_dir, tmp_path):
-    """Only the stdlib, the code asset, the built set and the runtime's SDK on sys.path: the handler
-    and what its first invocation imports load, and nothing laptop-only or unneeded does."""
-    _needs_built_sets(function_dir)
-    dependencies = assets.install_dependencies(function_dir, tmp_path / "deps", python_version=None)
-    sdk = assets.install_runtime_sdk(tmp_path / "sdk")
-    code = assets.code_asset(function_dir, tmp_path / "code")
+    """Only the stdlib, the code asset, the built set and the runtime's SDK on sys.path, on the runtime's
+    Python: the handler and what its first invocation imports load, and nothing laptop-only or unneeded does."""
+    code, dependencies, sdk, python = _built_lambda_assets(function_dir, tmp_path)
 
-    loaded = set(assets.import_check(function_dir, code, dependencies, sdk)["from_dependencies"])
+    loaded = set(assets.import_check(function_dir, code, dependencies, sdk, python=python)["from_dependencies"])
 
     assert not loaded & set(LOCAL_ONLY)
     assert "grpc" not in loaded and "huggingface_hub" not in loaded
@@ -196,3 +206,34 @@ def test_each_handler_imports_from_its_assets_alone(function_dir, tmp_path):
         assert "numpy" not in shipped and "numpy" not in loaded
     if function_dir == "query":
         assert not shipped & set(QUERY_LEAVES_OUT.values())
+
+
+@pytest.mark.slow
+def test_the_assets_ship_bytecode_the_runtime_loads_without_compiling(tmp_path):
+    """Lambda's file system is read-only: a module without shipped bytecode is compiled at every cold start.
+    The query handler's first call, run with -B and with compiling made to fail, must load every module of
+    the code asset and the set from the shipped bytecode."""
+    code, dependencies, sdk, python = _built_lambda_assets("query", tmp_path)
+    refuse_compiling = (
+        "import importlib._bootstrap_external as external\n"
+        "def refuse(self, data, path, *args, **kwargs):\n"
+        f"    if path.startswith(({str(code)!r}, {str(dependencies)!r})):\n"
+        "        raise RuntimeError(f'compiled at import: {path}')\n"
+        "    return original(self, data, path, *args, **kwargs)\n"
+        "original = external.SourceLoader.source_to_code\n"
+        "external.SourceLoader.source_to_code = refuse\n"
+    )
+    sitecustomize = tmp_path / "refuse" / "sitecustomize.py"
+    sitecustomize.parent.mkdir()
+    sitecustomize.write_text(refuse_compiling)
+    # -I -S skip sitecustomize, so the import check's script runs it first (PYTHONSTARTUP is not read by -c).
+    script = f"exec(open({str(sitecustomize)!r}).read())\n" + assets._IMPORT_SCRIPT
+    modules = [assets.handler_module("query"), *assets.FIRST_CALL_MODULES["query"]]
+    result = subprocess.run(
+        [python, "-B", "-I", "-S", "-c", script, json.dumps([str(code), str(dependencies), str(sdk)]),
+         json.dumps(modules)],
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ.get("PATH", ""), **assets.LAMBDA_ENVIRONMENT},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
