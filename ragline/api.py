@@ -7,34 +7,63 @@ the file in step with the code.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from ragline.config import SearchMode
 from ragline.filters import SearchFilter
-from ragline.model import Answer, Citation, DocumentCard
+from ragline.model import Answer, Citation
 from ragline.query import Retrieved
 
 API_VERSION = "1.0.0"
 QUESTION_MAX_CHARS = 2000
+NOT_BLANK = r"[^\s\x1c-\x1f]"
+
+
+def _json_number(value: object) -> object:
+    """JSON's true and "5" are not numbers, though lax pydantic reads them as 1 and 5 (5.0 is an integer)."""
+    if isinstance(value, bool | str):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
+
+
+JsonInt = Annotated[int, BeforeValidator(_json_number)]
 
 
 class QueryRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    question: str = Field(min_length=1, max_length=QUESTION_MAX_CHARS, description="What to ask of the documents.")
-    k: int = Field(default=5, ge=1, le=50, description="How many sources to retrieve.")
+    question: str = Field(
+        min_length=1,
+        max_length=QUESTION_MAX_CHARS,
+        # Something besides what str.strip() removes (Unicode White_Space and \x1c-\x1f), which the engine refuses.
+        pattern=NOT_BLANK,
+        description="What to ask of the documents.",
+    )
+    k: JsonInt = Field(default=5, ge=1, le=50, description="How many sources to retrieve.")
     mode: SearchMode = Field(default=SearchMode.HYBRID, description="dense, keyword or hybrid retrieval.")
     filter: SearchFilter | None = Field(default=None, description="Restrict retrieval by source, tags, pages or date.")
 
-
-class CardOut(BaseModel):
-    """What a document is, read at ingestion from its first pages and its file name (README: document cards)."""
-
-    title: str
-    doc_type: str = Field(description="10-K, 10-Q, 8-K, earnings release, annual report, manual, paper or other.")
-    issuer: str | None = None
-    period: str | None = Field(default=None, description="ISO: 2023-03-31, or 2023 when only a year is known.")
-    period_text: str | None = Field(default=None, description="The period as the document words it.")
+    @field_validator("question", mode="wrap")
+    @classmethod
+    def _not_blank(cls, value: object, handler: ValidatorFunctionWrapHandler) -> str:
+        """The pattern above in words, as the engine says it: pydantic's message would quote the regular expression."""
+        try:
+            return handler(value)
+        except ValidationError as error:
+            if any(item["type"] == "string_pattern_mismatch" for item in error.errors()):
+                raise PydanticCustomError("blank", "must not be empty") from None  # as the engine says
+            raise
 
 
 class SourceOut(BaseModel):
@@ -47,11 +76,6 @@ class SourceOut(BaseModel):
     similarity: float = Field(description="Cosine similarity of question and passage, in [-1, 1].")
     text: str
     chunk_id: str
-    card: CardOut | None = Field(default=None, description="What the document is; none if indexed before cards.")
-
-
-def _card(card: DocumentCard | None) -> CardOut | None:
-    return CardOut(**card.to_json()) if card else None
 
 
 def _sources(citations: tuple[Citation, ...]) -> list[SourceOut]:
@@ -66,7 +90,6 @@ def _sources(citations: tuple[Citation, ...]) -> list[SourceOut]:
             similarity=round(citation.similarity, 6),
             text=citation.text,
             chunk_id=citation.chunk_id,
-            card=_card(citation.card),
         )
         for citation in citations
     ]

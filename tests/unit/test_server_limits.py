@@ -135,6 +135,22 @@ def test_a_validation_error_is_a_400_with_details(client):
     assert response.json()["details"][0]["loc"] == ["body", "question"]
 
 
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"question": " \t\x1e\u3000"}, "question: must not be empty"),
+        ({"question": "ok?", "k": True}, "k: Input should be a valid integer"),
+        ({"question": "ok?", "k": "5"}, "k: Input should be a valid integer"),
+    ],
+)
+def test_what_the_schema_refuses_is_refused_in_words(client, body, message):
+    assert assert_error_shape(client.post("/query", json=body), 400) == message
+
+
+def test_an_integral_number_is_an_integer_as_json_schema_says(client):
+    assert client.post("/query", json={"question": "ok?", "k": 5.0}).status_code == 200
+
+
 def test_an_unexpected_exception_is_a_500_without_its_traceback_and_is_logged(caplog):
     engine = StubEngine(fail=RuntimeError("secret internals at /srv/data"))
     client = TestClient(create_app(engine), raise_server_exceptions=False)  # type: ignore[arg-type]
