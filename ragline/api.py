@@ -22,7 +22,7 @@ from pydantic_core import PydanticCustomError
 
 from ragline.config import SearchMode
 from ragline.filters import SearchFilter
-from ragline.model import Answer, Citation
+from ragline.model import Answer, Citation, DocumentCard
 from ragline.query import Retrieved
 
 API_VERSION = "1.0.0"
@@ -66,6 +66,16 @@ class QueryRequest(BaseModel):
             raise
 
 
+class CardOut(BaseModel):
+    """What a document is, read at ingestion from its first pages and its file name (README: document cards)."""
+
+    title: str
+    doc_type: str = Field(description="10-K, 10-Q, 8-K, earnings release, annual report, manual, paper or other.")
+    issuer: str | None = None
+    period: str | None = Field(default=None, description="ISO: 2023-03-31, or 2023 when only a year is known.")
+    period_text: str | None = Field(default=None, description="The period as the document words it.")
+
+
 class SourceOut(BaseModel):
     number: int = Field(description="The [n] the answer uses to cite this source.")
     source: str = Field(description="URI of the document (a local path, or s3://bucket/key on AWS).")
@@ -76,6 +86,11 @@ class SourceOut(BaseModel):
     similarity: float = Field(description="Cosine similarity of question and passage, in [-1, 1].")
     text: str
     chunk_id: str
+    card: CardOut | None = Field(default=None, description="What the document is; none if indexed before cards.")
+
+
+def _card(card: DocumentCard | None) -> CardOut | None:
+    return CardOut(**card.to_json()) if card else None
 
 
 def _sources(citations: tuple[Citation, ...]) -> list[SourceOut]:
@@ -90,6 +105,7 @@ def _sources(citations: tuple[Citation, ...]) -> list[SourceOut]:
             similarity=round(citation.similarity, 6),
             text=citation.text,
             chunk_id=citation.chunk_id,
+            card=_card(citation.card),
         )
         for citation in citations
     ]
