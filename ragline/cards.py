@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import PurePath
 
@@ -399,3 +399,64 @@ def normalize_type(value: str) -> str:
         if re.sub(r"[\s_-]", "", doc_type.lower()) == compact:
             return doc_type
     raise ValueError(f"{value!r} is not one of {', '.join(DOC_TYPES)}")
+
+
+# --- questions meet cards ---------------------------------------------------------------------
+
+_CORPORATE_WORDS = frozenset((
+    "inc", "incorporated", "corp", "corporation", "co", "company", "companies", "plc", "ltd", "limited", "llc", "lp",
+    "nv", "sa", "ag", "se", "the", "holdings", "group", "and",
+))  # fmt: skip
+_QUESTION_TYPES = (
+    ("10-K", re.compile(r"\b10-?k\b|\bannual (?:report|filing)\b", re.I)),
+    ("10-Q", re.compile(r"\b10-?q\b|\bquarterly (?:report|filing)\b", re.I)),
+    ("8-K", re.compile(r"\b8-?k\b", re.I)),
+    ("earnings release", re.compile(r"\bearnings (?:release|report|call)\b|\bpress release\b", re.I)),
+    ("annual report", re.compile(r"\bannual report\b", re.I)),
+)
+_QUESTION_YEAR = re.compile(r"(?<![\d])(?:fy\s?)?((?:19|20)\d{2})(?![\d])", re.I)
+_SHORT_FY = re.compile(r"\bfy\s?'?(\d{2})\b", re.I)
+
+
+@dataclass(frozen=True)
+class QuestionFacets:
+    """What a question says about the document it is after: its words, the years and the types it names."""
+
+    words: str  # lower case, punctuation as spaces, padded with spaces for whole-word search
+    years: frozenset[str]
+    types: frozenset[str]
+
+
+def question_facets(question: str) -> QuestionFacets:
+    years = set(_QUESTION_YEAR.findall(question)) | {f"20{short}" for short in _SHORT_FY.findall(question)}
+    types = {doc_type for doc_type, pattern in _QUESTION_TYPES if pattern.search(question)}
+    return QuestionFacets(_plain_words(question), frozenset(years), frozenset(types))
+
+
+def card_match(card: DocumentCard | None, facets: QuestionFacets) -> float:
+    """How much of what the question names this card holds, in [0, 1]: the issuer counts for half (it is what
+    sets one company's filings apart from another's), the period's year and the type for a quarter each."""
+    if card is None:
+        return 0.0
+    issuer = card.issuer is not None and _names_issuer(card.issuer, facets.words)
+    period = card.period is not None and card.period[:4] in facets.years
+    doc_type = card.doc_type in facets.types
+    return 0.5 * issuer + 0.25 * period + 0.25 * doc_type
+
+
+def _plain_words(text: str) -> str:
+    text = re.sub(r"['’]s\b", "", text.lower())
+    return " " + " ".join(re.sub(r"[^a-z0-9]+", " ", text).split()) + " "
+
+
+def _names_issuer(issuer: str, words: str) -> bool:
+    """Whole words: the issuer's name without "Inc.", "Corporation" and the like, or its first word when that
+    word could be nobody else's (a ticker-like "MGM", "3M", an inner capital as in "PepsiCo")."""
+    tokens = [token for token in _plain_words(issuer).split() if token not in _CORPORATE_WORDS]
+    if tokens and f" {' '.join(tokens)} " in words:
+        return True
+    first = re.sub(r"[^A-Za-z0-9]", "", issuer.split()[0]) if issuer.split() else ""
+    distinctive = not issuer.isupper() and (
+        (first.isupper() and len(first) > 1) or any(c.isdigit() for c in first) or any(c.isupper() for c in first[1:])
+    )
+    return distinctive and f" {first.lower()} " in words

@@ -103,6 +103,13 @@ class RetrievalSettings(BaseModel):
     fusion: Literal["rrf", "convex"] = Field(default="rrf", description="How hybrid mode fuses the two rankings.")
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal-rank-fusion constant.")
     dense_weight: float = Field(default=0.5, ge=0, le=1, description="Convex fusion: weight of the dense score.")
+    card_boost: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Hybrid: added to a fused score, times the share of issuer, period and type the question names "
+        "that the passage's document card holds (README: questions meet cards).",
+    )
 
 
 class GenerationSettings(BaseModel):

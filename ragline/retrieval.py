@@ -11,6 +11,9 @@ What the scores mean (stable across queries):
   - hybrid, `retrieval.fusion = "convex"`: w * minmax(cosine) + (1 - w) * minmax(BM25) over this
     query's candidates, in [0, 1]; it keeps the margins RRF throws away (SciFact nDCG@10 0.730
     against 0.717 with 100 candidates, bench/RESULTS.md) but is relative to the query's own candidates.
+  - hybrid, either fusion, plus `retrieval.card_boost` times how much of what the question names (issuer
+    1/2, the period's year 1/4, the type 1/4) the candidate's document card holds
+    (`ragline.cards.card_match`): soft, it reorders the candidates and never removes one.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ragline.cards import card_match, question_facets
 from ragline.config import RetrievalSettings, SearchMode
 from ragline.filters import SearchFilter
 from ragline.model import Chunk, Hit
@@ -98,8 +102,16 @@ class Retriever:
             fused = reciprocal_rank_fusion(
                 [[chunk.id for chunk, _ in dense], [chunk.id for chunk, _ in keyword]], self._settings.rrf_k
             )
+        if self._settings.card_boost:
+            fused = boost_by_cards(fused, chunks, request.question, self._settings.card_boost)
         best = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[: request.k]
         return [(chunks[chunk_id], score) for chunk_id, score in best]
+
+
+def boost_by_cards(fused: dict[str, float], chunks: dict[str, Chunk], question: str, weight: float) -> dict[str, float]:
+    """Each candidate's fused score plus `weight` times how much of what the question names its card holds."""
+    facets = question_facets(question)
+    return {key: score + weight * card_match(chunks[key].card, facets) for key, score in fused.items()}
 
 
 def _floats(vector: Vector) -> list[float]:
