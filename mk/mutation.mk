@@ -1,0 +1,31 @@
+# Mutation testing (issue 16): mutmut on the domain core and the AWS adapters. Not part of `make test`.
+# Which files are mutated and which test folders count: [tool.mutmut] in pyproject.toml.
+# Results stay in mutants/ (git-ignored), so a second run only tries mutants of functions that changed.
+#   make mutation                              every pending mutant, then the score per module
+#   make mutation MUTATE=ragline/filters.py    re-check one module (or a folder: ragline/adapters/aws/)
+#   make mutation-report                       the scores and the survivors of the last runs
+VENV ?= .venv
+PY ?= $(VENV)/bin/python
+MUTATION_NICE ?= nice -n 15
+MUTATION_JOBS ?= 2
+MUTATE ?=
+
+MUTATION_STAMP := $(VENV)/.mutation-installed
+# ragline/filters.py -> "ragline.filters.*": mutmut names each mutant after its module and function.
+MUTANT_GLOB = $(if $(MUTATE),"$(subst /,.,$(patsubst %.py,%,$(patsubst %/,%,$(MUTATE)))).*")
+MUTATE_PREFIX = $(patsubst %/,%,$(MUTATE))
+
+.PHONY: mutation mutation-deps mutation-report
+
+$(MUTATION_STAMP): $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install --quiet -e '.[mutation]'
+	touch $@
+
+mutation-deps: $(MUTATION_STAMP)
+
+mutation: $(MUTATION_STAMP)  ## mutmut on the core and the AWS adapters; MUTATE=path re-checks one module
+	$(MUTATION_NICE) $(VENV)/bin/mutmut run --max-children $(MUTATION_JOBS) $(MUTANT_GLOB)
+	$(PY) -m tests.mutation_report $(MUTATE_PREFIX)
+
+mutation-report: $(MUTATION_STAMP)  ## scores per module and every surviving mutant (`mutmut show NAME` for its diff)
+	$(PY) -m tests.mutation_report --survivors $(MUTATE_PREFIX)
