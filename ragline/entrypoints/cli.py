@@ -21,6 +21,7 @@ from rich.text import Text
 from ragline.api import QueryResponse
 from ragline.bootstrap import Engine, build_engine
 from ragline.config import SearchMode, Settings, load_settings
+from ragline.entrypoints.display import short_names
 from ragline.entrypoints.drift_cli import drift_app
 from ragline.errors import RaglineError
 from ragline.filters import parse_filter_expressions
@@ -210,17 +211,6 @@ def print_answer(answer: Answer) -> None:
     console.print(table)
 
 
-def short_names(sources: list[str]) -> tuple[str, list[str]]:
-    """The folder all these local paths share, and each path relative to it: a terminal table has no
-    room for absolute paths, and names alone would be ambiguous across folders. URIs stay whole."""
-    local = [source for source in sources if source.startswith("/")]
-    if not local:
-        return "", sources
-    folder = os.path.commonpath([os.path.dirname(source) for source in local])
-    prefix = folder.rstrip("/") + "/"
-    return folder, [source.removeprefix(prefix) if source.startswith(prefix) else source for source in sources]
-
-
 @app.command()
 def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print the registry as JSON, with full paths.")] = False,
@@ -248,7 +238,7 @@ def status(
             str(row.page_count or ""),
             str(row.chunk_count),
             row.updated_at or "",
-            _reason(row.reason, row.scanned_pages),
+            _short_reason(row, folder),
         )
     console.print(table)
 
@@ -259,6 +249,12 @@ def _source_cell(name: str, card: DocumentCard | None) -> Text:
     if card is not None:
         cell.append("\n" + " · ".join(part for part in (card.issuer, card.doc_type, card.period) if part), style="dim")
     return cell
+
+
+def _short_reason(row: DocumentStatus, folder: str) -> str:
+    """A reason may name another file ("same content as ..."): by the same short name as the table."""
+    reason = _reason(row.reason, row.scanned_pages)
+    return reason.replace(f"{folder}/", "") if folder.strip("/") else reason
 
 
 @app.command()

@@ -18,6 +18,7 @@ from ragline.drift.baseline import Baseline, BaselineOptions
 from ragline.drift.distance import DEFAULT_OUTLIER_Z, DistanceReport
 from ragline.drift.service import DEFAULT_MAX_VECTORS, run_baseline, run_distance, run_snapshot
 from ragline.drift.snapshot import DriftThresholds, SnapshotOptions, SnapshotReport
+from ragline.entrypoints.display import short_names
 from ragline.errors import RaglineError
 
 drift_app = typer.Typer(
@@ -163,7 +164,9 @@ def _show_snapshot(result: SnapshotReport) -> None:
     for reason in result.reasons:
         table.add_row("reason", reason)
     console.print(table)
-    clusters = Table(title="Snapshot clusters")
+    folder, names = short_names([source for c in result.clusters for source, _ in c.top_sources[:3]])
+    short = iter(names)
+    clusters = Table(title=f"Snapshot clusters{f' (top sources under {folder})' if folder else ''}")
     for column in ("cluster", "size", "matched", "shift (radii)", "median z", "new topic", "top sources"):
         clusters.add_column(column)
     for c in result.clusters:
@@ -174,7 +177,7 @@ def _show_snapshot(result: SnapshotReport) -> None:
             "-" if c.relative_shift is None else f"{c.relative_shift:.2f}",
             f"{c.median_z:.2f}",
             "[red]yes[/red]" if c.new_topic else "no",
-            ", ".join(f"{source} ({count})" for source, count in c.top_sources[:3]),
+            ", ".join(f"{next(short)} ({count})" for _, count in c.top_sources[:3]),
         )
     console.print(clusters)
 
