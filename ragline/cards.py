@@ -245,7 +245,7 @@ def period_of(first_page: str, text: str, stem: str) -> tuple[str | None, str | 
     ended = [(day, match) for match in _ANY_ENDED.finditer(text) if (day := _iso_date(match.group(2)))]
     if ended:
         day, match = max(ended, key=lambda item: item[0])
-        return day, _words(match.group(0))
+        return day, _words(re.sub(r"\s*\([^)]*\)", "", match.group(0)))
     if match := _QUARTER_YEAR.search(first_page):
         year = match.group(2) or match.group(4)
         return year, " ".join(match.group(0).split())
@@ -383,13 +383,29 @@ def with_card(document: Document) -> Document:
 
 
 def card_header(card: DocumentCard) -> str:
-    """What every chunk's contextual header says of its document: who, what, when, and the title."""
-    facts = [part for part in (card.issuer, card.doc_type if card.doc_type != "other" else None, card.period_text)]
-    said = ", ".join(part for part in facts if part)
-    title = card.title
-    if said and all(part.lower() in title.lower() for part in facts if part):
-        return title  # the title already says it all ("Amcor plc Form 10-Q for the quarterly period ...")
-    return f"{said}: {title}" if said else title
+    """What every chunk's contextual header says of its document: who, what and when, in few tokens.
+
+    The header counts against the chunk's token budget, so it is the facts alone ("BEST BUY, 10-K, fiscal year
+    ended January 28, 2023": 14 tokens), the issuer without "Co., Inc." and the like; the title only when the
+    card has no facts. Sources still show the full title.
+    """
+    doc_type = card.doc_type if card.doc_type != "other" else None
+    facts = [part for part in (_short_issuer(card.issuer), doc_type, card.period_text) if part]
+    return ", ".join(facts) if facts else card.title
+
+
+_LEGAL_SUFFIX = re.compile(
+    r"(?:[\s,]+(?:inc|incorporated|corp|corporation|co|company|plc|ltd|limited|llc|lp|n\.?v|s\.?a|ag|se)\b\.?)+\s*$",
+    re.I,
+)
+
+
+def _short_issuer(issuer: str | None) -> str | None:
+    """ "BEST BUY CO., INC." -> "BEST BUY", "The Boeing Company" -> "Boeing"; a name that is only a suffix stays."""
+    if not issuer:
+        return None
+    short = re.sub(r"^the\s+", "", _LEGAL_SUFFIX.sub("", issuer), flags=re.I).strip(" ,")
+    return short or issuer
 
 
 def normalize_type(value: str) -> str:
