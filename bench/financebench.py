@@ -6,8 +6,14 @@ document was ingested is then retrieved with the engine's own `Retriever` at k=1
 
 * page-hit@k: a retrieved chunk among the first k comes from the gold document and covers the gold page.
   FinanceBench's ``evidence_page_num`` is zero-indexed, ragline's pages are 1-based: gold page = num + 1.
-* doc-hit@5: a chunk among the first 5 comes from the gold document.
-A question with several evidence items counts as a hit when any of them is hit.
+* doc-hit@k (k = 1, 5, 10): a chunk among the first k comes from the gold document.
+A question with several evidence items counts as a hit when any of them is hit. A question is a *table question*
+when one of its evidence texts is a statement table (`is_table_evidence`: at least 5 of its lines, and 40% of
+them, are bare figures); its page-hits are also reported apart.
+
+With ``--variants named,anonymized`` the same files also run as the *anonymized* variant: copies in a scratch
+folder named by random ids, with the PDF's document information (title, subject, keywords, dates) removed, so only
+the content can say which filing a chunk comes from. Nothing is written into the repository.
 
 With ``--compare`` the same files are also run, in the same process and run, through
 * the embedding-only floor: the same model and precision on the very chunks the engine made, at its best batch
@@ -16,14 +22,18 @@ With ``--compare`` the same files are also run, in the same process and run, thr
 
 Usage:
     nice -n 5 .venv/bin/python -m bench.financebench [--precision fp32] [--limit-files N] [--compare]
+    nice -n 15 .venv/bin/python -m bench.financebench --subset multi --variants named,anonymized --langchain
     .venv/bin/python -m bench.financebench --smoke       # 2 small PDFs, engine only
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
+import re
+import secrets
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
@@ -36,6 +46,22 @@ from ragline.bootstrap import Engine, build_engine
 from ragline.config import RetrievalSettings, SearchMode, Settings
 
 SMOKE_FILES = ("PEPSICO_2023_8K_dated-2023-05-05.pdf", "FOOTLOCKER_2022_8K_dated-2022-05-20.pdf")
+#: Companies with several filings among the 50 (the hard case: which of AMCOR's four documents?), plus small
+#: single filings; 19 PDFs, 945 pages, 36 questions: a run that fits a shared 2-core machine in minutes.
+SUBSETS = {
+    "multi": tuple(
+        f"{name}.pdf"
+        for name in (
+            "AMCOR_2022_8K_dated-2022-07-01", "AMCOR_2023Q2_10Q", "AMCOR_2023Q4_EARNINGS", "AMCOR_2023_10K",
+            "BESTBUY_2017_10K", "BESTBUY_2019_10K", "BESTBUY_2023_10K", "BESTBUY_2024Q2_10Q",
+            "MGMRESORTS_2022Q4_EARNINGS", "MGMRESORTS_2023Q2_10Q", "JOHNSON_JOHNSON_2022Q4_EARNINGS",
+            "JOHNSON_JOHNSON_2023_8K_dated-2023-08-30", "NETFLIX_2015_10K", "NETFLIX_2017_10K",
+            "FOOTLOCKER_2022_8K_dated-2022-05-20", "FOOTLOCKER_2022_8K_dated_2022-08-19",
+            "PEPSICO_2023Q1_EARNINGS", "PEPSICO_2023_8K_dated-2023-05-05", "ULTABEAUTY_2023Q4_EARNINGS",
+        )
+    )
+}  # fmt: skip
+_FIGURE_LINE = re.compile(r"^[($€£+-]*\$?\s*\(?\d[\d,.]*\)?%?$|^[-–—$]$")
 
 
 @dataclass(frozen=True)
@@ -44,6 +70,14 @@ class Question:
     text: str
     doc_name: str
     gold: frozenset[tuple[str, int]]  # (doc_name, 1-based page)
+    table: bool = False  # an evidence text is a statement table
+
+
+def is_table_evidence(text: str) -> bool:
+    """A statement table's extracted text is mostly bare figures, one a line; prose has none alone on a line."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    figures = sum(1 for line in lines if _FIGURE_LINE.match(line))
+    return figures >= 5 and figures >= 0.4 * len(lines)
 
 
 def load_questions() -> list[Question]:
@@ -53,7 +87,8 @@ def load_questions() -> list[Question]:
         for line in handle:
             row = json.loads(line)
             gold = frozenset((item["doc_name"], int(item["evidence_page_num"]) + 1) for item in row["evidence"])
-            questions.append(Question(row["financebench_id"], row["question"], row["doc_name"], gold))
+            table = any(is_table_evidence(item["evidence_text"]) for item in row["evidence"])
+            questions.append(Question(row["financebench_id"], row["question"], row["doc_name"], gold, table))
     return questions
 
 
@@ -82,13 +117,44 @@ def hits_at(question: Question, retrieved: Sequence[Retrieved], k: int) -> tuple
 
 def score(runs: dict[str, Sequence[Retrieved]], questions: Iterable[Question]) -> dict[str, float]:
     questions = [q for q in questions if q.id in runs]
+    tables = [q for q in questions if q.table]
     return {
         "questions": len(questions),
         "page_hit@5": mean(hits_at(q, runs[q.id], 5)[0] for q in questions),
         "page_hit@10": mean(hits_at(q, runs[q.id], 10)[0] for q in questions),
+        "doc_hit@1": mean(hits_at(q, runs[q.id], 1)[1] for q in questions),
         "doc_hit@5": mean(hits_at(q, runs[q.id], 5)[1] for q in questions),
         "doc_hit@10": mean(hits_at(q, runs[q.id], 10)[1] for q in questions),
+        "table_questions": len(tables),
+        "table_page_hit@5": mean(hits_at(q, runs[q.id], 5)[0] for q in tables),
+        "table_page_hit@10": mean(hits_at(q, runs[q.id], 10)[0] for q in tables),
     }
+
+
+def anonymize(files: Sequence[Path], folder: Path) -> dict[str, str]:
+    """Copies of `files` in `folder`, each named by a random id and without its document information (title,
+    subject, keywords, dates): only the content says whose filing it is. Returns {random id: original stem}.
+
+    pypdf decrypts the owner-password files and rewrites each one; the page content streams are copied as
+    they are (checked: pypdfium2 extracts the same text from every page of a copy as from its original).
+    """
+    from pypdf import PdfReader, PdfWriter
+
+    folder.mkdir(parents=True, exist_ok=True)
+    names = {}
+    for file in files:
+        reader = PdfReader(file)
+        if reader.is_encrypted:
+            reader.decrypt("")
+        writer = PdfWriter(clone_from=reader)
+        writer.metadata = None
+        if "/Metadata" in writer._root_object:  # XMP metadata may repeat the title
+            del writer._root_object["/Metadata"]
+        anonymous = secrets.token_hex(8)
+        with (folder / f"{anonymous}.pdf").open("wb") as handle:
+            writer.write(handle)
+        names[anonymous] = file.stem
+    return names
 
 
 def bench_settings(data: Path, precision: str, **overrides: object) -> Settings:
@@ -117,8 +183,14 @@ def ingest(engine: Engine, files: Sequence[Path]) -> dict[str, object]:
 
 
 def retrieve_all(
-    engine: Engine, questions: Sequence[Question], mode: SearchMode, k: int = 10, retrieval=None
+    engine: Engine,
+    questions: Sequence[Question],
+    mode: SearchMode,
+    k: int = 10,
+    retrieval=None,
+    names: dict[str, str] | None = None,
 ) -> dict[str, list[Retrieved]]:
+    """Each question's top-k as (gold-comparable doc name, pages); `names` maps an anonymized stem back."""
     from ragline.retrieval import RetrievalRequest, Retriever
 
     retriever = Retriever(engine.index, retrieval or engine.settings.retrieval)
@@ -126,8 +198,13 @@ def retrieve_all(
     runs = {}
     for question, vector in zip(questions, vectors, strict=True):
         hits = retriever.retrieve(RetrievalRequest(question.text, vector, k, mode))
-        runs[question.id] = [Retrieved(Path(h.chunk.source).stem, tuple(h.chunk.pages)) for h in hits]
+        runs[question.id] = [Retrieved(_doc_name(h.chunk.source, names), tuple(h.chunk.pages)) for h in hits]
     return runs
+
+
+def _doc_name(source: str, names: dict[str, str] | None) -> str:
+    stem = Path(source).stem
+    return (names or {}).get(stem, stem)
 
 
 def engine_chunk_texts(engine: Engine) -> list[str]:
@@ -214,6 +291,128 @@ def run(
     return row
 
 
+#: Hybrid fusions measured beside the configured one (`retrieval.*` overrides); a key the settings do not
+#: have (an older engine) is left out, so the same command runs before and after an engine change.
+FUSIONS: dict[str, dict[str, object]] = {
+    **{
+        f"hybrid_rrf_60_50_boost{boost}": {"fusion": "rrf", "rrf_k": 60, "candidates": 50, "card_boost": boost}
+        for boost in (0.0, 0.05, 0.1, 0.2)
+    },
+    **{
+        f"hybrid_convex_{weight}_100_boost{boost}": {
+            "fusion": "convex", "dense_weight": weight, "candidates": 100, "card_boost": boost
+        }
+        for weight in (0.3, 0.5, 0.7)
+        for boost in (0.0, 0.05, 0.1, 0.2)
+    },
+}  # fmt: skip
+
+
+def _fusion_settings(engine: Engine, overrides: dict[str, object]) -> RetrievalSettings | None:
+    if not set(overrides) <= set(RetrievalSettings.model_fields):
+        return None
+    return engine.settings.retrieval.model_copy(update=overrides)
+
+
+def run_variant(
+    files: Sequence[Path],
+    questions: Sequence[Question],
+    *,
+    variant: str,
+    precision: str,
+    scratch: Path,
+    langchain: bool,
+    fusions: dict[str, dict[str, object]] | None = None,
+    embedder=None,
+) -> dict[str, object]:
+    """One variant (named: the files as they are; anonymized: random names, no metadata) through the engine
+    in every mode and fusion, and through LangChain on the very same files when asked."""
+    names: dict[str, str] | None = None
+    if variant == "anonymized":
+        names = anonymize(files, scratch / "anonymized")
+        files = sorted((scratch / "anonymized").glob("*.pdf"))
+    elif variant != "named":
+        raise ValueError(f"variant {variant!r}: expected named or anonymized")
+    row: dict[str, object] = {"variant": variant}
+    engine = build_engine(bench_settings(scratch / f"data-{variant}", precision), embedder=embedder)
+    try:
+        engine.embedder.embed(["warm up the model session outside the timing"])
+        row["ragline_ingest"] = ingest(engine, files)
+        retrieval = {
+            mode.value: score(retrieve_all(engine, questions, mode, names=names), questions) for mode in SearchMode
+        }
+        for name, overrides in (FUSIONS if fusions is None else fusions).items():
+            settings = _fusion_settings(engine, overrides)
+            if settings is not None:
+                runs = retrieve_all(engine, questions, SearchMode.HYBRID, retrieval=settings, names=names)
+                retrieval[name] = score(runs, questions)
+        row["retrieval"] = retrieval
+        row["cards"] = _cards(engine, names)
+    finally:
+        engine.close()
+    if langchain:
+        from bench.langchain_pipeline import run_pipeline
+
+        row["langchain"] = run_pipeline(files, questions, names=names)
+    return row
+
+
+def _cards(engine: Engine, names: dict[str, str] | None) -> dict[str, object]:
+    """What the engine's registry says each document is (when it keeps cards), by gold-comparable name."""
+    cards = {}
+    for status in engine.status():
+        card = getattr(status, "card", None)
+        if card is not None:
+            cards[_doc_name(status.source, names)] = dataclasses.asdict(card)
+    return cards
+
+
+def run_variants(
+    *,
+    names: Sequence[str],
+    label: str,
+    variants: Sequence[str] = ("named", "anonymized"),
+    precision: str = "int8",
+    langchain: bool = False,
+    record: bool = True,
+    embedder=None,
+) -> dict[str, object]:
+    """Every variant through the engine; LangChain (when asked) on the last variant only: PyPDFLoader and Chroma
+    embed page text alone, never the file name or the metadata title, so its rankings are the same on both."""
+    files = pdf_files(names=names)
+    wanted = {f.stem for f in files}
+    questions = [q for q in load_questions() if q.doc_name in wanted]
+    row: dict[str, object] = {"label": label, "precision": precision, "pdfs": [f.name for f in files]}
+    with tempfile.TemporaryDirectory() as scratch:
+        for variant in variants:
+            row[variant] = run_variant(
+                files, questions, variant=variant, precision=precision, scratch=Path(scratch),
+                langchain=langchain and variant == variants[-1], embedder=embedder,
+            )  # fmt: skip
+            _print_variant(row[variant])
+    if record:
+        write_result("financebench_variants", row)
+    return row
+
+
+def _print_variant(row: dict) -> None:
+    ours = row["ragline_ingest"]
+    print(
+        f"[{row['variant']}] {ours['files']} PDFs, {ours['pages']} pages, {ours['chunks']} chunks "
+        f"in {ours['seconds']} s = {ours['pages_per_second']} pages/s; stages {ours['stage_seconds']}"
+    )
+    systems = dict(row["retrieval"])
+    if "langchain" in row:
+        systems["langchain"] = row["langchain"]["retrieval_dense"]
+    for name, s in systems.items():
+        print(
+            f"  {name:24s} doc@1 {fmt(s['doc_hit@1'], 3)} doc@5 {fmt(s['doc_hit@5'], 3)} "
+            f"page@5 {fmt(s['page_hit@5'], 3)} page@10 {fmt(s['page_hit@10'], 3)} | tables "
+            f"page@5 {fmt(s['table_page_hit@5'], 3)} page@10 {fmt(s['table_page_hit@10'], 3)} "
+            f"({s['questions']} q, {s['table_questions']} tables)"
+        )
+
+
 def _print(row: dict) -> None:
     ours = row["ragline_ingest"]
     print(
@@ -238,8 +437,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--limit-files", type=int, default=None, help="the first N PDFs by file name")
     parser.add_argument("--compare", action="store_true", help="also the embedding floor and LangChain, same files")
     parser.add_argument("--smoke", action="store_true", help="two small PDFs, engine only")
+    parser.add_argument("--subset", choices=sorted(SUBSETS), help="a named subset of the PDFs (see SUBSETS)")
+    parser.add_argument("--variants", help="comma-separated: named,anonymized (every mode and fusion, doc-hit@1)")
+    parser.add_argument("--langchain", action="store_true", help="with --variants: LangChain on the same files")
     args = parser.parse_args(argv)
-    if args.smoke:
+    if args.variants:
+        names = SUBSETS[args.subset] if args.subset else [f.name for f in pdf_files(args.limit_files)]
+        label = args.subset or (f"first{args.limit_files}" if args.limit_files else "all50")
+        run_variants(
+            names=names, label=label, variants=args.variants.split(","), precision=args.precision,
+            langchain=args.langchain,
+        )  # fmt: skip
+    elif args.smoke:
         run(precision=args.precision, names=SMOKE_FILES, label="smoke")
     else:
         label = f"first{args.limit_files}" if args.limit_files else "all50"

@@ -68,16 +68,19 @@ def chroma_client_settings():  # type: ignore[no-untyped-def]
     return ChromaSettings(anonymized_telemetry=False, allow_reset=True)
 
 
-def run_pipeline(files: Sequence[Path], questions: Sequence = (), k: int = 10, embeddings=None) -> dict[str, object]:
+def run_pipeline(
+    files: Sequence[Path], questions: Sequence = (), k: int = 10, embeddings=None, names: dict[str, str] | None = None
+) -> dict[str, object]:
     """Ingest `files` the LangChain way, then retrieve every question; times per stage, page-hit, doc-hit.
 
     `embeddings` replaces HuggingFaceEmbeddings only in the smoke test (torch takes a minute to load there).
+    `names` maps the stem of an anonymized copy back to the document's name (`bench.financebench.anonymize`).
     """
     from langchain_chroma import Chroma
     from langchain_community.document_loaders import PyPDFLoader
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    from bench.financebench import Retrieved, score
+    from bench.financebench import Retrieved, _doc_name, score
 
     embeddings = TimedEmbeddings(embeddings or make_embeddings())
     embeddings.embed_query("warm up the model outside the timing")
@@ -115,7 +118,7 @@ def run_pipeline(files: Sequence[Path], questions: Sequence = (), k: int = 10, e
         for question in questions:
             documents = store.similarity_search(question.text, k=k)
             runs[question.id] = [
-                Retrieved(Path(d.metadata["source"]).stem, (int(d.metadata["page"]) + 1,)) for d in documents
+                Retrieved(_doc_name(d.metadata["source"], names), (int(d.metadata["page"]) + 1,)) for d in documents
             ]
         query_seconds = time.perf_counter() - query_started
         quality = score(runs, questions) if questions else {}

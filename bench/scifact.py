@@ -152,12 +152,24 @@ def evaluate(runs: Mapping[str, Sequence[str]], qrels: Mapping[str, Mapping[str,
 
 #: The convex setting the lever search picked on the 809 train queries (bench/RESULTS.md, section 1).
 CONVEX_CHOSEN_ON_TRAIN = {"fusion": "convex", "dense_weight": 0.5, "candidates": 100}
+#: Fusions measured beside the engine's modes, through the `Retriever`, as on FinanceBench (bench/financebench.py).
+FUSIONS: dict[str, dict[str, object]] = {
+    "hybrid_rrf_60_50": {"fusion": "rrf", "rrf_k": 60, "candidates": 50},
+    **{
+        f"hybrid_convex_{weight}_100": {"fusion": "convex", "dense_weight": weight, "candidates": 100}
+        for weight in (0.3, 0.5, 0.6, 0.7)
+    },
+}
 
 
 def engine_modes(
-    index: SqliteIndex, data: SciFact, query_vectors: np.ndarray, retrieval: RetrievalSettings
+    index: SqliteIndex,
+    data: SciFact,
+    query_vectors: np.ndarray,
+    retrieval: RetrievalSettings,
+    fusions: Mapping[str, Mapping[str, object]] | None = None,
 ) -> dict[str, dict[str, float]]:
-    """The modes as the engine runs them, through the `Retriever` and its settings."""
+    """The modes as the engine runs them, through the `Retriever` and its settings (or the `fusions` given)."""
     ids = list(data.queries)
     results: dict[str, dict[str, float]] = {}
     convex = retrieval.model_copy(update=CONVEX_CHOSEN_ON_TRAIN)
@@ -167,6 +179,8 @@ def engine_modes(
         ("hybrid", SearchMode.HYBRID, retrieval),
         ("hybrid_convex", SearchMode.HYBRID, convex),
     ]
+    if fusions is not None:
+        runs = [(name, SearchMode.HYBRID, retrieval.model_copy(update=dict(over))) for name, over in fusions.items()]
     for name, mode, settings in runs:
         retriever = Retriever(index, settings)
         top10: dict[str, list[str]] = {}
@@ -434,6 +448,7 @@ def run(
         with tempfile.TemporaryDirectory() as scratch:
             index = build_index(Path(scratch) / "scifact.sqlite3", test, doc_vectors)
             modes = engine_modes(index, test, query_vectors, retrieval)
+            fusions = engine_modes(index, test, query_vectors, retrieval, FUSIONS)
             row: dict[str, object] = {
                 "label": label,
                 "precision": precision,
@@ -443,6 +458,7 @@ def run(
                 "candidates": retrieval.candidates,
                 "corpus_embed_seconds_or_cache": round(embed_seconds, 1),
                 "modes": modes,
+                "fusions": fusions,
             }
             if with_levers and train is not None:
                 train_vectors = model.embed(list(train.queries.values()))
@@ -469,7 +485,7 @@ def run(
         if record:
             write_result("scifact", row)
         print(f"SciFact test [{precision}] {len(test.queries)} queries over {len(test.corpus)} abstracts")
-        for mode, scores in modes.items():
+        for mode, scores in {**modes, **fusions}.items():
             print(f"  {mode:8s} nDCG@10 {fmt(scores['ndcg@10'])}  Recall@100 {fmt(scores['recall@100'])}")
     return rows
 
