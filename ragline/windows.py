@@ -34,10 +34,11 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ragline.cards import CARD_PAGES, make_card
 from ragline.chunking import Chunker, ChunkState
 from ragline.errors import DocumentError
 from ragline.ingest import chunk_record
-from ragline.model import Document, DocumentState, DocumentStatus, EmbeddedChunk, Page
+from ragline.model import Document, DocumentCard, DocumentState, DocumentStatus, EmbeddedChunk, Page
 from ragline.ports import ArchiveSink, Embedder
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,8 @@ class Window(BaseModel):
     cursor_part: int = Field(default=0, ge=0)
     cursor_block: int = Field(default=0, ge=0)
     chunk_state: dict = Field(default_factory=lambda: ChunkState().to_json())
+    # The document card (ragline.cards), read by the first window from its first pages; None until then.
+    card: dict | None = None
 
     @property
     def is_last(self) -> bool:
@@ -209,7 +212,8 @@ class WindowedIndexing:
             last_page=window.last_page,
             cursor=window.cursor,
         )
-        header = Document(id=window.document_id, source=window.source, title=window.title, pages=())
+        card = DocumentCard.from_json(window.card) if window.card else self._card(window, pages)
+        header = Document(id=window.document_id, source=window.source, title=card.title, pages=(), card=card)
         stream = self._ports.chunker.stream(header, ChunkState.from_json(window.chunk_state))
         chunks = [chunk for page in pages for chunk in stream.feed(page)]
         if window.is_last:
@@ -220,10 +224,10 @@ class WindowedIndexing:
             self._ports.versioned_index.add_chunks(embedded)
             self._archive(embedded)
         if not window.is_last:
-            following = self._following(window, cursor, stream.state)
+            following = self._following(window, cursor, stream.state, card)
             self._ports.window_queue.send(following)
             return WindowResult(Outcome.CONTINUED, window, len(chunks))
-        return self._publish(window, stream.state.next_position, len(chunks))
+        return self._publish(window, stream.state.next_position, len(chunks), card)
 
     def fail(self, source: str, document_id: str, reason: str) -> None:
         """Give up on a version (a bad document, or a window out of retries): its chunks go, the
@@ -245,7 +249,15 @@ class WindowedIndexing:
         self._ports.ledger.abandon(source, document_id, None)
         log.info("%s: version %s superseded or deleted; %d chunks it wrote removed", source, document_id, removed)
 
-    def _following(self, window: Window, cursor: ResultCursor, state: ChunkState) -> Window:
+    @staticmethod
+    def _card(window: Window, pages: Sequence[Page]) -> DocumentCard:
+        """The card of a document whose first window this is (Textract gives no metadata title: the
+        first pages and the file name say what it is)."""
+        if window.number != 0:
+            raise ValueError(f"{window.source}: window {window.number} carries no document card")
+        return make_card([page.text for page in pages[:CARD_PAGES]], window.source)
+
+    def _following(self, window: Window, cursor: ResultCursor, state: ChunkState, card: DocumentCard) -> Window:
         first = window.last_page + 1
         return window.model_copy(
             update={
@@ -255,10 +267,11 @@ class WindowedIndexing:
                 "cursor_part": cursor.part,
                 "cursor_block": cursor.block,
                 "chunk_state": state.to_json(),
+                "card": card.to_json(),
             }
         )
 
-    def _publish(self, window: Window, chunk_count: int, written: int) -> WindowResult:
+    def _publish(self, window: Window, chunk_count: int, written: int, card: DocumentCard) -> WindowResult:
         if chunk_count == 0:
             raise DocumentError(window.source, "no text could be extracted from any page")
         status = DocumentStatus(
@@ -268,6 +281,7 @@ class WindowedIndexing:
             chunk_count=chunk_count,
             page_count=window.total_pages,
             updated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            card=card,
         )
         published, replaced = self._ports.ledger.publish(status)
         if not published:  # overwritten or deleted while the last window ran

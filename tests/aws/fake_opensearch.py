@@ -18,7 +18,6 @@ count what one call really sent.
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import math
 import re
@@ -279,6 +278,21 @@ def _values(doc: dict, field_name: str) -> list[Any]:
     return value if isinstance(value, list) else ([] if value is None else [value])
 
 
+def _wildcard_regex(pattern: str) -> str:
+    """OpenSearch's wildcard syntax: `*` any characters, `?` one, a backslash makes the next one literal."""
+    parts, characters = [], iter(pattern)
+    for character in characters:
+        if character == "\\":
+            parts.append(re.escape(next(characters, "\\")))
+        elif character == "*":
+            parts.append(".*")
+        elif character == "?":
+            parts.append(".")
+        else:
+            parts.append(re.escape(character))
+    return "".join(parts)
+
+
 def matches(query: dict, doc_id: str, doc: dict) -> bool:
     ((kind, spec),) = query.items()
     if kind == "match_all":
@@ -299,8 +313,11 @@ def matches(query: dict, doc_id: str, doc: dict) -> bool:
     if kind == "terms":
         return any(value in condition for value in values)
     if kind == "wildcard":
-        pattern = condition["value"].replace("[", "[[]")  # only * and ? are wildcards in OpenSearch
-        return any(fnmatch.fnmatchcase(value, pattern) for value in values)
+        flags = re.IGNORECASE if condition.get("case_insensitive") else 0
+        pattern = re.compile(_wildcard_regex(condition["value"]), flags)
+        return any(pattern.fullmatch(value) for value in values)
+    if kind == "prefix":
+        return any(isinstance(value, str) and value.startswith(condition) for value in values)
     if kind == "range":
         bounds = {
             "gte": lambda v, b: v >= b,

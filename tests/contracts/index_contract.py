@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ragline.filters import SearchFilter
-from ragline.model import Chunk, EmbeddedChunk
+from ragline.model import Chunk, DocumentCard, EmbeddedChunk
 
 DIMENSION = 8
 
@@ -34,6 +34,12 @@ def embedded(source: str, document_id: str, position: int, text: str, vector: li
     return EmbeddedChunk(chunk, vector)
 
 
+PUMP_CARD = DocumentCard(
+    title="Pump Co, Inc. Form 10-K 2024", doc_type="10-K", issuer="Pump Co, Inc.", period="2024-03-01"
+)
+# A literal `*` in the issuer: a card filter must take the user's text as text, not as a pattern.
+BIRD_CARD = DocumentCard(title="Field notes", doc_type="paper", issuer="Birds*Watch Society", period="2023")
+
 PUMPS = [
     embedded(
         "/docs/pumps.pdf",
@@ -43,6 +49,7 @@ PUMPS = [
         unit(1, 0),
         tags=("ops",),
         date="2024-03-01",
+        card=PUMP_CARD,
     ),
     embedded(
         "/docs/pumps.pdf",
@@ -52,6 +59,7 @@ PUMPS = [
         unit(1, 1),
         tags=("ops",),
         date="2024-03-01",
+        card=PUMP_CARD,
     ),
 ]
 BIRDS = [
@@ -63,6 +71,7 @@ BIRDS = [
         unit(0, 0, 1),
         tags=("nature",),
         date="2023-05-01",
+        card=BIRD_CARD,
     ),
     embedded(
         "/docs/birds.pdf",
@@ -72,6 +81,7 @@ BIRDS = [
         unit(0, 1, 1),
         tags=("nature",),
         date="2023-05-01",
+        card=BIRD_CARD,
     ),
 ]
 
@@ -113,6 +123,13 @@ class IndexContract:
             (SearchFilter(page_from=2, page_to=2), {PUMPS[1].chunk.id, BIRDS[1].chunk.id}),
             (SearchFilter(date_from="2024-01-01"), {PUMPS[0].chunk.id, PUMPS[1].chunk.id}),
             (SearchFilter(date_to="2023-12-31", page_to=1), {BIRDS[0].chunk.id}),
+            (SearchFilter(issuer="pump co"), {PUMPS[0].chunk.id, PUMPS[1].chunk.id}),
+            (SearchFilter(issuer="*"), {BIRDS[0].chunk.id, BIRDS[1].chunk.id}),
+            (SearchFilter(issuer="co, inc"), {PUMPS[0].chunk.id, PUMPS[1].chunk.id}),
+            (SearchFilter(period="2024-03"), {PUMPS[0].chunk.id, PUMPS[1].chunk.id}),
+            (SearchFilter(period="2023"), {BIRDS[0].chunk.id, BIRDS[1].chunk.id}),
+            (SearchFilter(period="2023-05"), set()),
+            (SearchFilter(doc_type="10-K", page_to=1), {PUMPS[0].chunk.id}),
         ],
     )
     def test_metadata_filters(self, loaded, where, expected):

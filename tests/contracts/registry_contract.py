@@ -1,10 +1,12 @@
 """The contract every Registry adapter honours. Subclass it and provide a `registry` fixture."""
 
-from ragline.model import DocumentState, DocumentStatus
+from ragline.model import DocumentCard, DocumentState, DocumentStatus
 
+# A card with an unknown period: None values must come back as None, not as missing keys or "None".
+CARD = DocumentCard(title="Acme Corp Form 10-Q", doc_type="10-Q", issuer="Acme Corp", period=None)
 INDEXED = DocumentStatus(
     source="/docs/a.pdf", state=DocumentState.INDEXED, document_id="a" * 64, chunk_count=12, page_count=3,
-    scanned_pages=(2,), updated_at="2026-01-01T00:00:00+00:00",
+    scanned_pages=(2,), updated_at="2026-01-01T00:00:00+00:00", card=CARD,
 )  # fmt: skip
 
 

@@ -156,6 +156,17 @@ def test_search_query_and_documents_answer_through_the_api(deployment: Deploymen
     [document] = documents["json"]["documents"]
     assert document["state"] == "indexed" and document["chunks"] > 0
     assert refused["statusCode"] == 400 and "question" in refused["json"]["error"]
+    # The document card, read by the first window from Textract's pages, is kept by the registry and by
+    # every chunk: sources carry it and the card filters select on it.
+    card = document["card"]
+    assert card and card["title"] and card["doc_type"], document
+    assert all(source["card"] == card for source in search["json"]["sources"]), search["json"]["sources"]
+    other_type = "10-K" if card["doc_type"] != "10-K" else "paper"
+    with deployment.cloud.enforcing():
+        same = deployment.api("POST", "/search", {"question": QUESTION, "filter": {"doc_type": card["doc_type"]}})
+        other = deployment.api("POST", "/search", {"question": QUESTION, "filter": {"doc_type": other_type}})
+    assert same["statusCode"] == 200 and same["json"]["sources"], same["body"]
+    assert other["statusCode"] == 200 and other["json"]["sources"] == [], other["body"]
     assert "dimension probe" not in embedded_texts(deployment)
     prompts = archive_records(deployment, "promptarchive/")
     assert len(prompts) >= 2 and all(record["kind"] == "prompt" for record in prompts)

@@ -70,7 +70,7 @@ def main() -> None:
             outcome["usage"] = {
                 "seconds": time.perf_counter() - started,
                 "peak_rss_mb": peak_rss_mb(),
-                "python": "%d.%d" % sys.version_info[:2],  # the suite checks it is the runtime's
+                "python": "{}.{}".format(*sys.version_info[:2]),  # the suite checks it is the runtime's
             }
         sys.stdout.write(RESULT_MARKER + "\n" + json.dumps(outcome, default=str) + "\n")
         sys.stdout.flush()

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from ragline.cards import with_card
 from ragline.chunking import Chunker
 from ragline.errors import DocumentError
 from ragline.model import Document, DocumentState, Page
@@ -67,9 +68,11 @@ class Ledger:
 @dataclass
 class Index:
     chunks: dict = field(default_factory=dict)  # chunk id -> (source, document id)
+    written: dict = field(default_factory=dict)  # chunk id -> the chunk as written
 
     def add_chunks(self, embedded):
         self.chunks.update({item.chunk.id: (item.chunk.source, item.chunk.document_id) for item in embedded})
+        self.written.update({item.chunk.id: item.chunk for item in embedded})
 
     def delete_version(self, source, document_id):
         doomed = [key for key, owner in self.chunks.items() if owner == (source, document_id)]
@@ -115,9 +118,15 @@ def test_windows_index_the_chunks_of_the_whole_document_and_publish_once(ports, 
     service = WindowedIndexing(ports, window_pages=5)
     results = run_all(service, ports)
     assert [result.outcome for result in results] == [Outcome.CONTINUED, Outcome.CONTINUED, Outcome.INDEXED]
-    whole = ports.chunker.chunk(Document(id=NEW, source=SOURCE, title="Pump Manual", pages=document.pages))
+    # As the local ingestion chunks the whole file, card included (Textract gives no metadata title).
+    carded = with_card(Document(id=NEW, source=SOURCE, title="Pump Manual", pages=document.pages))
+    whole = ports.chunker.chunk(carded)
     assert sorted(ports.versioned_index.chunks) == [chunk.id for chunk in whole]
+    written = ports.versioned_index.written
+    assert [written[chunk.id].embedding_text for chunk in whole] == [chunk.embedding_text for chunk in whole]
+    assert {chunk.card for chunk in written.values()} == {carded.card}
     assert results[-1].status.chunk_count == len(whole) and results[-1].status.state is DocumentState.INDEXED
+    assert results[-1].status.card == carded.card
     assert [record.id for record in ports.archived] == [chunk.id for chunk in whole]
     assert ports.ledger.served == NEW and ports.ledger.staged == set()
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from ragline.model import DocumentState, DocumentStatus
+from ragline.model import DocumentCard, DocumentState, DocumentStatus
 
 _INDEXED_STATES = (DocumentState.INDEXED.value, DocumentState.UNCHANGED.value)
 VERSIONS_KEY = "ragline:versions-in-flight"
@@ -44,6 +44,7 @@ def to_item(status: DocumentStatus) -> dict[str, Any]:
         "scanned_pages": list(status.scanned_pages),
         "reason": status.reason,
         "updated_at": status.updated_at,
+        "card": status.card.to_json() if status.card else None,
     }
     serializer = _serializer()
     return {name: serializer.serialize(value) for name, value in fields.items() if value is not None}
@@ -61,6 +62,7 @@ def from_item(item: dict[str, Any]) -> DocumentStatus:
         scanned_pages=tuple(int(page) for page in values.get("scanned_pages", []) if isinstance(page, Decimal | int)),
         reason=values.get("reason"),
         updated_at=values.get("updated_at"),
+        card=DocumentCard.from_json(values["card"]) if values.get("card") else None,
     )
 
 

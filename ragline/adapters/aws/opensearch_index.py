@@ -23,9 +23,9 @@ from ragline.adapters.aws.opensearch_mapping import (
     similarity_from_score,
     vector_settings,
 )
-from ragline.errors import ConfigurationError, InvalidQueryError, RaglineError
+from ragline.errors import ConfigurationError, RaglineError
 from ragline.filters import SearchFilter
-from ragline.model import Chunk, EmbeddedChunk
+from ragline.model import Chunk, DocumentCard, EmbeddedChunk
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +194,7 @@ class OpenSearchIndex:
             "embedding_text": chunk.embedding_text,
             "model": self._model_name,
             "indexed_at": indexed_at,
+            **_card_fields(chunk.card),
             VECTOR_FIELD: [float(value) for value in item.vector],
         }
 
@@ -253,10 +254,7 @@ def filter_clauses(where: SearchFilter | None) -> list[dict[str, Any]]:
     """A SearchFilter as OpenSearch bool filters, with the semantics of the local SQL translation."""
     if where is None or where.is_empty:
         return []
-    if where.issuer is not None or where.period is not None or where.doc_type is not None:
-        # The chunk mapping has no card fields yet (ragline.cards): refusing beats ignoring the filter.
-        raise InvalidQueryError("filter: issuer, period and type are not supported by the OpenSearch index yet")
-    clauses: list[dict[str, Any]] = []
+    clauses: list[dict[str, Any]] = _card_clauses(where)
     if where.source:
         if "/" in where.source:
             clauses.append(_wildcard(where.source))
@@ -277,6 +275,31 @@ def filter_clauses(where: SearchFilter | None) -> list[dict[str, Any]]:
     return clauses
 
 
+def _card_fields(card: DocumentCard | None) -> dict[str, Any]:
+    if card is None:
+        return {}
+    return {"card": card.to_json(), "issuer": card.issuer, "period": card.period, "doc_type": card.doc_type}
+
+
+def _card_clauses(where: SearchFilter) -> list[dict[str, Any]]:
+    """The card filters with the local index's semantics: the issuer contains the text (any case), the
+    period starts with the value, the type is equal."""
+    clauses: list[dict[str, Any]] = []
+    if where.issuer is not None:
+        contains = f"*{_escape_wildcard(where.issuer)}*"
+        clauses.append({"wildcard": {"issuer": {"value": contains, "case_insensitive": True}}})
+    if where.period is not None:
+        clauses.append({"prefix": {"period": where.period}})
+    if where.doc_type is not None:
+        clauses.append(_term("doc_type", where.doc_type))
+    return clauses
+
+
+def _escape_wildcard(text: str) -> str:
+    """The text as literal characters of a wildcard pattern (where `*`, `?` and `\\` are syntax)."""
+    return "".join(f"\\{character}" if character in "*?\\" else character for character in text)
+
+
 def _chunk(document: dict[str, Any]) -> Chunk:
     return Chunk(
         id=document["chunk_id"],
@@ -291,4 +314,5 @@ def _chunk(document: dict[str, Any]) -> Chunk:
         embedding_text=document["embedding_text"],
         date=document.get("date"),
         tags=tuple(document.get("tags") or ()),
+        card=DocumentCard.from_json(document["card"]) if document.get("card") else None,
     )

@@ -34,6 +34,12 @@ METADATA_FIELDS: dict[str, dict[str, Any]] = {
     "embedding_text": {"type": "text", "index": False},
     "model": {"type": "keyword"},
     "indexed_at": {"type": "date"},
+    # The document card (ragline.cards): kept whole to rebuild the chunk, never searched; its issuer,
+    # period and type are searchable fields of their own, for the card filters.
+    "card": {"type": "object", "enabled": False},
+    "issuer": {"type": "keyword", "ignore_above": 256},
+    "period": {"type": "keyword"},
+    "doc_type": {"type": "keyword"},
 }
 
 # What cannot change on an existing index: a different value needs a new index name.

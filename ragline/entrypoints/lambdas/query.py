@@ -132,6 +132,7 @@ def documents() -> dict[str, Any]:
                 "pages": status.page_count,
                 "reason": status.reason,
                 "updated_at": status.updated_at,
+                "card": status.card.to_json() if status.card else None,
             }
             for status in statuses
         ]
