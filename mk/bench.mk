@@ -8,7 +8,7 @@ PY ?= $(VENV)/bin/python
 BENCH_NICE ?= nice -n 5
 BENCH_LOGS ?= bench/out/logs
 
-.PHONY: bench bench-deps bench-smoke bench-scifact bench-financebench bench-throughput bench-latency
+.PHONY: bench bench-deps bench-smoke bench-scifact bench-financebench bench-throughput bench-latency bench-load
 
 # LangChain, Chroma, sentence-transformers: baseline code only, never a runtime dependency.
 $(VENV)/.bench-installed: $(VENV)/.installed pyproject.toml
@@ -18,7 +18,7 @@ $(VENV)/.bench-installed: $(VENV)/.installed pyproject.toml
 bench-deps: $(VENV)/.bench-installed
 
 # Full runs, one at a time (2 cores: never run two benchmarks at once). ~1 h in all on an idle machine.
-bench: bench-scifact bench-financebench bench-throughput bench-latency
+bench: bench-scifact bench-financebench bench-throughput bench-latency bench-load
 
 $(BENCH_LOGS):
 	@mkdir -p $@
@@ -38,6 +38,9 @@ bench-throughput: bench-deps | $(BENCH_LOGS)  ## same run, same 10 PDFs: ragline
 
 bench-latency: bench-deps | $(BENCH_LOGS)  ## p50/p99 at 10k and 100k synthetic chunks, ragline and Chroma
 	$(BENCH_NICE) $(PY) -m bench.latency --sizes 10000,100000 2>&1 | tee $(BENCH_LOGS)/latency.log
+
+bench-load: $(VENV)/.installed | $(BENCH_LOGS)  ## ragline serve on loopback, demo corpus: 1 client, then 50 for 60 s
+	$(BENCH_NICE) $(PY) -m bench.load --clients 50 --seconds 60 2>&1 | tee $(BENCH_LOGS)/load.log
 
 # The same code paths on tiny subsets (each well under 30 s); the data-free parts run everywhere.
 bench-smoke: $(VENV)/.installed

@@ -21,6 +21,7 @@ from ragline.api import ErrorResponse
 from ragline.config import ServerSettings
 from ragline.entrypoints import cli
 from ragline.entrypoints.server import create_app, is_loopback, openapi_document
+from ragline.errors import ModelUnavailableError
 from ragline.model import Answer
 
 TOKEN = "test-token-0123456789"
@@ -160,6 +161,11 @@ def test_an_unexpected_exception_is_a_500_without_its_traceback_and_is_logged(ca
     assert "RuntimeError" in message and "secret internals" not in response.text and "Traceback" not in response.text
     [record] = [r for r in caplog.records if r.name == "ragline.entrypoints.server"]
     assert "POST /query" in record.getMessage() and "secret internals" in str(record.exc_info[1])
+
+
+def test_an_unavailable_model_is_a_503_naming_it():
+    client = TestClient(create_app(StubEngine(fail=ModelUnavailableError("llm.local answered HTTP 502"))))  # type: ignore[arg-type]
+    assert assert_error_shape(client.post("/query", json={"question": "why?"}), 503) == "llm.local answered HTTP 502"
 
 
 def test_every_route_declares_its_errors_as_the_error_shape():
