@@ -19,7 +19,7 @@ from ragline.cards import DOC_TYPES, normalize_type
 MAX_PAGE = 1_000_000
 MAX_TAG_CHARS = 256
 
-_PERIOD = re.compile(r"^\d{4}(?:-(?:Q[1-4]|\d{2}(?:-\d{2})?))?$")
+PERIOD_PATTERN = re.compile(r"^\d{4}(?:-(?:Q[1-4]|\d{2}(?:-\d{2})?))?$")
 
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TAG_CHARS)]
 
@@ -51,7 +51,7 @@ class SearchFilter(BaseModel):
     @field_validator("period")
     @classmethod
     def _period_shape(cls, value: str | None) -> str | None:
-        if value is not None and not _PERIOD.match(value):
+        if value is not None and not PERIOD_PATTERN.match(value):
             raise ValueError(f"{value!r} is not a year, month, day or quarter (2023, 2023-03, 2023-03-31, 2023-Q1)")
         return value
 

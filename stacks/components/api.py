@@ -16,6 +16,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from ragline.api import QUESTION_MAX_CHARS
+from ragline.filters import PERIOD_PATTERN
 from stacks import nag
 from stacks.config import ApiAuth, RaglineConfig
 
@@ -40,6 +41,11 @@ _FILTER = apigw.JsonSchema(
         "page_to": apigw.JsonSchema(type=JSON.INTEGER, minimum=1),
         "date_from": apigw.JsonSchema(type=JSON.STRING, pattern=ISO_DATE),
         "date_to": apigw.JsonSchema(type=JSON.STRING, pattern=ISO_DATE),
+        # The document card's fields (ragline.cards). The type is any text: the runtime normalizes
+        # "10k" or "Earnings Release" to its own names and says which ones it knows.
+        "issuer": apigw.JsonSchema(type=JSON.STRING, min_length=1, max_length=200),
+        "period": apigw.JsonSchema(type=JSON.STRING, pattern=PERIOD_PATTERN.pattern),
+        "doc_type": apigw.JsonSchema(type=JSON.STRING, min_length=1, max_length=64),
     },
 )
 
