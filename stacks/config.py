@@ -131,6 +131,10 @@ class RaglineConfig(BaseModel):
 
     # ---- ingestion
     ingest_concurrency: int = Field(4, alias="ingestConcurrency", ge=2, le=1000)
+    # Each ingest_start run starts up to 10 Textract jobs (its batch); StartDocumentAnalysis allows
+    # about 10 a second by default, so an upload of thousands of PDFs must not fan out to hundreds of
+    # runs that are throttled into the DLQ. 2 (SQS's minimum) keeps the calls near that quota.
+    textract_start_concurrency: int = Field(2, alias="textractStartConcurrency", ge=2, le=1000)
     jump_host: bool = Field(True, alias="jumpHost")
     jump_host_instance_type: str = Field("t4g.nano", alias="jumpHostInstanceType")
     datasync_schedule: str = Field("cron(0 * * * ? *)", alias="dataSyncSchedule", pattern=_CRON_OR_RATE)

@@ -168,7 +168,12 @@ class Ingestion(Construct):
 
         # Event sources: partial batch failures, so one bad message never fails its neighbours.
         self.ingest_start.function.add_event_source(
-            sources.SqsEventSource(self.ingest_queue.queue, batch_size=10, report_batch_item_failures=True)
+            sources.SqsEventSource(
+                self.ingest_queue.queue,
+                batch_size=10,
+                report_batch_item_failures=True,
+                max_concurrency=config.textract_start_concurrency,  # Textract's start quota, see the config
+            )
         )
         self.index_document.function.add_event_source(
             sources.SqsEventSource(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from aws_cdk.assertions import Match
@@ -64,12 +65,22 @@ def test_ingestion_runs_async_textract_through_sns_and_sqs(synthesized):
         },
     )
     # index_document consumes the completion queue and the page-window queue, both with capped
-    # concurrency (the embedding endpoint's back-pressure); the other functions one queue each.
+    # concurrency (the embedding endpoint's back-pressure); ingest_start's is capped for Textract's
+    # start quota; delete_document's is not (it calls no quota-bound API).
     mappings = synthesized.resources("AWS::Lambda::EventSourceMapping")
     assert len(mappings) == 4
-    capped = [m for _, (_, m) in mappings.items() if m["Properties"].get("ScalingConfig")]
-    capped_queues = sorted(json.dumps(m["Properties"]["EventSourceArn"]) for m in capped)
-    assert len(capped) == 2 and "TextractCompletionQueue" in capped_queues[0] and "WindowQueue" in capped_queues[1]
+    caps = {
+        re.search(r"(\w+Queue)", json.dumps(m["Properties"]["EventSourceArn"])).group(1): m["Properties"]
+        .get("ScalingConfig", {})
+        .get("MaximumConcurrency")
+        for _, (_, m) in mappings.items()
+    }
+    assert {queue.removeprefix("Ingestion"): cap for queue, cap in caps.items()} == {
+        "IngestQueue": 2,
+        "TextractCompletionQueue": 4,
+        "WindowQueue": 4,
+        "DeleteQueue": None,
+    }, caps
     for _, (_, mapping) in mappings.items():
         assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     # A page window must fit in one run: the index function may run 15 minutes and its queues
