@@ -8,7 +8,8 @@ loopback port, and measures:
 1. one client, sequentially: /search and /query p50 and p99 over the demo questions (after a warm-up);
 2. N clients (asyncio, one connection each) for T seconds, alternating /search and /query: accepted
    requests per second per route, p50/p99 of accepted requests, the deliberate 503s (busy) and every
-   other error. A client that gets a 503 waits its Retry-After, as a well-behaved client does.
+   other error. A client that gets a 503 waits its Retry-After, as a well-behaved client does;
+3. four 200 MiB bodies at once: the answers, how much of each the server took, its peak RSS.
 
 The load generator shares the machine with the server (2 cores here): the numbers are for this
 setup, not the server alone. Results: bench/RESULTS.md (server limits and load), raw rows in bench/out.
@@ -25,6 +26,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -168,6 +170,36 @@ async def many_clients(url: str, clients: int, seconds: float, honour_retry_afte
     }
 
 
+def oversized(url: str, clients: int, megabytes: int) -> dict[str, object]:
+    """`clients` bodies of `megabytes` MiB each at once, sent as fast as the server takes them."""
+    host, port = url.removeprefix("http://").split(":")
+    head = (
+        f"POST /query HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {megabytes << 20}\r\n\r\n"
+    ).encode()
+    piece = b" " * (1 << 20)
+
+    def send_one() -> tuple[str, int]:
+        sent = 0
+        with socket.create_connection((host, int(port)), timeout=60) as conn:
+            conn.sendall(head)
+            try:
+                while sent < megabytes << 20:
+                    conn.sendall(piece)
+                    sent += len(piece)
+            except OSError:  # the server answered and closed: the rest is never read
+                pass
+            try:
+                status = conn.recv(256).split(b"\r\n", 1)[0].decode()
+            except OSError as error:
+                status = f"no answer ({type(error).__name__})"
+        return status, sent >> 20
+
+    with ThreadPoolExecutor(clients) as pool:
+        answers = list(pool.map(lambda _: send_one(), range(clients)))
+    return {"statuses": dict(Counter(status for status, _ in answers)), "mib_sent": [mib for _, mib in answers]}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=50, help="Concurrent clients; 0 skips the load phase.")
@@ -176,6 +208,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=int, default=8)
     parser.add_argument("--max-in-flight", type=int, default=None, help="RAGLINE_SERVER__MAX_IN_FLIGHT (default 4).")
     parser.add_argument("--ignore-retry-after", action="store_true", help="Retry a 503 at once.")
+    parser.add_argument("--oversized", type=int, default=4, help="Bodies of 200 MiB sent at once; 0 skips.")
     args = parser.parse_args(argv)
     env = {} if args.max_in_flight is None else {"RAGLINE_SERVER__MAX_IN_FLIGHT": str(args.max_in_flight)}
     row: dict[str, object] = {"machine": machine(), "argv": sys.argv[1:]}
@@ -190,6 +223,10 @@ def main(argv: list[str] | None = None) -> None:
                 run = asyncio.run(many_clients(server.url, args.clients, args.seconds, not args.ignore_retry_after))
                 row["load"] = run
                 print("load:", run, flush=True)
+            if args.oversized:
+                before = server.peak_rss_mib()
+                row["oversized"] = {**oversized(server.url, args.oversized, 200), "peak_rss_mib_before": before}
+                print("oversized bodies:", row["oversized"], flush=True)
             row["server_peak_rss_mib"] = server.peak_rss_mib()
             print("server peak RSS MiB:", row["server_peak_rss_mib"])
         finally:
