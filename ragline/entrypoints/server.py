@@ -100,7 +100,7 @@ class InFlightLimit:
             self.in_flight -= 1
 
 
-# Without it uvicorn reads the rest of a refused body to keep the connection: 200 MB read for nothing.
+# Without it uvicorn reads the rest of an unread body to keep the connection: 200 MB read for nothing.
 _CLOSE = {"Connection": "close"}
 
 
@@ -109,8 +109,9 @@ class BodyLimit:
 
     A declared Content-Length over the limit is answered before any of the body is read; a chunked
     body is cut off once it passes the limit (the exception reaches the app's handler, so the 413
-    has the error shape). Starlette's own RequestBodyLimitMiddleware (FastAPI's `max_body_size`)
-    replaces any answer to an over-long Content-Length with a plain-text 413, hence this.
+    has the error shape). Any answer given before the body was read whole (that 413, a 404, a busy
+    503) closes the connection. Starlette's own RequestBodyLimitMiddleware (FastAPI's
+    `max_body_size`) replaces any answer to an over-long Content-Length with a plain-text 413.
     """
 
     def __init__(self, app: ASGIApp, *, limit: int) -> None:
@@ -121,22 +122,30 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = Headers(scope=scope).get("content-length")
+        headers = Headers(scope=scope)
+        declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
             await _error(413, self._too_large(f"{declared} bytes"), headers=_CLOSE)(scope, receive, send)
             return
         received = 0
+        whole = declared in (None, "0") and "transfer-encoding" not in headers
 
         async def counted() -> Message:
-            nonlocal received
+            nonlocal received, whole
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                whole = not message.get("more_body", False)
                 if received > self.limit:
-                    raise HTTPException(413, self._too_large(f"over {self.limit} bytes"), headers=_CLOSE)
+                    raise HTTPException(413, self._too_large(f"over {self.limit} bytes"))
             return message
 
-        await self.app(scope, counted, send)
+        async def closing_if_unread(message: Message) -> None:
+            if message["type"] == "http.response.start" and not whole:
+                message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
+            await send(message)
+
+        await self.app(scope, counted, closing_if_unread)
 
     def _too_large(self, size: str) -> str:
         return f"body: {size}, the limit is {self.limit} bytes (server.max_body_bytes)"
@@ -196,9 +205,9 @@ def create_app(engine: Engine, server: ServerSettings | None = None) -> FastAPI:
         version=API_VERSION,
         description="Ask questions of your documents; every answer cites its sources.",
     )
-    app.add_middleware(BodyLimit, limit=server.max_body_bytes)
-    # Added last, so outermost: a busy server refuses before reading anything.
     app.add_middleware(InFlightLimit, limit=server.max_in_flight, retry_after_seconds=server.retry_after_seconds)
+    # Added last, so outermost: it sees every answer, the busy 503 too, to close what it leaves unread.
+    app.add_middleware(BodyLimit, limit=server.max_body_bytes)
     _add_error_handlers(app)
     authorized = [Depends(_token_check(server.token))]
 

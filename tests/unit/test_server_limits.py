@@ -211,6 +211,23 @@ def test_a_chunked_body_is_cut_off_once_it_passes_the_limit():
     assert b'"error":"body: over 4096 bytes, the limit is 4096 bytes (server.max_body_bytes)"' in answer, answer
 
 
+def test_an_answer_given_before_the_body_is_read_closes_the_connection():
+    """A 404 never reads the body: the connection closes rather than read an endless chunked body."""
+    with serving(create_app(StubEngine())) as url:  # type: ignore[arg-type]
+        head = b"POST /nope HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        answer = raw_exchange(url, head, [b"400\r\n" + b" " * 1024 + b"\r\n"])
+    assert answer.startswith(b"HTTP/1.1 404 "), answer[:200]
+    assert b"\r\nconnection: close\r\n" in answer.lower()
+
+
+def test_a_request_read_whole_keeps_its_connection():
+    with serving(create_app(StubEngine())) as url, httpx.Client(base_url=url) as http:
+        first = http.post("/query", json={"question": "who?"})
+        second = http.post("/query", json={"question": "who else?"})
+    assert first.status_code == second.status_code == 200
+    assert "close" not in first.headers.get("connection", "")
+
+
 def test_a_body_within_the_limit_is_served_and_one_over_it_is_a_413():
     client = TestClient(create_app(StubEngine(), ServerSettings(max_body_bytes=4096)))  # type: ignore[arg-type]
     assert client.post("/query", json={"question": "x" * 2000}).status_code == 200
