@@ -143,7 +143,21 @@ class QueryApi(Construct):
             request_validator=validator,
             request_parameters={"method.request.querystring.state": False},
         )
+        self._error_bodies()
         self._acknowledge(config)
+
+    def _error_bodies(self) -> None:
+        """What API Gateway answers itself (a body its validator refuses, throttling, auth, an unknown path,
+        an integration timeout) in the runtime's error shape, `{"error": ..., "details": []}`.
+        `messageString` is the message already quoted as a JSON string; the validator's detailed string is
+        not (it may hold quotes), so a refused body says "Invalid request body" and not which field."""
+        template = '{"error": $context.error.messageString, "details": []}'
+        for response_type in (apigw.ResponseType.DEFAULT_4_XX, apigw.ResponseType.DEFAULT_5_XX):
+            self.api.add_gateway_response(
+                f"ErrorShape{response_type.response_type}",
+                type=response_type,
+                templates={"application/json": template},
+            )
 
     def _auth(self, config: RaglineConfig) -> apigw.MethodOptions:
         if config.api_auth is ApiAuth.IAM:

@@ -83,8 +83,22 @@ def test_a_json_content_type_with_a_charset_is_accepted(indexed_api):
 
 
 def test_an_unknown_route_is_a_404_not_a_500(api):
-    status, _ = call(api_event({"question": "pumps?"}, path="/ask"))
+    status, body = call(api_event({"question": "pumps?"}, path="/ask"))
     assert status == 404
+    assert body == {"error": "POST /ask: not a route (POST /query, POST /search, GET /documents)", "details": []}
+
+
+def test_an_unexpected_failure_is_a_500_in_the_error_shape_and_logged(indexed_api, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise KeyError("hits")
+
+    monkeypatch.setattr(query.runtime.services().queries, "ask", broken)
+    status, body = call(api_event({"question": "pumps?"}))
+    assert status == 500
+    assert set(body) == {"error", "details"} and "KeyError" in body["error"] and "hits" not in body["error"]
+    # Logged with its traceback (Powertools adds the request id to every line).
+    [logged] = [record for record in caplog.records if record.getMessage() == "unexpected error"]
+    assert logged.exc_info and logged.exc_info[0] is KeyError
 
 
 def test_search_returns_sources_without_an_answer_and_validates_like_query(indexed_api):

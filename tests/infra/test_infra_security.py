@@ -330,6 +330,24 @@ def test_the_gateway_validates_the_same_request_the_runtime_reads(synthesized):
         assert schema["properties"]["question"]["maxLength"] == QUESTION_MAX_CHARS
 
 
+def test_the_gateway_answers_its_own_errors_in_the_runtime_error_shape(synthesized):
+    """Throttling, auth, unknown paths, refused bodies and timeouts come from API Gateway, not the function:
+    their bodies must still parse as ragline.api.ErrorResponse."""
+    import json
+
+    from ragline.api import ErrorResponse
+
+    responses = {
+        resource["Properties"]["ResponseType"]: resource["Properties"]["ResponseTemplates"]["application/json"]
+        for _, resource in synthesized.resources("AWS::ApiGateway::GatewayResponse").values()
+    }
+    assert set(responses) == {"DEFAULT_4XX", "DEFAULT_5XX"}
+    for template in responses.values():
+        # What API Gateway substitutes for $context.error.messageString: the message as a quoted JSON string.
+        body = template.replace("$context.error.messageString", json.dumps('Missing "Authentication" Token'))
+        assert ErrorResponse.model_validate_json(body).error == 'Missing "Authentication" Token'
+
+
 def _registry_grants(synthesized, action: str) -> dict[str, list]:
     """Role name prefix -> resources of the statements that allow `action` on the registry table or its indexes."""
     granted: dict[str, list] = {}

@@ -103,6 +103,21 @@ def model_unavailable(error: ModelUnavailableError) -> Response:
     return _error(503, str(error))
 
 
+@app.not_found
+def not_found(_: Exception) -> Response:
+    # API Gateway routes only the declared methods here; this keeps the body shape for anything else.
+    event = app.current_event
+    return _error(404, f"{event.http_method} {event.path}: not a route (POST /query, POST /search, GET /documents)")
+
+
+@app.exception_handler(Exception)
+def unexpected(error: Exception) -> Response:
+    """Anything else: the ErrorResponse shape, not API Gateway's bare 502, and the traceback in the log
+    (with the request id, so the caller's 500 can be found there); the message names only the type."""
+    logger.exception("unexpected error")
+    return _error(500, f"internal error ({type(error).__name__}): see the function's log for this request id")
+
+
 @app.post("/query")
 def query(request: QueryRequest) -> QueryResponse:
     queries = runtime.services().queries
