@@ -413,6 +413,41 @@ def _print_variant(row: dict) -> None:
         )
 
 
+#: FinanceBench's document types, as ragline.cards names them.
+FINANCEBENCH_TYPES = {"10k": "10-K", "10q": "10-Q", "8k": "8-K", "earnings": "earnings release"}
+
+
+def card_accuracy(files: Sequence[Path]) -> dict[str, object]:
+    """Cards made as for an anonymized copy (a random file name, no metadata title) against FinanceBench's own
+    document information: type, whether an issuer was found, and whether the period's year is its doc_period
+    (a fiscal year: a quarter or a year ending early in the calendar year is labelled by the next year)."""
+    import pypdfium2
+
+    from ragline.cards import CARD_PAGES, make_card
+
+    info = {}
+    with (data_dir("financebench") / "financebench_document_information.jsonl").open() as handle:
+        for line in handle:
+            row = json.loads(line)
+            info[row["doc_name"]] = row
+    misses: dict[str, list[str]] = {"doc_type": [], "issuer": [], "period_year": []}
+    for file in files:
+        pdf = pypdfium2.PdfDocument(file.read_bytes())
+        try:
+            pages = [pdf[index].get_textpage().get_text_bounded() for index in range(min(len(pdf), CARD_PAGES))]
+        finally:
+            pdf.close()
+        card = make_card(pages, f"/anonymized/{secrets.token_hex(8)}.pdf")
+        expected = info[file.stem]
+        if card.doc_type != FINANCEBENCH_TYPES.get(str(expected["doc_type"]).lower()):
+            misses["doc_type"].append(f"{file.stem}: {card.doc_type}")
+        if card.issuer is None:
+            misses["issuer"].append(file.stem)
+        if not card.period or card.period[:4] != str(expected["doc_period"]):
+            misses["period_year"].append(f"{file.stem}: {card.period_text} (FinanceBench {expected['doc_period']})")
+    return {"documents": len(files), **{f"{field}_misses": found for field, found in misses.items()}}
+
+
 def _print(row: dict) -> None:
     ours = row["ragline_ingest"]
     print(
@@ -440,8 +475,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--subset", choices=sorted(SUBSETS), help="a named subset of the PDFs (see SUBSETS)")
     parser.add_argument("--variants", help="comma-separated: named,anonymized (every mode and fusion, doc-hit@1)")
     parser.add_argument("--langchain", action="store_true", help="with --variants: LangChain on the same files")
+    parser.add_argument("--cards", action="store_true", help="card accuracy against FinanceBench's document info")
     args = parser.parse_args(argv)
-    if args.variants:
+    if args.cards:
+        result = card_accuracy(pdf_files(args.limit_files))
+        write_result("financebench_cards", result)
+        print(json.dumps(result, indent=2))
+    elif args.variants:
         names = SUBSETS[args.subset] if args.subset else [f.name for f in pdf_files(args.limit_files)]
         label = args.subset or (f"first{args.limit_files}" if args.limit_files else "all50")
         run_variants(
