@@ -68,3 +68,37 @@ def test_sentences_too_short_to_answer_are_never_quoted():
 
 def test_no_sources_no_answer():
     assert ExtractiveAnswerer(NoEmbedder(), embedded=0).generate("Hillcrest alarm?", []) == ""
+
+
+# --- how the question's words and the passage's similarity are weighed -------------------------------
+
+
+def test_one_question_word_of_five_does_not_outrank_the_passage_retrieval_found_most_similar():
+    # The words count as a share of the question's (rarity-weighted) words, so one word of five from
+    # a passage retrieval barely matched weighs less than the passage retrieval matched best.
+    sources = [
+        source(1, "The Hillcrest crew painted the fence on Monday.", similarity=0.1),
+        source(2, "The station manual covers every routine inspection task.", similarity=0.9),
+    ]
+    answer = ExtractiveAnswerer(NoEmbedder(), max_sentences=1, embedded=0).generate(
+        "Hillcrest alarm threshold suction pressure?", sources
+    )
+    assert _quotes(answer) == [("The station manual covers every routine inspection task.", 2)]
+
+
+class CloseEmbedder:
+    """The question at (1, 0); the sentence about painting exactly on it, the alarm sentence at cosine 0.9."""
+
+    model_name, dimension = "close", 2
+
+    def embed(self, texts):
+        return [[0.9, 0.19**0.5] if "tested" in text else [1.0, 0.0] for text in texts]
+
+
+def test_among_embedded_sentences_the_one_holding_all_the_question_words_beats_a_slightly_closer_one():
+    sources = [
+        source(1, "The Hillcrest alarm is tested monthly by the crew."),
+        source(2, "The Hillcrest crew painted the fence on Monday."),
+    ]
+    answer = ExtractiveAnswerer(CloseEmbedder(), max_sentences=1, embedded=2).generate("Hillcrest alarm?", sources)
+    assert _quotes(answer) == [("The Hillcrest alarm is tested monthly by the crew.", 1)]
