@@ -148,6 +148,12 @@ def test_date_expressions_set_the_bounds_they_name():
     assert single.date_from == single.date_to
 
 
+def test_a_range_with_two_dots_twice_is_refused_naming_the_bound_and_what_was_left():
+    # Only the first ".." separates the bounds: the rest is the upper bound, which is not a page.
+    with pytest.raises(ValueError, match=r"page_to\n.*valid integer.*input_value='5\.\.7'"):
+        parse_filter_expressions(["page=3..5..7"])
+
+
 def test_a_later_expression_for_the_same_bound_wins():
     assert parse_filter_expressions(["page>=2", "page>=4"]).page_from == 4
 
