@@ -4,6 +4,7 @@ files of every other folder in the registry, and every test let it through)."""
 from __future__ import annotations
 
 import os
+from datetime import datetime
 
 import pytest
 
@@ -56,6 +57,7 @@ def test_syncing_the_other_folder_then_removes_its_missing_file(fast_engine, two
     gone = _note(archive, "valves.md", "valve")
     fast_engine.ingest([reports, archive], sync=True)
     chunks = fast_engine.index.count(gone)
+    indexed = fast_engine.registry.get(gone)
     os.unlink(gone)
 
     report = fast_engine.ingest([archive], sync=True)
@@ -63,6 +65,9 @@ def test_syncing_the_other_folder_then_removes_its_missing_file(fast_engine, two
     assert _by_name(report) == {"valves.md": (DocumentState.DELETED, "the file is gone from the synced folder")}
     (pruned,) = report.outcomes
     assert pruned.status.chunk_count == chunks > 0
+    # The outcome names the content removed, and when.
+    assert pruned.status.document_id == indexed.document_id
+    assert datetime.fromisoformat(pruned.status.updated_at) >= datetime.fromisoformat(indexed.updated_at)
     assert fast_engine.index.count(gone) == 0
     assert fast_engine.registry.get(gone) is None
 
