@@ -6,13 +6,14 @@ What the scores mean (stable across queries):
 - `score` (the ranking score of the mode):
   - dense: the cosine similarity itself;
   - keyword: BM25 (>= 0, unbounded; comparable only within one query, as BM25 always is);
-  - hybrid, `retrieval.fusion = "rrf"` (default): reciprocal-rank fusion of the dense and keyword
-    rankings, divided by its maximum, so it lies in (0, 1] and 1.0 means "ranked first by both";
-  - hybrid, `retrieval.fusion = "convex"`: w * minmax(cosine) + (1 - w) * minmax(BM25) over this
-    query's candidates, in [0, 1]; it keeps the margins RRF throws away (SciFact nDCG@10 0.730
-    against 0.717 with 100 candidates, bench/RESULTS.md) but is relative to the query's own candidates.
-  - hybrid, either fusion, plus `retrieval.card_boost` times how much of what the question names (issuer
-    1/2, the period's year 1/4, the type 1/4) the candidate's document card holds
+  - hybrid, `retrieval.fusion = "convex"` (default, w = `dense_weight` 0.6, 100 candidates a list):
+    w * minmax(cosine) + (1 - w) * minmax(BM25) over this query's candidates, in [0, 1]; it keeps the
+    margins RRF throws away, and is the one measured setting not below the better of dense and keyword
+    on SciFact and both FinanceBench variants (bench/RESULTS.md, section 5); relative to the query;
+  - hybrid, `retrieval.fusion = "rrf"`: reciprocal-rank fusion of the dense and keyword rankings,
+    divided by its maximum, so it lies in (0, 1] and 1.0 means "ranked first by both";
+  - hybrid, either fusion, plus `retrieval.card_boost` (default 0.2) times how much of what the question
+    names (issuer 1/2, the period's year 1/4, the type 1/4) the candidate's document card holds
     (`ragline.cards.card_match`): soft, it reorders the candidates and never removes one.
 """
 

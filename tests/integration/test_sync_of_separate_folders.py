@@ -147,3 +147,24 @@ def test_discovery_reads_supported_files_in_order_once_and_says_why_it_skips_the
     assert [(status.source.rsplit("/", 1)[-1], status.reason) for status in found.missing] == [
         ("none.md", "no such file or folder")
     ]
+
+
+def test_an_unreadable_subfolder_is_listed_as_skipped_and_the_rest_is_read(tmp_path, monkeypatch):
+    folder = tmp_path / "docs"
+    (folder / "locked").mkdir(parents=True)
+    (folder / "locked" / "secret.md").write_text("x")
+    (folder / "open.md").write_text("x")
+    locked = os.path.abspath(folder / "locked")
+    real_scandir = os.scandir
+
+    def scandir(path="."):  # as a folder the user may not list looks to os.walk (tests run as root here)
+        if os.fspath(path) == locked:
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    found = discover_files([folder], lambda name: name.endswith(".md"))
+    assert [path.name for path in found.files] == ["open.md"]
+    assert [(skipped.source, skipped.reason) for skipped in found.skipped] == [
+        (locked, "cannot read the folder: Permission denied")
+    ]
