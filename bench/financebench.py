@@ -135,8 +135,8 @@ def anonymize(files: Sequence[Path], folder: Path) -> dict[str, str]:
     """Copies of `files` in `folder`, each named by a random id and without its document information (title,
     subject, keywords, dates): only the content says whose filing it is. Returns {random id: original stem}.
 
-    pypdf decrypts the owner-password files and rewrites each one; the page content streams are copied as
-    they are (checked: pypdfium2 extracts the same text from every page of a copy as from its original).
+    pypdf decrypts the owner-password files and rewrites each one, copying the page content streams as they
+    are (on the 19-PDF subset both variants give the same number of chunks, 4,698).
     """
     from pypdf import PdfReader, PdfWriter
 

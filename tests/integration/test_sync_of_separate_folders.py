@@ -126,6 +126,7 @@ def test_discovery_reads_supported_files_in_order_once_and_says_why_it_skips_the
         (folder / name).write_text("x")
     os.symlink(folder / "missing.pdf", folder / "broken.pdf")
     os.symlink(folder / "b", folder / "linked")
+    os.mkfifo(folder / "pipe.pdf")  # named like a PDF, but no file to read
     supports = lambda name: name.lower().endswith((".pdf", ".md", ".txt", ".html"))  # noqa: E731
 
     found = discover_files([folder, folder / "a.pdf", tmp_path / "none.md"], supports)
@@ -143,6 +144,7 @@ def test_discovery_reads_supported_files_in_order_once_and_says_why_it_skips_the
         ("broken.pdf", "a broken symbolic link"),
         ("linked", "a symbolic link to a folder: not followed; ingest the folder it points to by its own path"),
         ("notes.docx", ".docx: not a file type ragline reads"),
+        ("pipe.pdf", "not a regular file"),
     ]
     assert [(status.source.rsplit("/", 1)[-1], status.reason) for status in found.missing] == [
         ("none.md", "no such file or folder")

@@ -38,6 +38,7 @@ def test_a_card_matches_what_the_question_names_the_issuer_weighing_most(questio
         ("3M COMPANY", "What is 3M's capital expenditure?", True),
         ("General Mills, Inc.", "What is the general outlook?", False),  # an ordinary first word is not enough
         ("PepsiCo, Inc.", "How did PepsiCo's revenue grow?", True),
+        ("Johnson & Johnson", "How did JnJ's sales grow?", False),  # an abbreviation is not the name
     ],
 )
 def test_an_issuer_is_named_by_its_name_not_by_a_common_word(issuer, question, named):
