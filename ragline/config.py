@@ -99,8 +99,8 @@ class IndexSettings(BaseModel):
 class RetrievalSettings(BaseModel):
     mode: SearchMode = SearchMode.HYBRID
     k: int = Field(default=5, ge=1, le=50)
-    # Convex 0.6 / 100 with the card boost: the one measured setting not below the better of dense and keyword
-    # on SciFact and on both FinanceBench variants (bench/RESULTS.md, section 5); RRF lost to dense there.
+    # Convex 0.6 / 100 with the card boost: of the settings measured, the one not below the better of dense and
+    # keyword on both FinanceBench variants nor below RRF's 0.717 on SciFact (bench/RESULTS.md, section 6).
     candidates: int = Field(default=100, ge=1, le=1000, description="Hits taken from each list before fusion.")
     fusion: Literal["rrf", "convex"] = Field(default="convex", description="How hybrid mode fuses the two rankings.")
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal-rank-fusion constant.")

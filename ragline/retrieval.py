@@ -8,8 +8,8 @@ What the scores mean (stable across queries):
   - keyword: BM25 (>= 0, unbounded; comparable only within one query, as BM25 always is);
   - hybrid, `retrieval.fusion = "convex"` (default, w = `dense_weight` 0.6, 100 candidates a list):
     w * minmax(cosine) + (1 - w) * minmax(BM25) over this query's candidates, in [0, 1]; it keeps the
-    margins RRF throws away, and is the one measured setting not below the better of dense and keyword
-    on SciFact and both FinanceBench variants (bench/RESULTS.md, section 6); relative to the query;
+    margins RRF throws away; of the settings measured, the one not below the better of dense and keyword
+    on both FinanceBench variants nor below RRF on SciFact (bench/RESULTS.md, section 6); relative to the query;
   - hybrid, `retrieval.fusion = "rrf"`: reciprocal-rank fusion of the dense and keyword rankings,
     divided by its maximum, so it lies in (0, 1] and 1.0 means "ranked first by both";
   - hybrid, either fusion, plus `retrieval.card_boost` (default 0.2) times how much of what the question

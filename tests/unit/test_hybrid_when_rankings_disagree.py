@@ -54,7 +54,7 @@ KEYWORD = [("c", 30.0), ("d", 3.0)]
 
 
 def _ranking(index, k: int = 4, **settings) -> list[tuple[str, float]]:
-    # RRF unless a test names another fusion: the default became convex (bench/RESULTS.md, section 5).
+    # RRF unless a test names another fusion: the default became convex (bench/RESULTS.md, section 6).
     retriever = Retriever(index, RetrievalSettings(**{"fusion": "rrf", "candidates": 50, **settings}))
     hits = retriever.retrieve(RetrievalRequest("pump pressure", [1.0, 0.0], k, SearchMode.HYBRID))
     return [(hit.chunk.id, hit.score) for hit in hits]
