@@ -134,6 +134,9 @@ def _profile(name: str, calls: Sequence[Callable[[], object]]) -> None:
     print(f"profile written to bench/out/profile_{name}.txt")
 
 
+HYBRID_BEFORE_ISSUE_12 = {"fusion": "rrf", "rrf_k": 60, "candidates": 50, "card_boost": 0.0}
+
+
 def run_size(
     size: int,
     queries: int,
@@ -163,6 +166,11 @@ def run_size(
         row[f"ragline_retrieve_{mode.value}"] = timed(
             [lambda q=q, v=v, m=mode: retriever.retrieve(RetrievalRequest(q, v, 5, m)) for q, v in asked]
         )
+    # The hybrid default before issue 12 (RRF over 50 candidates a list, no card boost), in the same run.
+    before = Retriever(engine.index, settings.retrieval.model_copy(update=HYBRID_BEFORE_ISSUE_12))
+    row["ragline_retrieve_hybrid_rrf_50"] = timed(
+        [lambda q=q, v=v: before.retrieve(RetrievalRequest(q, v, 5, SearchMode.HYBRID)) for q, v in asked]
+    )
     if profile:
         _profile(
             f"retrieve_hybrid_{size}",
