@@ -152,3 +152,9 @@ def test_in_the_local_index_hybrid_returns_what_each_search_alone_finds(real_ind
         "/docs/impeller.pdf": 1.0,
         "/docs/seals.pdf": 0.0,
     }
+
+
+def test_a_tie_breaks_by_chunk_id_whichever_list_found_the_chunk_first():
+    # z (second in the dense list) and b (second in the keyword list) fuse to the same score.
+    index = ScriptedIndex([("a", 0.9), ("z", 0.5)], [("c", 9.0), ("b", 3.0)])
+    assert [name for name, _ in _ranking(index)] == ["a", "c", "b", "z"]
