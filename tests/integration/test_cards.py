@@ -149,3 +149,21 @@ def test_ask_filters_by_card_and_names_a_bad_type(data_dir, filings):
     bad = runner.invoke(app, ["ask", "canned goods", "--filter", "type=10-X"])
     assert bad.exit_code == 2
     assert "'10-X' is not one of 10-K, 10-Q, 8-K" in bad.output
+
+
+def test_a_registry_file_from_before_cards_is_moved_in_without_cards(tmp_path):
+    from ragline.adapters.local.registry import SqliteRegistry
+
+    with sqlite3.connect(tmp_path / "registry.sqlite3") as old:
+        old.executescript(
+            "CREATE TABLE documents (source TEXT PRIMARY KEY, state TEXT NOT NULL, document_id TEXT, "
+            "chunk_count INTEGER NOT NULL, page_count INTEGER NOT NULL, scanned_pages TEXT NOT NULL, reason TEXT, "
+            "updated_at TEXT);"
+            "INSERT INTO documents VALUES ('/old.pdf', 'indexed', 'abc', 3, 1, '[]', NULL, NULL);"
+        )
+    registry = SqliteRegistry(tmp_path / "index.sqlite3", legacy=tmp_path / "registry.sqlite3")
+    try:
+        [row] = registry.all()
+        assert (row.source, row.chunk_count, row.card) == ("/old.pdf", 3, None)
+    finally:
+        registry.close()

@@ -54,8 +54,11 @@ class SqliteRegistry:
         """Copy the rows of a registry file of its own (earlier versions) into this database, once."""
         self._connection.execute("ATTACH DATABASE ? AS legacy", (str(legacy),))
         try:
+            # The columns both files have: a file from before cards has no card column, a newer one keeps its cards.
+            theirs = {row[1] for row in self._connection.execute("PRAGMA legacy.table_info(documents)")}
+            columns = ", ".join(column for column in _COLUMNS.split(", ") if column in theirs)
             self._connection.execute(
-                f"INSERT OR IGNORE INTO documents ({_LEGACY_COLUMNS}) SELECT {_LEGACY_COLUMNS} FROM legacy.documents"
+                f"INSERT OR IGNORE INTO documents ({columns}) SELECT {columns} FROM legacy.documents"
             )
         finally:
             self._connection.execute("DETACH DATABASE legacy")
