@@ -94,10 +94,24 @@ class InFlightLimit:
             await _error(503, busy, headers={"Retry-After": self.retry_after})(scope, receive, send)
             return
         self.in_flight += 1
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released, self.in_flight = True, self.in_flight - 1
+
+        async def send_then_release(message: Message) -> None:
+            # The slot is free before the response's last byte leaves: a client that got its answer and
+            # asks again at once must find it free, not race this coroutine's `finally`.
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                release()
+            await send(message)
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, send_then_release)
         finally:
-            self.in_flight -= 1
+            release()
 
 
 # Without it uvicorn reads the rest of an unread body to keep the connection: 200 MB read for nothing.
