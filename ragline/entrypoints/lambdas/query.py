@@ -30,7 +30,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ragline.api import ErrorResponse, QueryRequest, QueryResponse, SearchResponse
+from ragline.api import ErrorResponse, QueryRequest, QueryResponse, SearchResponse, describe_errors
 from ragline.entrypoints.lambdas import runtime
 from ragline.errors import InvalidQueryError, ModelUnavailableError
 
@@ -45,18 +45,6 @@ def _error(status: int, message: str, details: list[dict] | None = None) -> Resp
     metrics.add_metric(name="QueriesRefused" if status < 500 else "QueriesFailed", unit=MetricUnit.Count, value=1)
     body = ErrorResponse(error=message, details=details or []).model_dump_json()
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
-
-
-def describe(errors: list[dict]) -> str:
-    """One clause per invalid field: "question: String should have at least 1 character; k: ..." """
-    parts = []
-    for error in errors:
-        if error.get("type") == "json_invalid":  # its location is a character offset, not a field
-            parts.append(f"body: not valid JSON ({error.get('msg', 'invalid')})")
-            continue
-        location = ".".join(str(part) for part in error.get("loc", ()) if part not in ("body", "request")) or "body"
-        parts.append(f"{location}: {error.get('msg', 'invalid')}")
-    return "; ".join(parts)
 
 
 def content_type_error() -> Response | None:
@@ -89,7 +77,7 @@ def invalid_request(error: RequestValidationError) -> Response:
     if refused := content_type_error():  # a form body fails validation first: name the real cause
         return refused
     details = [{key: value for key, value in item.items() if key in ("loc", "msg", "type")} for item in error.errors()]
-    return _error(400, describe(details), details)
+    return _error(400, describe_errors(details), details)
 
 
 @app.exception_handler(InvalidQueryError)
