@@ -7,11 +7,8 @@ the file in step with the code.
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -21,23 +18,13 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from ragline.config import SearchMode
-from ragline.filters import SearchFilter
+from ragline.filters import JsonInt, SearchFilter
 from ragline.model import Answer, Citation, DocumentCard
 from ragline.query import Retrieved
 
 API_VERSION = "1.0.0"
 QUESTION_MAX_CHARS = 2000
 NOT_BLANK = r"[^\s\x1c-\x1f]"
-
-
-def _json_number(value: object) -> object:
-    """JSON's true and "5" are not numbers, though lax pydantic reads them as 1 and 5 (5.0 is an integer)."""
-    if isinstance(value, bool | str):
-        raise PydanticCustomError("int_type", "Input should be a valid integer")
-    return value
-
-
-JsonInt = Annotated[int, BeforeValidator(_json_number)]
 
 
 class QueryRequest(BaseModel):
