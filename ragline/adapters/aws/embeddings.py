@@ -12,8 +12,9 @@ SageMaker containers differ in their JSON; `embedding.payload_format` names the 
 
 Bedrock: Titan Text Embeddings (v1, v2) embed one text per call; Cohere Embed takes up to 96.
 Inputs are never truncated by the model (`truncate: false` / `NONE`): the chunker sizes chunks
-with the token counter in `tokens`, and an over-long input fails loudly instead of being
-embedded in part. Throttling is retried by botocore (see `ragline.adapters.aws.clients`).
+with the token counter in `tokens`, and a longer text (a question of up to 2,000 characters) is
+embedded in full, in windows the model reads at once, pooled as `_RemoteEmbedder.embed` says.
+Throttling is retried by botocore (see `ragline.adapters.aws.clients`).
 
 Vectors are lists of floats, normalized in plain Python: the query function embeds one
 question per call and ships no numpy.
@@ -32,11 +33,14 @@ from ragline.errors import ModelUnavailableError
 from ragline.ports import TokenCounter
 
 COHERE_MAX_TEXTS = 96
+#: Tokens kept free in each window of an over-long text: re-tokenizing a window cut at token
+#: boundaries can give a token or two more than the cut counted.
+WINDOW_MARGIN = 8
 
 
 @dataclass(frozen=True)
 class PayloadFormat:
-    request: Callable[[list[str]], dict[str, Any]]
+    request: Callable[[list[str], bool], dict[str, Any]]  # (texts, normalized)
     response: Callable[[Any], list[list[float]]]
 
 
@@ -50,15 +54,15 @@ def _tei_vectors(payload: Any) -> list[list[float]]:
 
 PAYLOAD_FORMATS: dict[str, PayloadFormat] = {
     "tei": PayloadFormat(
-        request=lambda texts: {"inputs": texts, "normalize": True, "truncate": False},
+        request=lambda texts, normalized: {"inputs": texts, "normalize": normalized, "truncate": False},
         response=_tei_vectors,
     ),
     "jumpstart": PayloadFormat(
-        request=lambda texts: {"text_inputs": texts},
+        request=lambda texts, _: {"text_inputs": texts},  # no switch: vectors as the model gives them
         response=lambda payload: payload["embedding"],
     ),
     "hf-sentence-embeddings": PayloadFormat(
-        request=lambda texts: {"inputs": texts},
+        request=lambda texts, _: {"inputs": texts},
         response=lambda payload: payload["embeddings"],
     ),
 }
@@ -109,17 +113,62 @@ class _RemoteEmbedder:
         return len(self._call(["dimension probe"])[0])  # one call, once per process
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """One unit vector per text; a text over the model's limit is embedded in windows, never cut.
+
+        The windows' vectors are combined as one long input would be mean-pooled: each window is
+        asked for un-normalized (TEI `normalize: false`, Titan v2 `normalize: false`), and for a
+        mean-pooling model that vector is the mean of the window's token vectors, so their mean
+        weighted by each window's token count is the mean over all the text's tokens, then
+        normalized like any other (each token attends only within its window: the one difference).
+        Normalizing each window first would weigh a 10-token tail like a full window. Where the
+        format has no such switch (JumpStart, the HF DLC, Titan v1, Cohere) the windows' vectors
+        are whatever the model returns, often unit length: their weighted mean is then the mean
+        direction, weighted by length, which is the closest those endpoints allow.
+        """
+        texts = list(texts)
+        counts = self.tokens.count_many(texts) if texts else []
+        long = {position for position, count in enumerate(counts) if count > self.tokens.max_tokens}
+        short = [position for position in range(len(texts)) if position not in long]
+        rows: list[Sequence[float]] = [[] for _ in texts]
+        for position, vector in zip(
+            short, self._embed_batched([texts[p] for p in short], normalized=True), strict=True
+        ):
+            rows[position] = vector
+        for position in sorted(long):
+            rows[position] = self._embed_long(texts[position])
+        return unit_rows(rows, self._declared_dimension, self._name)
+
+    def _embed_long(self, text: str) -> list[float]:
+        windows = self.tokens.split(text, self.tokens.max_tokens - WINDOW_MARGIN)
+        vectors = self._embed_batched(windows, normalized=False)
+        return _weighted_mean(vectors, self.tokens.count_many(windows), self._name)
+
+    def _embed_batched(self, texts: list[str], *, normalized: bool) -> list[list[float]]:
         rows: list[list[float]] = []
         for start in range(0, len(texts), self._batch_size):
-            batch = list(texts[start : start + self._batch_size])
-            vectors = self._call(batch)
+            batch = texts[start : start + self._batch_size]
+            vectors = self._call(batch, normalized=normalized)
             if len(vectors) != len(batch):
                 raise ModelUnavailableError(f"{self._name} returned {len(vectors)} vectors for {len(batch)} texts")
             rows.extend(vectors)
-        return unit_rows(rows, self._declared_dimension, self._name)
+        return rows
 
-    def _call(self, texts: list[str]) -> list[list[float]]:
+    def _call(self, texts: list[str], *, normalized: bool = True) -> list[list[float]]:
         raise NotImplementedError
+
+
+def _weighted_mean(vectors: list[list[float]], weights: list[int], where: str) -> list[float]:
+    """The mean of `vectors` weighted by `weights`, once each is checked to be a list of as many numbers."""
+    dimension = len(vectors[0]) if vectors and isinstance(vectors[0], list) else 0
+    for position, vector in enumerate(vectors):
+        numbers = isinstance(vector, list) and all(type(value) in (int, float) for value in vector)
+        if not numbers or len(vector) != dimension or dimension == 0:
+            raise ModelUnavailableError(f"{where} returned window vector {position} that is not {dimension} numbers")
+    total = sum(weights)
+    return [
+        math.fsum(w * value for w, value in zip(weights, column, strict=True)) / total
+        for column in zip(*vectors, strict=True)
+    ]
 
 
 class SageMakerEmbedder(_RemoteEmbedder):
@@ -143,13 +192,13 @@ class SageMakerEmbedder(_RemoteEmbedder):
         self._endpoint = endpoint_name
         self._format = PAYLOAD_FORMATS[payload_format]
 
-    def _call(self, texts: list[str]) -> list[list[float]]:
+    def _call(self, texts: list[str], *, normalized: bool = True) -> list[list[float]]:
         try:
             response = self._runtime.invoke_endpoint(
                 EndpointName=self._endpoint,
                 ContentType="application/json",
                 Accept="application/json",
-                Body=json.dumps(self._format.request(texts)),
+                Body=json.dumps(self._format.request(texts, normalized)),
             )
         except Exception as error:  # botocore has already retried what was retryable
             raise ModelUnavailableError(
@@ -178,24 +227,24 @@ class BedrockEmbedder(_RemoteEmbedder):
         self._runtime = runtime
         self._model_id = model_id
 
-    def _request(self, texts: list[str]) -> dict[str, Any]:
+    def _request(self, texts: list[str], normalized: bool) -> dict[str, Any]:
         if self._cohere:
             # The port has no query/document distinction: documents and questions share one space.
             return {"texts": texts, "input_type": "search_document", "truncate": "NONE"}
         body: dict[str, Any] = {"inputText": texts[0]}
         if "text-v2" in self._model_id:
-            body["normalize"] = True
+            body["normalize"] = normalized
             if self._declared_dimension:
                 body["dimensions"] = self._declared_dimension
         return body
 
-    def _call(self, texts: list[str]) -> list[list[float]]:
+    def _call(self, texts: list[str], *, normalized: bool = True) -> list[list[float]]:
         try:
             response = self._runtime.invoke_model(
                 modelId=self._model_id,
                 contentType="application/json",
                 accept="application/json",
-                body=json.dumps(self._request(texts)),
+                body=json.dumps(self._request(texts, normalized)),
             )
         except Exception as error:
             raise ModelUnavailableError(f"Bedrock model {self._model_id}: {_client_error_reason(error)}") from error
