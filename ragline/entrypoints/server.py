@@ -214,6 +214,8 @@ def _add_error_handlers(app: FastAPI) -> None:
 
 def create_app(engine: Engine, server: ServerSettings | None = None) -> FastAPI:
     server = server or ServerSettings()
+    # /docs, /redoc and /openapi.json stay open with a token: they describe requests and answers (the
+    # document published in docs/openapi.json), never document data (tests/unit/test_server_token_routes.py).
     app = FastAPI(
         title="ragline",
         version=API_VERSION,
