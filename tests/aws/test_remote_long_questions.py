@@ -158,3 +158,22 @@ def test_the_query_function_answers_a_question_of_2000_characters(bootstrapped, 
     assert status == 200, body
     embedded = [text for c in endpoint.calls if "inputs" in c["request"] for text in c["request"]["inputs"]]
     assert len(embedded) >= 2 and all(token_counter.count(text) <= token_counter.max_tokens for text in embedded)
+
+
+def test_a_window_vector_that_is_not_a_list_of_numbers_is_a_model_error_not_a_wrong_mean(
+    sagemaker_model, monkeypatch, token_counter
+):
+    from ragline.errors import ModelUnavailableError
+
+    embed = sagemaker_model.embed
+
+    def ragged(texts: list[str], normalize: bool) -> list:
+        vectors = embed(texts, normalize)
+        return [vectors[0], vectors[1][:-1], *vectors[2:]]  # the second window one number short
+
+    monkeypatch.setattr(sagemaker_model, "embed", ragged)
+    embedder = SageMakerEmbedder(boto3.client("sagemaker-runtime"), "embedder", tokens=token_counter, batch_size=8)
+    with pytest.raises(
+        ModelUnavailableError, match="sagemaker:embedder returned window vector 1 that is not 16 numbers"
+    ):
+        embedder.embed([LONG_QUESTION])
