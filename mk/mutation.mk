@@ -4,6 +4,7 @@
 #   make mutation                              every pending mutant, then the score per module
 #   make mutation MUTATE=ragline/filters.py    re-check one module (or a folder: ragline/adapters/aws/)
 #   make mutation-report                       the scores and the survivors of the last runs
+#   make mutation-sample                       a seeded 20% sample of every module, then the estimated scores
 VENV ?= .venv
 PY ?= $(VENV)/bin/python
 MUTATION_NICE ?= nice -n 15
@@ -15,7 +16,7 @@ MUTATION_STAMP := $(VENV)/.mutation-installed
 MUTANT_GLOB = $(if $(MUTATE),"$(subst /,.,$(patsubst %.py,%,$(patsubst %/,%,$(MUTATE)))).*")
 MUTATE_PREFIX = $(patsubst %/,%,$(MUTATE))
 
-.PHONY: mutation mutation-deps mutation-report
+.PHONY: mutation mutation-deps mutation-report mutation-sample
 
 $(MUTATION_STAMP): $(VENV)/.installed pyproject.toml
 	$(PY) -m pip install --quiet -e '.[mutation]'
@@ -29,3 +30,9 @@ mutation: $(MUTATION_STAMP)  ## mutmut on the core and the AWS adapters; MUTATE=
 
 mutation-report: $(MUTATION_STAMP)  ## scores per module and every surviving mutant (`mutmut show NAME` for its diff)
 	$(PY) -m tests.mutation_report --survivors $(MUTATE_PREFIX)
+
+mutation-sample: $(MUTATION_STAMP)  ## a seeded random sample of each module's mutants: estimated scores with 95% intervals
+	@# Names first, in a file: a failed pick must stop here, not start mutmut on every mutant.
+	$(PY) -m tests.mutation_sample names $(MUTATE_PREFIX) > mutants/sample-names.txt
+	$(MUTATION_NICE) $(VENV)/bin/mutmut run --max-children $(MUTATION_JOBS) $$(cat mutants/sample-names.txt)
+	$(PY) -m tests.mutation_sample report $(MUTATE_PREFIX)
