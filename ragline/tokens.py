@@ -15,6 +15,9 @@ if TYPE_CHECKING:  # imported when a tokenizer file is first read: a remote mode
 
 # [CLS] and [SEP] are added to every input and count against the model's limit.
 SPECIAL_TOKENS_PER_INPUT = 2
+#: Tokens kept free in each window of an over-long text, by every embedder that windows one: re-tokenizing
+#: a window cut at token boundaries can give a token or two more than the cut counted.
+WINDOW_MARGIN = 8
 
 
 class WordPieceTokenCounter:

@@ -31,11 +31,9 @@ from typing import Any
 
 from ragline.errors import ModelUnavailableError
 from ragline.ports import TokenCounter
+from ragline.tokens import WINDOW_MARGIN
 
 COHERE_MAX_TEXTS = 96
-#: Tokens kept free in each window of an over-long text: re-tokenizing a window cut at token
-#: boundaries can give a token or two more than the cut counted.
-WINDOW_MARGIN = 8
 
 
 @dataclass(frozen=True)

