@@ -1,0 +1,136 @@
+"""The embedded index's promises at its edges (issue 16): words whose only document went away, which
+registry shares its commit, and what a crash on either side of the archive delivery leaves to redo.
+
+tests/contracts/test_index_sqlite.py holds the index's contract; tests/integration/test_crashes.py
+crashes whole ingests in child processes (which mutation runs leave out). These stay in-process.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ragline import faults
+from ragline.adapters.local.archive import LocalArchive
+from ragline.adapters.local.index.sqlite import SqliteIndex
+from ragline.adapters.local.registry import SqliteRegistry
+from ragline.model import DocumentState, DocumentStatus
+from ragline.records import EMBEDDING_ARCHIVE_PREFIX, EmbeddingRecord, RecordKind
+from ragline.writes import Archive, PutChunks, Record
+from tests.contracts.index_contract import BIRDS, DIMENSION, PUMPS, embedded, unit
+
+PUMPS_ID = "p" * 64
+
+
+@pytest.fixture
+def index(tmp_path):
+    index = SqliteIndex(tmp_path / "index.sqlite3", dimension=DIMENSION)
+    yield index
+    index.close()
+
+
+@pytest.fixture
+def disarmed():
+    yield
+    faults.disarm()
+
+
+# --- keyword search after deletes -------------------------------------------------------------
+
+
+def test_a_word_whose_only_document_was_deleted_finds_nothing_and_the_others_still_score(index):
+    """The word keeps its term id (terms are never deleted), the very next id after every term the
+    remaining chunks hold; searching for it must not reach past the postings."""
+    index.replace_document("/docs/pumps.pdf", PUMPS_ID, PUMPS)
+    zeppelin = embedded("/docs/zeppelin.pdf", "z" * 64, 0, "Zeppelins", unit(0, 1))
+    index.replace_document("/docs/zeppelin.pdf", "z" * 64, [zeppelin])
+    assert index.keyword_search("zeppelins", k=3)[0][0] == zeppelin.chunk
+    index.delete_source("/docs/zeppelin.pdf")
+    assert index.keyword_search("zeppelins", k=3) == []
+    assert [chunk for chunk, _ in index.keyword_search("zeppelins seals", k=3)] == [PUMPS[1].chunk]
+
+
+# --- which registry commits with the index ----------------------------------------------------
+
+
+def test_only_a_registry_in_the_index_s_own_file_commits_with_it(tmp_path, index):
+    (tmp_path / "sub").mkdir()
+    same_file = SqliteRegistry(tmp_path / "sub" / ".." / "index.sqlite3")  # the same file, spelled otherwise
+    other_file = SqliteRegistry(tmp_path / "registry.sqlite3")
+    assert index.commits_with(same_file)
+    assert not index.commits_with(other_file)
+    same_file.close()
+    other_file.close()
+
+
+def test_a_registry_creates_the_folders_of_its_file(tmp_path):
+    path = tmp_path / "data" / "ragline" / "index.sqlite3"
+    registry = SqliteRegistry(path)
+    registry.record(DocumentStatus(source="/docs/a.pdf", state=DocumentState.INDEXED, document_id="a" * 64))
+    registry.close()
+    reopened = SqliteRegistry(path)
+    assert reopened.get("/docs/a.pdf").state is DocumentState.INDEXED
+    reopened.close()
+
+
+# --- the archive outbox across a crash --------------------------------------------------------
+
+
+class CountingSink:
+    """An archive sink that keeps what it was given, each delivery apart."""
+
+    def __init__(self) -> None:
+        self.deliveries: list[list[EmbeddingRecord]] = []
+
+    def write(self, records):
+        self.deliveries.append(list(records))
+        return len(self.deliveries[-1])
+
+
+def _pumps_writes() -> tuple[list, tuple[EmbeddingRecord, ...]]:
+    records = tuple(
+        EmbeddingRecord.now(id=item.chunk.id, kind=RecordKind.CHUNK, source=item.chunk.source, model="m", vector=[1.0])
+        for item in PUMPS
+    )
+    status = DocumentStatus(source="/docs/pumps.pdf", state=DocumentState.INDEXED, document_id=PUMPS_ID, chunk_count=2)
+    writes = [
+        PutChunks("/docs/pumps.pdf", PUMPS_ID, tuple(PUMPS)),
+        Archive("/docs/pumps.pdf", PUMPS_ID, records),
+        Record(status),
+    ]
+    return writes, records
+
+
+def test_a_crash_after_the_commit_leaves_the_archive_records_for_the_next_apply(tmp_path, disarmed):
+    path = tmp_path / "index.sqlite3"
+    index, registry = SqliteIndex(path, dimension=DIMENSION), SqliteRegistry(path)
+    writes, records = _pumps_writes()
+    sink = CountingSink()
+    faults.arm("store.committed")
+    with pytest.raises(faults.InjectedCrash):
+        index.apply(writes, lambda: sink)
+    # Committed: chunks, row and outbox together; nothing delivered yet.
+    assert index.count("/docs/pumps.pdf") == 2 and registry.get("/docs/pumps.pdf").chunk_count == 2
+    assert index.pending_archive() == 2 and sink.deliveries == []
+    index.apply([PutChunks("/docs/birds.pdf", "b" * 64, tuple(BIRDS))], lambda: sink)  # the next document
+    assert sink.deliveries == [list(records)]
+    assert index.pending_archive() == 0
+    index.close()
+    registry.close()
+
+
+def test_a_crash_between_delivering_and_clearing_delivers_the_batch_again_and_the_archive_keeps_it_once(
+    tmp_path, disarmed
+):
+    index = SqliteIndex(tmp_path / "index.sqlite3", dimension=DIMENSION)
+    writes, records = _pumps_writes()
+    archive = LocalArchive(tmp_path / "archive")
+    faults.arm("store.archived")
+    with pytest.raises(faults.InjectedCrash):
+        index.apply(writes, lambda: archive)
+    assert index.pending_archive() == 2  # delivered, but not yet cleared
+    index.deliver_archive(lambda: archive)
+    assert index.pending_archive() == 0
+    assert list(archive.read(EMBEDDING_ARCHIVE_PREFIX)) == list(records)
+    assert index.dense_search(np.asarray(unit(1, 0)), k=1)[0][0] == PUMPS[0].chunk
+    index.close()
