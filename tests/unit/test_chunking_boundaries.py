@@ -1,0 +1,156 @@
+"""Chunking at its edges: heading limits, blocks across page breaks, clipped headings, overlap order,
+tables larger than a chunk (issue 16: mutation survivors in ragline.chunking)."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from ragline.chunking import (
+    HEADING_MAX_CHARS,
+    UNMARKED_HEADING_LEVEL,
+    BlockKind,
+    Chunker,
+    document_blocks,
+    heading_level,
+    is_table_row,
+    split_sentences,
+)
+from ragline.model import Document, Page
+
+
+def _document(*pages: str) -> Document:
+    return Document(
+        id="e" * 64,
+        source="/docs/plant.pdf",
+        title="Plant Manual",
+        pages=tuple(Page(number=index + 1, text=text) for index, text in enumerate(pages)),
+    )
+
+
+def _blocks(*pages: str) -> list[tuple[BlockKind, str, tuple[int, ...]]]:
+    return [(block.kind, block.text, block.pages) for block in document_blocks(_document(*pages))]
+
+
+# --- what is a heading ----------------------------------------------------------------------
+
+HEADING_OF_MAX_LENGTH = (
+    "Section 12 Pressure limits at the pumping stations of Hillcrest, Lakeside, Millrace and Northgate II"
+)
+# A prose line wrapped by the PDF (no final stop) that happens to open like an item heading.
+WRAPPED_PROSE_LINE = (
+    "Section 123 of the Water Act requires every operator of a pumping station serving more than ten thous"
+)
+
+
+def test_a_heading_as_long_as_the_limit_is_a_heading_and_a_longer_line_is_not():
+    assert len(HEADING_OF_MAX_LENGTH) == HEADING_MAX_CHARS
+    assert len(WRAPPED_PROSE_LINE) == HEADING_MAX_CHARS + 1
+    assert heading_level(HEADING_OF_MAX_LENGTH) == 1
+    assert heading_level(WRAPPED_PROSE_LINE) == 0
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Part 2 of the contract requires a yearly inspection.",
+        "Section 4 applies to every station!",
+        "Item 7 is the largest expense:",
+    ],
+)
+def test_a_sentence_that_opens_like_an_item_heading_is_prose(sentence):
+    assert heading_level(sentence) == 0
+
+
+def test_a_one_word_title_case_line_before_a_paragraph_is_a_heading():
+    assert [(kind, text) for kind, text, _ in _blocks("Overview\nThe plant treats water every day.")] == [
+        (BlockKind.HEADING, "Overview"),
+        (BlockKind.PARAGRAPH, "The plant treats water every day."),
+    ]
+    assert document_blocks(_document("Overview\nThe plant treats water every day."))[0].level == UNMARKED_HEADING_LEVEL
+
+
+@pytest.mark.parametrize(
+    ("line", "is_heading"),
+    [
+        ("Notes On Pumps And Valves Of The Old North Plant", True),  # ten words
+        ("Pumps And Valves Of The Old North Mill At Dale Row", False),  # eleven words: a line of names
+    ],
+)
+def test_an_unmarked_heading_has_at_most_ten_words(line, is_heading):
+    kinds = [kind for kind, _, _ in _blocks(f"{line}\nThe plant treats water every day.")]
+    assert (kinds[0] is BlockKind.HEADING) is is_heading
+
+
+def test_a_prose_line_with_trailing_blanks_is_not_a_table_row():
+    assert not is_table_row("In 2023 we pumped 15 to 16 MGD.   ")
+
+
+def test_a_header_row_of_years_before_a_label_is_a_table_row():
+    assert is_table_row("2024 2023 Change")
+    assert _blocks("2024 2023 Change\nRevenue 1,200 1,350 12%\nCosts 800 910 14%") == [
+        (BlockKind.TABLE, "2024 2023 Change\nRevenue 1,200 1,350 12%\nCosts 800 910 14%", (1,))
+    ]
+
+
+# --- blocks across page breaks --------------------------------------------------------------
+
+
+def test_document_blocks_join_a_paragraph_running_over_a_page_break():
+    assert _blocks("The relief valve opens when the", "pressure exceeds ten bar.") == [
+        (BlockKind.PARAGRAPH, "The relief valve opens when the pressure exceeds ten bar.", (1, 2))
+    ]
+
+
+def test_a_table_ending_a_page_is_not_joined_with_a_lower_case_line_opening_the_next():
+    assert _blocks("Revenue 1,200 1,350\nCosts 800 910", "and the remainder was paid in cash.") == [
+        (BlockKind.TABLE, "Revenue 1,200 1,350\nCosts 800 910", (1,)),
+        (BlockKind.PARAGRAPH, "and the remainder was paid in cash.", (2,)),
+    ]
+
+
+def test_two_paragraphs_of_one_page_stay_two(token_counter):
+    page = "The pumps were serviced in May.\nThey run at night when power is cheap."
+    assert [text for _, text, _ in _blocks(page)] == [
+        "The pumps were serviced in May.",
+        "They run at night when power is cheap.",
+    ]
+    chunker = Chunker(token_counter, max_tokens=64, overlap_tokens=0, contextual_header=False)
+    assert chunker.chunk(_document(page))[0].text == (
+        "The pumps were serviced in May.\n\nThey run at night when power is cheap."
+    )
+
+
+# --- from blocks to chunks ------------------------------------------------------------------
+
+
+def test_a_markdown_heading_longer_than_the_limit_is_clipped_in_the_heading_path(token_counter):
+    title = "Pressure limits " + " and ".join(f"station {name}" for name in ("Hillcrest", "Lakeside", "Millrace") * 4)
+    assert len(title) > HEADING_MAX_CHARS
+    chunker = Chunker(token_counter, max_tokens=128, overlap_tokens=0, contextual_header=False)
+    chunk = chunker.chunk(_document(f"## {title}\nThe limits are checked every quarter."))[0]
+    assert chunk.heading_path == (title[: HEADING_MAX_CHARS - 1] + "…",)
+    assert len(chunk.heading_path[0]) == HEADING_MAX_CHARS
+
+
+def test_the_overlap_repeats_the_previous_chunk_s_last_sentences_in_their_order(token_counter):
+    paragraph = " ".join(f"Pump {index} runs." for index in range(60))
+    chunker = Chunker(token_counter, max_tokens=48, overlap_tokens=16, contextual_header=False)
+    chunks = chunker.chunk(_document(paragraph))
+    assert len(chunks) > 2
+    for previous, following in itertools.pairwise(chunks):
+        before, after = split_sentences(previous.text), split_sentences(following.text)
+        carried = [sentence for sentence in after if sentence in before]
+        assert len(carried) >= 2, "the fixture must carry several sentences"
+        assert after[: len(carried)] == carried
+        assert before[-len(carried) :] == carried
+
+
+def test_a_table_larger_than_a_chunk_is_split_between_rows(token_counter):
+    rows = [f"Station {index:02d} {1000 + index * 37:,} {900 + index * 29:,}" for index in range(40)]
+    chunker = Chunker(token_counter, max_tokens=64, overlap_tokens=0, contextual_header=False)
+    chunks = chunker.chunk(_document("\n".join(rows)))
+    assert len(chunks) > 2
+    assert all(chunk.token_count <= 64 for chunk in chunks)
+    assert [line for chunk in chunks for line in chunk.text.split("\n")] == rows
