@@ -1,0 +1,319 @@
+"""What the Textract adapter promises its callers, beyond the contract suite and test_adapters.
+
+Three groups: how a finished result becomes pages (layout labels, headings, parse failures,
+partial results), how `extract` hands the bytes to Textract (staging, sources read in place,
+the idempotency token, bad input), and how the page windows of a large document are read from
+the result files Textract wrote (cursors across files, truncated results, configuration).
+Textract itself is a botocore Stubber, or moto completed by `TextractRecorder`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import boto3
+import pytest
+from botocore.response import StreamingBody
+from botocore.stub import Stubber
+
+from ragline.adapters.aws.textract import TextractExtractor
+from ragline.chunking import BlockKind, document_blocks
+from ragline.errors import ConfigurationError, DocumentError
+from ragline.model import content_hash
+from ragline.windows import ResultCursor
+from tests.aws.textract_recorder import RESULT_FILE_BLOCKS
+from tests.aws.textract_responses import PageContent, analysis_blocks, paged_responses
+
+SOURCE = "s3://ingest/manuals/pumps.pdf"
+
+
+def _document(responses: list[dict], source: str = SOURCE):
+    """The document of job `job-1`, Textract answering `responses` in turn."""
+    textract = boto3.client("textract")
+    with Stubber(textract) as stubber:
+        for response in responses:
+            stubber.add_response("get_document_analysis", response)
+        return TextractExtractor(textract).document("job-1", source=source, document_id="d" * 64)
+
+
+def _one_page(content: PageContent) -> dict:
+    return paged_responses(analysis_blocks([content]), 10_000, 1)[0]
+
+
+# --- a finished result becomes pages ------------------------------------------------------
+
+
+def test_titles_and_section_headers_become_the_chunker_s_first_and_second_level_headings():
+    content = PageContent(
+        paragraphs=[("LAYOUT_TITLE", "Pump maintenance"), ("LAYOUT_SECTION_HEADER", "Seals and gaskets"), "Seals wear."]
+    )
+    document = _document([_one_page(content)])
+    headings = [(block.text, block.level) for block in document_blocks(document) if block.kind is BlockKind.HEADING]
+    assert headings == [("Pump maintenance", 1), ("Seals and gaskets", 2)]
+
+
+def test_headers_footers_and_page_numbers_labelled_by_textract_are_dropped_even_on_a_single_page():
+    # One page: the shared clean-up has no second page to see them repeat, and "p. 7" is no page
+    # number pattern it knows; only Textract's layout labels can tell these lines apart.
+    response = _one_page(
+        PageContent(paragraphs=["Valves stop the flow."], header="ACME confidential", footer="Prepared by plant staff")
+    )
+    response = _relabelled(response, "Prepared by plant staff", "LAYOUT_FOOTER")
+    with_number = _one_page(PageContent(paragraphs=["Valves stop the flow."], footer="p. 7"))
+    with_number = _relabelled(with_number, "p. 7", "LAYOUT_PAGE_NUMBER")
+    assert _document([response]).pages[0].text == "Valves stop the flow."
+    assert _document([with_number]).pages[0].text == "Valves stop the flow."
+
+
+def _relabelled(response: dict, line: str, layout: str) -> dict:
+    """The response with the layout block around `line` labelled `layout`, as Textract may label it."""
+    blocks = response["Blocks"]
+    line_id = next(block["Id"] for block in blocks if block["BlockType"] == "LINE" and block.get("Text") == line)
+    for block in blocks:
+        children = [id for relation in block.get("Relationships", []) for id in relation["Ids"]]
+        if block["BlockType"].startswith("LAYOUT_") and children == [line_id]:
+            block["BlockType"] = layout
+    return response
+
+
+def test_the_document_names_the_source_it_was_read_from():
+    document = _document([_one_page(PageContent(paragraphs=["Valves stop the flow."]))])
+    assert (document.source, document.title) == (SOURCE, "pumps")
+
+
+def test_a_result_that_textractor_cannot_parse_is_a_document_error_naming_the_source():
+    truncated = _one_page(PageContent(paragraphs=["Valves stop the flow."]))
+    truncated["DocumentMetadata"]["Pages"] = 2  # the result of a two-page job, one page lost
+    with pytest.raises(DocumentError) as failure:
+        _document([truncated])
+    assert failure.value.source == SOURCE
+    assert failure.value.reason.startswith("Textract's result could not be parsed: AssertionError")
+
+
+def test_a_result_with_blocks_but_no_page_is_a_document_error_naming_the_source():
+    lines = [block for block in _one_page(PageContent(paragraphs=["Stray."]))["Blocks"] if block["BlockType"] != "PAGE"]
+    response = {"JobStatus": "SUCCEEDED", "DocumentMetadata": {"Pages": 0}, "Blocks": lines}
+    with pytest.raises(DocumentError) as failure:
+        _document([response])
+    assert (failure.value.source, failure.value.reason) == (SOURCE, "Textract found no pages in the document")
+
+
+def test_a_partly_failed_job_keeps_its_pages_and_warns_with_the_job_source_and_textract_s_warnings(caplog):
+    response = _one_page(PageContent(paragraphs=["Valves stop the flow."]))
+    response["JobStatus"] = "PARTIAL_SUCCESS"
+    response["Warnings"] = [{"ErrorCode": "UNSUPPORTED_PAGE", "Pages": [2]}]
+    with caplog.at_level(logging.WARNING, logger="ragline.adapters.aws.textract"):
+        document = _document([response])
+    assert [page.text for page in document.pages] == ["Valves stop the flow."]
+    assert [record.getMessage() for record in caplog.records] == [
+        f"Textract job job-1 for {SOURCE} partly failed: [{{'ErrorCode': 'UNSUPPORTED_PAGE', 'Pages': [2]}}]"
+    ]
+
+
+def test_the_whole_result_is_one_response_with_every_block_and_no_token_left_to_follow():
+    blocks = analysis_blocks([PageContent(paragraphs=[f"Line {word}."]) for word in ("one", "two", "three")])
+    responses = paged_responses(blocks, page_size=5, pages=3)
+    textract = boto3.client("textract")
+    with Stubber(textract) as stubber:
+        for response in responses:
+            stubber.add_response("get_document_analysis", response)
+        result = TextractExtractor(textract).result("job-1", source=SOURCE)
+    assert "NextToken" not in result
+    assert result["Blocks"] == blocks
+    assert result["DocumentMetadata"] == {"Pages": 3}
+
+
+# --- extract: the bytes in hand go to Textract ---------------------------------------------
+
+PDF = b"%PDF-1.7\n% a pump manual\n"
+
+
+@pytest.fixture
+def s3(aws):
+    client = boto3.client("s3")
+    for bucket in ("ingest", "staging", "results"):
+        client.create_bucket(Bucket=bucket)
+    return client
+
+
+@pytest.fixture
+def planned(textract):
+    """Whatever Textract is asked to read, it reads one page saying "Valves stop the flow."."""
+    textract.plan("*", analysis_blocks([PageContent(paragraphs=["Valves stop the flow."])]), pages=1)
+    return textract
+
+
+def _extractor(**options) -> TextractExtractor:
+    return TextractExtractor(boto3.client("textract"), sleep=lambda seconds: None, **options)
+
+
+def test_local_bytes_are_staged_and_textract_reads_exactly_them_under_their_content_hash(s3, planned):
+    document = _extractor(s3=s3, staging_bucket="staging").extract("/docs/pumps.pdf", PDF)
+    (request,) = planned.requests
+    location = request["DocumentLocation"]["S3Object"]
+    assert location == {"Bucket": "staging", "Name": f"staging/{content_hash(PDF)}/pumps.pdf"}
+    assert s3.get_object(Bucket="staging", Key=location["Name"])["Body"].read() == PDF
+    assert [page.text for page in document.pages] == ["Valves stop the flow."]
+
+
+def test_extracting_asks_for_the_job_by_content_hash_so_a_retry_does_not_pay_for_a_second_job(s3, planned):
+    _extractor(s3=s3, staging_bucket="staging").extract("/docs/pumps.pdf", PDF)
+    (request,) = planned.requests
+    assert (request["ClientRequestToken"], request["JobTag"]) == (content_hash(PDF), content_hash(PDF))
+
+
+@pytest.mark.parametrize("with_s3_client", [True, False], ids=["s3-client-without-staging-bucket", "no-s3-client"])
+def test_an_s3_source_is_read_where_it_is_when_no_staging_bucket_is_set(s3, planned, with_s3_client):
+    extractor = _extractor(s3=s3 if with_s3_client else None)
+    document = extractor.extract("s3://ingest/reports/2024/q1 pumps.pdf", PDF)
+    (request,) = planned.requests
+    assert request["DocumentLocation"]["S3Object"] == {"Bucket": "ingest", "Name": "reports/2024/q1 pumps.pdf"}
+    assert s3.list_objects_v2(Bucket="staging")["KeyCount"] == 0
+    assert document.source == "s3://ingest/reports/2024/q1 pumps.pdf"
+
+
+def test_a_local_file_without_a_staging_bucket_is_refused_with_the_setting_to_set(s3, planned):
+    with pytest.raises(DocumentError) as failure:
+        _extractor(s3=s3).extract("/docs/pumps.pdf", PDF)
+    assert failure.value.source == "/docs/pumps.pdf"
+    assert failure.value.reason == "Textract reads from S3: set extraction.staging_bucket to extract local files"
+    assert planned.requests == []
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", "the file is empty (0 bytes)"),
+        (b"<html>not a manual</html>", "not a PDF or image: the file does not start with %PDF- or an image header"),
+    ],
+    ids=["empty", "html"],
+)
+def test_bytes_textract_would_refuse_are_refused_before_any_job_naming_the_file(s3, planned, data, reason):
+    with pytest.raises(DocumentError) as failure:
+        _extractor(s3=s3, staging_bucket="staging").extract("/docs/pumps.pdf", data)
+    assert (failure.value.source, failure.value.reason) == ("/docs/pumps.pdf", reason)
+    assert planned.requests == []
+
+
+# --- page windows, read from the result files Textract wrote -------------------------------
+
+TREES = [
+    "alder", "ash", "aspen", "beech", "birch", "cedar", "cherry", "chestnut", "cypress", "elder", "elm", "fir",
+    "hazel", "hemlock", "holly", "hornbeam", "juniper", "larch", "laurel", "lime", "linden", "maple", "oak", "olive",
+    "pine", "plane", "poplar", "rowan", "spruce", "sycamore", "walnut", "willow", "yew", "acacia", "baobab", "cork",
+]  # fmt: skip
+
+
+def _lines(tree: str) -> list[str]:
+    # Page texts differ in words, not in numbers: numbers at a fixed offset from the page would be running furniture.
+    return [
+        f"The {tree} pump moves water uphill.",
+        f"Its {tree} seal wears out slowly.",
+        f"The {tree} filter clogs in spring.",
+        f"Replace the {tree} meter every year.",
+    ]
+
+
+def _manual(trees: list[str]) -> list[dict]:
+    return analysis_blocks([PageContent(paragraphs=["\n".join(_lines(tree))]) for tree in trees])
+
+
+def _read_windows(extractor, job_id, *, pages: int, size: int):
+    """Windows of `size` pages, each read from where the one before stopped, as the window queue chains them."""
+    read, cursor = [], ResultCursor()
+    for first in range(1, pages + 1, size):
+        window, cursor = extractor.read_pages(
+            job_id, source=SOURCE, first_page=first, last_page=min(first + size - 1, pages), cursor=cursor
+        )
+        read += window
+    return read, cursor
+
+
+def _job(extractor: TextractExtractor, textract, blocks: list[dict], pages: int) -> str:
+    textract.plan("manuals/pumps.pdf", blocks, pages=pages)
+    return extractor.start("ingest", "manuals/pumps.pdf", document_id="d" * 64)
+
+
+def test_windows_read_in_turn_give_every_page_once_in_order_across_result_files(s3, textract):
+    blocks = _manual(TREES)
+    assert len(blocks) > RESULT_FILE_BLOCKS  # two result files: one window starts in the first and ends in the second
+    extractor = _extractor(s3=s3, output_bucket="results")
+    job_id = _job(extractor, textract, blocks, len(TREES))
+    assert extractor.job_pages(job_id, source=SOURCE) == len(TREES)
+    pages, _ = _read_windows(extractor, job_id, pages=len(TREES), size=6)
+    assert [(page.number, page.text) for page in pages] == [
+        (number, " ".join(_lines(tree))) for number, tree in enumerate(TREES, start=1)
+    ]
+
+
+def test_a_result_that_stops_before_the_pages_its_job_counted_fails_the_next_window_as_nothing_to_read(s3, textract):
+    extractor = _extractor(s3=s3, output_bucket="results")
+    job_id = _job(extractor, textract, _manual(TREES[:4]), pages=6)  # pages 5 and 6 missing from the result
+    pages, cursor = _read_windows(extractor, job_id, pages=4, size=4)
+    assert [page.number for page in pages] == [1, 2, 3, 4]
+    with pytest.raises(DocumentError) as failure:
+        extractor.read_pages(job_id, source=SOURCE, first_page=5, last_page=6, cursor=cursor)
+    assert (failure.value.source, failure.value.reason) == (SOURCE, "Textract found nothing to read in the document")
+
+
+def test_page_windows_without_an_output_bucket_are_a_configuration_error_naming_the_setting(s3):
+    extractor = _extractor(s3=s3, staging_bucket="staging")  # staging alone: an S3 client but no OutputConfig
+    with pytest.raises(ConfigurationError, match=r"extraction\.output_bucket"):
+        extractor.read_pages("job-1", source=SOURCE, first_page=1, last_page=1, cursor=ResultCursor())
+
+
+def test_a_job_with_no_result_files_is_a_document_error_naming_the_source_and_the_job(s3):
+    extractor = _extractor(s3=s3, output_bucket="results")
+    with pytest.raises(DocumentError) as failure:
+        extractor.read_pages("job-gone", source=SOURCE, first_page=1, last_page=1, cursor=ResultCursor())
+    assert failure.value.source == SOURCE
+    assert failure.value.reason.startswith("Textract job job-gone wrote no result files under ")
+
+
+def _result_file(s3, job_id: str, number: int, response: dict) -> None:
+    s3.put_object(Bucket="results", Key=f"textract-output/{job_id}/{number}", Body=json.dumps(response))
+
+
+def test_a_result_file_without_blocks_reads_as_nothing_to_read_not_as_a_crash(s3):
+    _result_file(s3, "job-2", 1, {"JobStatus": "SUCCEEDED", "DocumentMetadata": {"Pages": 1}})
+    with pytest.raises(DocumentError) as failure:
+        _extractor(s3=s3, output_bucket="results").read_pages(
+            "job-2", source=SOURCE, first_page=1, last_page=1, cursor=ResultCursor()
+        )
+    assert (failure.value.source, failure.value.reason) == (SOURCE, "Textract found nothing to read in the document")
+
+
+def test_a_block_without_a_page_number_is_a_document_error_naming_the_block(s3):
+    blocks = _manual(["oak"])
+    del blocks[3]["Page"]
+    _result_file(s3, "job-3", 1, {"JobStatus": "SUCCEEDED", "DocumentMetadata": {"Pages": 1}, "Blocks": blocks})
+    with pytest.raises(DocumentError) as failure:
+        _extractor(s3=s3, output_bucket="results").read_pages(
+            "job-3", source=SOURCE, first_page=1, last_page=1, cursor=ResultCursor()
+        )
+    assert failure.value.source == SOURCE
+    assert failure.value.reason == f"a block of Textract's result has no page number: {blocks[3]['Id']}"
+
+
+def test_page_windows_are_read_with_the_extractor_s_own_s3_client(s3):
+    # The client built from the settings (region, endpoint, retries), not a default one: here
+    # only the extractor's client knows the result; a default client finds no such bucket.
+    own = boto3.client("s3")
+    body = json.dumps({"JobStatus": "SUCCEEDED", "DocumentMetadata": {"Pages": 1}, "Blocks": _manual(["oak"])})
+    with Stubber(own) as stubber:
+        stubber.add_response(
+            "list_objects_v2",
+            {"Contents": [{"Key": "results-elsewhere/job-4/1"}], "KeyCount": 1},
+            {"Bucket": "elsewhere", "Prefix": "results-elsewhere/job-4"},
+        )
+        stubber.add_response(
+            "get_object",
+            {"Body": StreamingBody(io.BytesIO(body.encode()), len(body))},
+            {"Bucket": "elsewhere", "Key": "results-elsewhere/job-4/1"},
+        )
+        extractor = _extractor(s3=own, output_bucket="elsewhere", output_prefix="results-elsewhere")
+        pages, _ = extractor.read_pages("job-4", source=SOURCE, first_page=1, last_page=1, cursor=ResultCursor())
+        stubber.assert_no_pending_responses()
+    assert [page.text for page in pages] == [" ".join(_lines("oak"))]
