@@ -18,13 +18,12 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from ragline.config import SearchMode
-from ragline.filters import JsonInt, SearchFilter
+from ragline.filters import NOT_BLANK, JsonInt, SearchFilter
 from ragline.model import Answer, Citation, DocumentCard
 from ragline.query import Retrieved
 
 API_VERSION = "1.0.0"
 QUESTION_MAX_CHARS = 2000
-NOT_BLANK = r"[^\s\x1c-\x1f]"
 
 
 class QueryRequest(BaseModel):

@@ -11,12 +11,14 @@ from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -34,7 +36,10 @@ MAX_TAG_CHARS = 256
 # as Python's and Java's $ also match before a final newline (hypothesis, so schemathesis, writes one).
 _END = r"$(?!\n)"
 PERIOD_PATTERN = re.compile(r"^[0-9]{4}(?:-(?:Q[1-4]|[0-9]{2}(?:-[0-9]{2})?))?" + _END)
-ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}" + _END)
+#: Something besides what str.strip() removes: Unicode White_Space and \x1c-\x1f (Python's \s holds them,
+#: JavaScript's and Java's do not, hence both).
+NOT_BLANK = r"[^\s\x1c-\x1f]"
 
 
 def _type_pattern(doc_type: str) -> str:
@@ -49,7 +54,18 @@ DOC_TYPE_PATTERN = re.compile("^(?:" + "|".join(_type_pattern(doc_type) for doc_
 #: Validation context of values typed as text (the CLI's --filter): "3" is then a page number.
 FROM_TEXT = {"from_text": True}
 
-Tag = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TAG_CHARS)]
+
+def _not_blank(value: str) -> str:
+    """A blank issuer would match every card with a space in it, a blank tag nothing: refused, as questions are."""
+    if not value.strip():
+        raise PydanticCustomError("blank", "must not be blank")
+    return value
+
+
+# The pattern is the schema's way of saying what _not_blank checks (its message is the clearer one).
+_NOT_BLANK_CHECKS = (AfterValidator(_not_blank), Field(json_schema_extra={"pattern": NOT_BLANK}))
+NonBlank = Annotated[str, *_NOT_BLANK_CHECKS]
+Tag = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TAG_CHARS), *_NOT_BLANK_CHECKS]
 
 
 def _json_number(value: object, info: ValidationInfo) -> object:
@@ -76,7 +92,11 @@ def _iso_date(value: object) -> object:
 
 
 JsonInt = Annotated[int, BeforeValidator(_json_number)]
-IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+IsoDate = Annotated[
+    date,
+    BeforeValidator(_iso_date),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": ISO_DATE.pattern}),
+]
 # The bounds on the integer itself: on an optional field pydantic would write them beside the union.
 Page = Annotated[int, Field(ge=1, le=MAX_PAGE), BeforeValidator(_json_number)]
 
@@ -86,7 +106,7 @@ class SearchFilter(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    source: str | None = Field(
+    source: NonBlank | None = Field(
         default=None,
         description="Exact source URI, or a glob with * (e.g. '*/annual-report*.pdf').",
         min_length=1,
@@ -97,7 +117,7 @@ class SearchFilter(BaseModel):
     page_to: Page | None = Field(default=None, description="Chunks spanning a page <= this one.")
     date_from: IsoDate | None = Field(default=None, description="Documents dated on or after this day.")
     date_to: IsoDate | None = Field(default=None, description="Documents dated on or before this day.")
-    issuer: str | None = Field(
+    issuer: NonBlank | None = Field(
         default=None, min_length=1, max_length=200, description="Documents whose card's issuer contains this text."
     )
     period: str | None = Field(

@@ -15,8 +15,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from ragline.api import QUESTION_MAX_CHARS
-from ragline.filters import PERIOD_PATTERN
+from ragline.api import QueryRequest
 from stacks import nag
 from stacks.config import ApiAuth, RaglineConfig
 
@@ -25,56 +24,66 @@ JSON = apigw.JsonSchemaType
 # explicitly so the template states it and tests/infra can compare the query function's with it.
 INTEGRATION_TIMEOUT = Duration.seconds(29)
 
-# Mirrors ragline.api.QueryRequest and ragline.filters.SearchFilter, the runtime's contract;
-# tests/infra checks the field names stay the same, so the gateway never refuses what the
-# runtime accepts (or the reverse).
-ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-_FILTER = apigw.JsonSchema(
-    type=JSON.OBJECT,
-    additional_properties=False,
-    properties={
-        "source": apigw.JsonSchema(type=JSON.STRING, min_length=1, max_length=1024),
-        "tags": apigw.JsonSchema(
-            type=JSON.ARRAY, max_items=32, items=apigw.JsonSchema(type=JSON.STRING, max_length=128)
-        ),
-        "page_from": apigw.JsonSchema(type=JSON.INTEGER, minimum=1),
-        "page_to": apigw.JsonSchema(type=JSON.INTEGER, minimum=1),
-        "date_from": apigw.JsonSchema(type=JSON.STRING, pattern=ISO_DATE),
-        "date_to": apigw.JsonSchema(type=JSON.STRING, pattern=ISO_DATE),
-        # The document card's fields (ragline.cards). The type is any text: the runtime normalizes
-        # "10k" or "Earnings Release" to its own names and says which ones it knows.
-        "issuer": apigw.JsonSchema(type=JSON.STRING, min_length=1, max_length=200),
-        "period": apigw.JsonSchema(type=JSON.STRING, pattern=PERIOD_PATTERN.pattern),
-        "doc_type": apigw.JsonSchema(type=JSON.STRING, min_length=1, max_length=64),
-    },
-)
+# Built from ragline.api.QueryRequest's own JSON schema, the runtime's contract, so that the gateway never
+# refuses what the runtime accepts (or the reverse) as either changes. tests/infra compares the two on
+# boundary bodies.
+_TYPES = {name.lower(): member for name, member in JSON.__members__.items()}
+# Keywords API Gateway's draft-4 models take, by their apigw.JsonSchema names. Left out: `default` and
+# `title` of fields (documentation only), and `format` (draft 4 does not make it a check; the runtime's
+# formats carry a pattern instead).
+_KEYWORDS = {
+    "description": "description",
+    "minLength": "min_length",
+    "maxLength": "max_length",
+    "pattern": "pattern",
+    "minimum": "minimum",
+    "maximum": "maximum",
+    "minItems": "min_items",
+    "maxItems": "max_items",
+    "enum": "enum",
+    "required": "required",
+    "additionalProperties": "additional_properties",
+}
 
 
-def _search_properties() -> dict[str, apigw.JsonSchema]:
-    return {
-        "question": apigw.JsonSchema(type=JSON.STRING, min_length=1, max_length=QUESTION_MAX_CHARS),
-        "k": apigw.JsonSchema(type=JSON.INTEGER, minimum=1, maximum=50),
-        "mode": apigw.JsonSchema(type=JSON.STRING, enum=["dense", "keyword", "hybrid"]),
-        "filter": _FILTER,
-    }
+def _resolved(schema: dict, definitions: dict) -> dict:
+    """The schema with a $ref replaced by its definition, and pydantic's `anyOf: [X, null]` (an optional
+    field) folded into X with `type: [X's type, "null"]`: a JSON null means "not given" to the runtime."""
+    if "$ref" in schema:
+        schema = {**definitions[schema["$ref"].rsplit("/", 1)[-1]], **{k: v for k, v in schema.items() if k != "$ref"}}
+    variants = schema.get("anyOf")
+    if variants is None:
+        return schema
+    given = [variant for variant in variants if variant != {"type": "null"}]
+    if len(given) != 1 or len(variants) != 2:
+        raise ValueError(f"no API Gateway model for the union {variants}: only X-or-null folds into one type")
+    value = _resolved(given[0], definitions)
+    outer = {k: v for k, v in schema.items() if k != "anyOf"}
+    return {**value, **outer, "type": [value["type"], "null"]}
 
 
-QUERY_SCHEMA = apigw.JsonSchema(
-    schema=apigw.JsonSchemaVersion.DRAFT4,
-    title="QueryRequest",
-    type=JSON.OBJECT,
-    additional_properties=False,
-    required=["question"],
-    properties=_search_properties(),
-)
-SEARCH_SCHEMA = apigw.JsonSchema(
-    schema=apigw.JsonSchemaVersion.DRAFT4,
-    title="SearchRequest",
-    type=JSON.OBJECT,
-    additional_properties=False,
-    required=["question"],
-    properties=_search_properties(),
-)
+def gateway_schema(source: dict, definitions: dict | None = None, **extra: object) -> apigw.JsonSchema:
+    """apigw.JsonSchema for a pydantic JSON schema made of objects, arrays, strings, integers and enums;
+    `extra` sets more of apigw.JsonSchema's options (the draft and title of a model)."""
+    definitions = source.get("$defs", {}) if definitions is None else definitions
+    schema = _resolved(source, definitions)
+    types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+    options: dict = {_KEYWORDS[key]: value for key, value in schema.items() if key in _KEYWORDS}
+    options["type"] = [_TYPES[name] for name in types] if len(types) > 1 else _TYPES[types[0]]
+    if "properties" in schema:
+        options["properties"] = {
+            name: gateway_schema(field, definitions) for name, field in schema["properties"].items()
+        }
+    if "items" in schema:
+        options["items"] = gateway_schema(schema["items"], definitions)
+    return apigw.JsonSchema(**options, **extra)
+
+
+def request_model(title: str) -> apigw.JsonSchema:
+    """The body schema of POST /query and /search, as a draft-4 model titled `title`."""
+    schema = QueryRequest.model_json_schema()
+    body = {key: value for key, value in schema.items() if key not in ("title", "description")}
+    return gateway_schema(body, schema=apigw.JsonSchemaVersion.DRAFT4, title=title)
 
 
 class QueryApi(Construct):
@@ -129,7 +138,8 @@ class QueryApi(Construct):
         validator = self.api.add_request_validator(
             "Validator", validate_request_body=True, validate_request_parameters=True
         )
-        for path, schema in (("query", QUERY_SCHEMA), ("search", SEARCH_SCHEMA)):
+        for path, title in (("query", "QueryRequest"), ("search", "SearchRequest")):
+            schema = request_model(title)
             model = self.api.add_model(f"{path.capitalize()}Model", content_type="application/json", schema=schema)
             self.api.root.add_resource(path).add_method(
                 "POST",

@@ -59,6 +59,9 @@ REFUSED = [
     ({"filter": {"period": 2023}}, "filter.period: Input should be a valid string"),
     ({"filter": {"tags": "finance"}}, "filter.tags: Input should be a valid tuple"),
     ({"filter": {"tags": [""]}}, "filter.tags.0: String should have at least 1 character"),
+    ({"filter": {"tags": ["finance", " "]}}, "filter.tags.1: must not be blank"),  # would match no chunk
+    ({"filter": {"issuer": "  "}}, "filter.issuer: must not be blank"),  # would match any issuer with a space
+    ({"filter": {"source": "\t"}}, "filter.source: must not be blank"),
     ({"filter": {"source": 5}}, "filter.source: Input should be a valid string"),
     ({"k": True}, "k: Input should be a valid integer"),
     ({"k": "5"}, "k: Input should be a valid integer"),
