@@ -317,3 +317,14 @@ def test_page_windows_are_read_with_the_extractor_s_own_s3_client(s3):
         pages, _ = extractor.read_pages("job-4", source=SOURCE, first_page=1, last_page=1, cursor=ResultCursor())
         stubber.assert_no_pending_responses()
     assert [page.text for page in pages] == [" ".join(_lines("oak"))]
+
+
+@pytest.mark.parametrize("size", [1, 4], ids=["windows-of-one-page", "last-window-of-one-page"])
+def test_a_window_holding_a_single_page_keeps_that_page_s_number(s3, textract, size):
+    # 9 pages in windows of 4: the last window holds page 9 alone, as a 101-page document's
+    # last window does with the default 100 pages per window.
+    extractor = _extractor(s3=s3, output_bucket="results")
+    job_id = _job(extractor, textract, _manual(TREES[:9]), pages=9)
+    pages, _ = _read_windows(extractor, job_id, pages=9, size=size)
+    assert [page.number for page in pages] == list(range(1, 10))
+    assert pages[-1].text == " ".join(_lines(TREES[8]))
