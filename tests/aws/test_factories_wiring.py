@@ -257,8 +257,12 @@ def test_a_synchronous_extraction_polls_at_the_configured_interval(aws, textract
         waits.append(seconds)
         raise WaitedError  # one poll is enough to see its interval; the job never finishes here
 
-    # The extractor's sleep is a constructor default the factory does not pass: replace the default.
-    monkeypatch.setitem(TextractExtractor.__init__.__kwdefaults__, "sleep", sleep)
+    # The extractor's sleep is a constructor argument the factory does not pass: the factory builds
+    # this extractor class instead, the same but for its sleep.
+    monkeypatch.setattr(
+        "ragline.adapters.aws.textract.TextractExtractor",
+        lambda *args, **kwargs: TextractExtractor(*args, sleep=sleep, **kwargs),
+    )
     settings = Settings(extraction={"backend": "textract", "staging_bucket": "staging", "poll_seconds": 0.25})
     with pytest.raises(WaitedError):
         factories.textract_extractor(settings).extract("/laptop/pumps.pdf", PDF_BYTES)
