@@ -1,0 +1,99 @@
+"""The OpenSearch index keeps what a failed write did not replace, answers k results, and refuses
+an existing index whose vector method differs from the configured one.
+
+Driven through the real opensearch-py client against the in-memory OpenSearch of this folder.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ragline.adapters.aws.opensearch_index import IndexWriteError, OpenSearchIndex
+from ragline.errors import ConfigurationError
+from tests.aws.fake_opensearch import FakeOpenSearch, fake_client
+from tests.contracts.index_contract import DIMENSION, PUMPS, embedded, unit
+
+BULK_ACTIONS = ("index", "create", "update", "delete")
+
+
+class StrictBulkOpenSearch(FakeOpenSearch):
+    """The fake, with OpenSearch's own `_bulk` rules on the action of each line: one of four names,
+    and `create` refuses an id that exists (409), where `index` overwrites it."""
+
+    def bulk(self, default_index: str | None, params: dict, body: Any) -> tuple[int, Any]:
+        actions = [next(iter(line)) for line in _bulk_lines(body)[::2]]
+        unknown = [action for action in actions if action not in BULK_ACTIONS]
+        if unknown:
+            reason = f"Malformed action/metadata line, expected one of {list(BULK_ACTIONS)} but found [{unknown[0]}]"
+            return 400, {"error": {"type": "illegal_argument_exception", "reason": reason}}
+        if "create" in actions:
+            self.refused_ids |= {  # the fake's way of refusing one item of a bulk request
+                meta["_id"]
+                for line in _bulk_lines(body)[::2]
+                for action, meta in line.items()
+                if action == "create" and any(meta["_id"] in index.docs for index in self.indices.values())
+            }
+        return super().bulk(default_index, params, body)
+
+
+def _bulk_lines(body: bytes) -> list[dict]:
+    import json
+
+    return [json.loads(line) for line in body.decode().splitlines() if line.strip()]
+
+
+@pytest.fixture
+def fake() -> FakeOpenSearch:
+    return StrictBulkOpenSearch()
+
+
+@pytest.fixture
+def index(fake: FakeOpenSearch) -> OpenSearchIndex:
+    built = OpenSearchIndex(fake_client(fake), "chunks", dimension=DIMENSION)
+    built.ensure_index()
+    return built
+
+
+def _pump_ids(fake: FakeOpenSearch) -> set[str]:
+    return {doc_id for doc_id, doc in fake.indices["chunks"].docs.items() if doc["source"] == "/docs/pumps.pdf"}
+
+
+def test_writing_the_same_content_again_overwrites_its_chunks_in_place(fake, index):
+    index.replace_document("/docs/pumps.pdf", "p" * 64, PUMPS)
+    index.replace_document("/docs/pumps.pdf", "p" * 64, PUMPS)  # a redelivered message
+    assert _pump_ids(fake) == {item.chunk.id for item in PUMPS}
+    assert index.count("/docs/pumps.pdf") == len(PUMPS)
+
+
+def test_a_refused_rewrite_of_the_same_content_keeps_that_content_searchable(fake, index):
+    index.replace_document("/docs/pumps.pdf", "p" * 64, PUMPS)
+    fake.refused_ids = {PUMPS[1].chunk.id}
+    with pytest.raises(IndexWriteError, match=r"refused 1 of 2 chunks of /docs/pumps\.pdf"):
+        index.replace_document("/docs/pumps.pdf", "p" * 64, PUMPS)
+    # Those chunks were served before the failed write: removing them would lose the document.
+    assert _pump_ids(fake) == {item.chunk.id for item in PUMPS}
+    assert index.dense_search(unit(1, 0), k=1)[0][0] == PUMPS[0].chunk
+
+
+def test_deleting_a_version_before_the_index_exists_deletes_nothing():
+    index = OpenSearchIndex(fake_client(FakeOpenSearch()), "never-created", dimension=DIMENSION)
+    assert index.delete_version("/docs/pumps.pdf", "p" * 64) == 0
+
+
+def test_dense_search_returns_k_hits_beyond_the_ten_of_an_unsized_search(index):
+    chunks = [embedded("/docs/many.pdf", "m" * 64, n, f"Part {n}.", unit(1, n / 20)) for n in range(15)]
+    index.replace_document("/docs/many.pdf", "m" * 64, chunks)
+    assert len(index.dense_search(unit(1, 0), k=12)) == 12
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("engine", "faiss"), ("space_type", "innerproduct")],
+)
+def test_an_existing_index_with_another_vector_method_is_refused_naming_the_setting(fake, index, setting, value):
+    configured = {"engine": "lucene", "space_type": "cosinesimil", setting: value}
+    changed = OpenSearchIndex(fake_client(fake), "chunks", dimension=DIMENSION, **configured)
+    with pytest.raises(ConfigurationError, match=rf"\['{setting}'\] cannot change on an existing index"):
+        changed.ensure_index()
