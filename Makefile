@@ -53,10 +53,19 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-# The deployed-shape suite needs the synthesized templates, so it runs through its own target; it goes
-# first because it builds each function's dependency set, which tests/infra/test_assets.py then imports.
-test: setup $(TEST_DEPS) lint
-	$(MAKE) deployed-test
+# Both suites need `synth` first: the deployed-shape suite drives its templates, and tests/infra/test_assets.py
+# imports the function dependency sets it builds (build/assets-cache/). After it, the deployed-shape
+# suite and the others share no files and no ports (each binds port 0), so on a
+# machine of two cores they run side by side: CI's wall time is the longer suite's, not their sum. Each
+# suite's output is printed whole when it ends (--output-sync), so the two logs never interleave.
+test: setup $(TEST_DEPS) lint synth
+	$(MAKE) --no-print-directory -j2 --output-sync=target deployed-suite other-suites
+
+.PHONY: deployed-suite other-suites
+deployed-suite:
+	$(DEPLOYED_SUITE)
+
+other-suites:
 	$(PY) -m pytest --ignore=tests/deployed $(PYTEST_ARGS)
 
 clean:
