@@ -69,5 +69,5 @@ other-suites:
 	$(PY) -m pytest --ignore=tests/deployed $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) .ragline cdk.out .pytest_cache .ruff_cache
+	rm -rf $(VENV) .ragline cdk.out .pytest_cache .ruff_cache .hypothesis
 
