@@ -1,0 +1,39 @@
+"""Firehose calls carry up to its limits, the limits included, and refused records are sent again
+only after a back-off (moto's Firehose; the back-off's sleeps recorded, never waited)."""
+
+from __future__ import annotations
+
+import boto3
+from moto.firehose.models import FirehoseBackend
+
+from ragline.adapters.aws.firehose_archive import MAX_BYTES_PER_CALL, FirehoseArchive, batches
+from ragline.records import EmbeddingRecord, RecordKind
+from tests.aws.conftest import create_stack
+
+
+def test_a_call_carries_exactly_4_mib_and_the_next_byte_starts_another():
+    record = b"x" * (MAX_BYTES_PER_CALL // 8)  # 512 KiB, under the 1,000 KiB of one record
+    assert [len(batch) for batch in batches([record] * 8)] == [8]
+    assert [len(batch) for batch in batches([record] * 8 + [b"y"])] == [8, 1]
+
+
+def test_refused_records_are_sent_again_after_a_back_off(aws, monkeypatch):
+    create_stack()
+    sleeps: list[float] = []
+    monkeypatch.setattr("tenacity.nap.time.sleep", sleeps.append)
+    original = FirehoseBackend.put_record_batch
+    calls: list[int] = []
+
+    def refuse_first_call(backend, delivery_stream_name, records):
+        calls.append(len(records))
+        if len(calls) > 1:
+            return original(backend, delivery_stream_name, records)
+        refused = {"ErrorCode": "ServiceUnavailableException", "ErrorMessage": "Slow down."}
+        return {"FailedPutCount": len(records), "Encrypted": False, "RequestResponses": [refused] * len(records)}
+
+    monkeypatch.setattr(FirehoseBackend, "put_record_batch", refuse_first_call)
+    record = EmbeddingRecord.now(id="d:0", kind=RecordKind.CHUNK, source="s3://b/k.pdf", model="m", vector=[1.0])
+    archive = FirehoseArchive(boto3.client("firehose"), embedding_stream="ragline-embeddings", prompt_stream=None)
+    assert archive.write([record]) == 1
+    assert calls == [1, 1]
+    assert len(sleeps) == 1 and sleeps[0] > 0  # Firehose asked to slow down: not at once
