@@ -1,10 +1,11 @@
 """Prove the deployed-shape suite can fail: remove one thing from a template, run it, expect a failure.
 
     python -m tests.deployed.mutations [--profile default] [--only env|statement] [--limit N]
-                                       [--survivors-of build/deployed/mutations-default.json]
+                                       [--match TEXT] [--survivors-of build/deployed/mutations-default.json]
 
 For every function of the profile, each variable of its template environment is removed
-in turn; for every role policy of those functions, each statement is removed in turn. Each
+in turn; for every role policy of those functions and of the Glue jobs, each statement is
+removed in turn. Each
 mutant runs the suite (`-x`: the first failing scenario is enough). A mutant that passes is a
 survivor: either the variable or grant is not needed (remove it from the stacks) or no scenario
 looks at what it does (add one). Statements the Lambda service itself uses (logs, VPC network
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -32,19 +34,40 @@ SERVICE_ACTIONS = ("logs:", "ec2:", "xray:")
 UNOBSERVABLE_ACTIONS = ("kms:",)
 # Granted by CDK's provider framework, which calls it only to wait for a function that is not yet Active.
 PROVIDER_WAIT_ACTIONS = ("lambda:GetFunction",)
+# CDK's staging bucket: Glue reads a job's script and --extra-py-files from it when it starts the job; the
+# suite runs the same staged files from cdk.out (tests/deployed/glue_scenario.py).
+STAGING_BUCKET = "cdk-hnb659fds-assets-"
+
+
+def _role_of(resource) -> tuple[str, str] | None:
+    role = resource.properties.get("Role")
+    return (resource.stack, role["Fn::GetAtt"][0]) if isinstance(role, dict) and "Fn::GetAtt" in role else None
+
+
+def _unobservable(statement: dict) -> str | None:
+    """Why removing this statement cannot change what any scenario sees, or None if a scenario should notice."""
+    actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+    if all(action.startswith(SERVICE_ACTIONS) for action in actions):
+        return "used by the Lambda or Glue service (logs, VPC interfaces, X-Ray), not by the code"
+    if all(action.startswith(UNOBSERVABLE_ACTIONS) for action in actions):
+        return "KMS: moto's S3, SQS and SNS never call KMS"
+    if all(action in PROVIDER_WAIT_ACTIONS for action in actions):
+        return "CDK's provider framework polls it only while a function is not yet Active"
+    if STAGING_BUCKET in json.dumps(statement["Resource"]):
+        return "read by Glue itself to start the job (script, --extra-py-files); the suite runs them from cdk.out"
+    return None
 
 
 def mutants(assembly: Assembly, only: str | None) -> list[tuple[dict, str | None]]:
-    """(mutation, reason it cannot be observed or None) for every variable and statement of the functions."""
+    """(mutation, reason it cannot be observed or None) for every variable and statement of the functions
+    and of the Glue jobs' roles."""
     found: list[tuple[dict, str | None]] = []
-    roles = set()
+    roles = {_role_of(job) for job in assembly.resources("AWS::Glue::Job")} - {None}
     for function in assembly.resources("AWS::Lambda::Function"):
         if not function.properties.get("Runtime", "").startswith(("python", "nodejs")):
             continue
         label = f"{function.stack}/{function.logical_id}"
-        role = function.properties["Role"]
-        if isinstance(role, dict) and "Fn::GetAtt" in role:
-            roles.add((function.stack, role["Fn::GetAtt"][0]))
+        roles |= {_role_of(function)} - {None}
         if only in (None, "env"):
             for name in function.properties.get("Environment", {}).get("Variables", {}):
                 found.append(({"kind": "env", "function": label, "name": name}, None))
@@ -59,14 +82,7 @@ def mutants(assembly: Assembly, only: str | None) -> list[tuple[dict, str | None
                 actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
                 mutation = {"kind": "statement", "stack": policy.stack, "policy": policy.logical_id, "index": index,
                             "actions": actions}  # fmt: skip
-                reason = None
-                if all(action.startswith(SERVICE_ACTIONS) for action in actions):
-                    reason = "used by the Lambda service (logs, VPC interfaces, X-Ray), not by the code"
-                elif all(action.startswith(UNOBSERVABLE_ACTIONS) for action in actions):
-                    reason = "KMS: moto's S3, SQS and SNS never call KMS"
-                elif all(action in PROVIDER_WAIT_ACTIONS for action in actions):
-                    reason = "CDK's provider framework polls it only while a function is not yet Active"
-                found.append((mutation, reason))
+                found.append((mutation, _unobservable(statement)))
     return found
 
 
@@ -96,6 +112,7 @@ def main() -> int:
     parser.add_argument("--profile", default="default")
     parser.add_argument("--only", choices=("env", "statement"))
     parser.add_argument("--limit", type=int, default=0, help="run at most N mutants (0: all)")
+    parser.add_argument("--match", default="", help="only mutants whose line holds this text (e.g. DriftRole)")
     parser.add_argument("--survivors-of", type=Path, help="re-run only the survivors recorded in this JSON file")
     args = parser.parse_args()
     assembly = Assembly.load(profile_folder(args.profile))
@@ -107,6 +124,7 @@ def main() -> int:
             json.dumps({k: v for k, v in row.items() if k not in ("outcome", "seconds", "failure")}) for row in previous
         ]
         candidates = [(mutation, why) for mutation, why in candidates if json.dumps(mutation) in keys]
+    candidates = [(mutation, why) for mutation, why in candidates if args.match in describe(mutation)]
     if args.limit:
         candidates = candidates[: args.limit]
     for mutation, unobservable in candidates:
@@ -119,7 +137,8 @@ def main() -> int:
         rows.append({**mutation, "outcome": "caught" if caught else "SURVIVED", "seconds": round(seconds, 1),
                      "failure": failure})  # fmt: skip
         print(f"{'caught' if caught else 'SURVIVED':>8}  {describe(mutation)}  {failure}", flush=True)
-    suffix = "-survivors" if args.survivors_of else ""
+    # A partial run writes its own file, and never overwrites the whole profile's.
+    suffix = ("-survivors" if args.survivors_of else "") + (f"-{re.sub(r'[^A-Za-z0-9]+', '-', args.match)}" if args.match else "")
     out = REPO / "build" / "deployed" / f"mutations-{args.profile}{suffix}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(rows, indent=2))
