@@ -138,7 +138,8 @@ def main() -> int:
                      "failure": failure})  # fmt: skip
         print(f"{'caught' if caught else 'SURVIVED':>8}  {describe(mutation)}  {failure}", flush=True)
     # A partial run writes its own file, and never overwrites the whole profile's.
-    suffix = ("-survivors" if args.survivors_of else "") + (f"-{re.sub(r'[^A-Za-z0-9]+', '-', args.match)}" if args.match else "")
+    match = "-" + re.sub(r"\W+", "-", args.match) if args.match else ""
+    suffix = ("-survivors" if args.survivors_of else "") + match
     out = REPO / "build" / "deployed" / f"mutations-{args.profile}{suffix}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(rows, indent=2))
