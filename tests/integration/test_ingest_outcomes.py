@@ -1,0 +1,252 @@
+"""What ingestion records for each file when something goes wrong, and what it reports when nothing does
+(issue 16: mutation survivors in ragline.ingest).
+
+Markdown notes keep most of these fast; the failing collaborators stand for the real failures they name
+(a bug in an extractor, an archive that cannot be written, an embedder that answers short, an index that
+cannot be read).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ragline.bootstrap import build_engine
+from ragline.filters import SearchFilter
+from ragline.ingest import STAGES
+from ragline.model import DocumentState, content_hash
+from ragline.records import EMBEDDING_ARCHIVE_PREFIX
+from tests import pdf_factory
+from tests.fakes import HashingEmbedder
+from tests.integration.test_cards import HARBOUR_COVER
+
+
+def _note(folder, name: str, subject: str) -> str:
+    path = folder / name
+    path.write_text(f"# {subject}\n\nThe {subject} is checked every quarter by the site engineer.\n")
+    return path.resolve().as_posix()
+
+
+def _by_name(report) -> dict:
+    return {outcome.status.source.rsplit("/", 1)[-1]: outcome.status for outcome in report.outcomes}
+
+
+def _archived(engine) -> list:
+    from ragline.adapters.local.archive import LocalArchive
+
+    return list(LocalArchive(engine.settings.archive_dir).read(EMBEDDING_ARCHIVE_PREFIX))
+
+
+class _UnwritableArchive:
+    """An archive sink that cannot take records (a full disk, an unreachable bucket)."""
+
+    def write(self, records):
+        raise OSError("disk full")
+
+
+# --- what a successful ingestion reports ------------------------------------------------------
+
+
+def test_the_time_of_every_stage_that_ran_is_reported(fast_engine, tmp_path):
+    _note(tmp_path, "pumps.md", "pump")
+    report = fast_engine.ingest([tmp_path])
+    assert {"read", "extract", "card", "chunk", "embed", "index"} <= report.stage_seconds.keys() <= set(STAGES)
+    assert all(seconds >= 0 for seconds in report.stage_seconds.values())
+
+
+def test_tags_given_to_an_ingestion_are_carried_by_its_chunks(fast_engine, tmp_path):
+    tagged, untagged = tmp_path / "tagged", tmp_path / "untagged"
+    tagged.mkdir()
+    untagged.mkdir()
+    pumps = _note(tagged, "pumps.md", "pump")
+    _note(untagged, "pumps.md", "pump station")
+    fast_engine.ingest([tagged], tags=["operations"])
+    fast_engine.ingest([untagged])
+    hits = fast_engine.index.keyword_search("pump", k=10, where=SearchFilter(tags=("operations",)))
+    assert [chunk.source for chunk, _ in hits] == [pumps]
+    assert hits[0][0].tags == ("operations",)
+
+
+def test_a_file_with_no_text_at_all_says_so(fast_engine, tmp_path):
+    (tmp_path / "blank.md").write_text("   \n\n\t\n")
+    status = _by_name(fast_engine.ingest([tmp_path]))["blank.md"]
+    assert status.state is DocumentState.FAILED
+    assert status.reason == "no text could be extracted"
+
+
+# --- a file that fails among others -----------------------------------------------------------
+
+
+def test_a_file_removed_while_the_batch_runs_fails_with_the_reason_and_the_rest_is_indexed(fast_engine, tmp_path):
+    # 'pumps-old.md' sorts before 'pumps.md': the second is removed once the first is done.
+    _note(tmp_path, "pumps-old.md", "old pump")
+    removed = tmp_path / "pumps.md"
+    _note(tmp_path, "pumps.md", "pump")
+    report = fast_engine.ingest([tmp_path], on_progress=lambda progress: removed.unlink(missing_ok=True))
+    states = _by_name(report)
+    assert states["pumps-old.md"].state is DocumentState.INDEXED
+    assert states["pumps.md"].state is DocumentState.FAILED
+    assert states["pumps.md"].reason == "cannot read the file: No such file or directory"
+
+
+class _CrashingExtractor:
+    """The real extractor, with a bug that only one file's layout triggers."""
+
+    def __init__(self, extractor, crashes_on: str) -> None:
+        self._extractor, self._crashes_on = extractor, crashes_on
+
+    def supports(self, name: str) -> bool:
+        return self._extractor.supports(name)
+
+    def extract(self, source: str, data: bytes):
+        if source.endswith(self._crashes_on):
+            raise RuntimeError("layout parser crashed")
+        return self._extractor.extract(source, data)
+
+
+def test_an_unexpected_error_fails_its_file_with_the_error_named_and_the_batch_goes_on(fast_engine, tmp_path, caplog):
+    broken = _note(tmp_path, "pumps.md", "pump")
+    _note(tmp_path, "pumps_v2.md", "new pump")
+    fast_engine.services.extractor = _CrashingExtractor(fast_engine.services.extractor, "/pumps.md")
+    with caplog.at_level(logging.ERROR, logger="ragline.ingest"):
+        states = _by_name(fast_engine.ingest([tmp_path]))
+    assert states["pumps.md"].state is DocumentState.FAILED
+    assert states["pumps.md"].reason == "unexpected RuntimeError: layout parser crashed"
+    assert fast_engine.registry.get(broken).reason == states["pumps.md"].reason
+    assert states["pumps_v2.md"].state is DocumentState.INDEXED
+    assert any(broken in record.getMessage() and record.exc_info for record in caplog.records)
+
+
+def test_a_new_file_that_fails_next_to_indexed_ones_claims_no_chunks(fast_engine, tmp_path):
+    _note(tmp_path, "pumps.md", "pump")
+    (tmp_path / "pumps.md.md").write_bytes(b"")
+    status = _by_name(fast_engine.ingest([tmp_path]))["pumps.md.md"]
+    assert fast_engine.index.count() > 0
+    assert status.state is DocumentState.FAILED
+    assert status.reason == "the file is empty (0 bytes)"
+    assert (status.chunk_count, status.document_id) == (0, None)
+
+
+def test_when_the_index_cannot_be_read_the_failure_is_still_recorded_and_logged(
+    fast_engine, tmp_path, monkeypatch, caplog
+):
+    empty = tmp_path / "pumps.md"
+    empty.write_bytes(b"")
+    source = empty.resolve().as_posix()
+
+    def unreadable(source=None):
+        raise OSError("database disk image is malformed")
+
+    monkeypatch.setattr(fast_engine.index, "count", unreadable)
+    with caplog.at_level(logging.ERROR, logger="ragline.ingest"):
+        status = _by_name(fast_engine.ingest([tmp_path]))["pumps.md"]
+    assert (status.state, status.reason) == (DocumentState.FAILED, "the file is empty (0 bytes)")
+    assert fast_engine.registry.get(source).reason == status.reason
+    assert any(
+        record.getMessage() == f"could not count the chunks of {source} left in the index" for record in caplog.records
+    )
+
+
+def test_a_failed_update_keeps_what_the_status_said_of_the_previous_version(fast_engine, tmp_path):
+    path = pdf_factory.write_filing_pdf(tmp_path, "harbour.pdf", HARBOUR_COVER, ("Net revenue rose in the quarter.",))
+    before = _by_name(fast_engine.ingest([path]))["harbour.pdf"]
+    assert before.state is DocumentState.INDEXED
+    assert before.page_count == 2 and before.card is not None
+    path.write_bytes(b"%PDF-1.7\ngarbage")
+    after = _by_name(fast_engine.ingest([path]))["harbour.pdf"]
+    assert after.state is DocumentState.FAILED
+    assert (after.document_id, after.chunk_count) == (before.document_id, before.chunk_count)
+    assert (after.page_count, after.scanned_pages, after.card) == (before.page_count, before.scanned_pages, before.card)
+    assert fast_engine.registry.get(path.resolve().as_posix()).card == before.card
+
+
+# --- copies -----------------------------------------------------------------------------------
+
+
+def test_a_copy_takes_over_a_one_chunk_document_whose_holder_failed_then_went(fast_engine, tmp_path):
+    # The names share a prefix and a suffix; 'pumps.md' sorts first, so it holds the content.
+    holder = _note(tmp_path, "pumps.md", "pump")
+    copy = tmp_path / "pumps_copy.md"
+    copy.write_bytes((tmp_path / "pumps.md").read_bytes())
+    first = _by_name(fast_engine.ingest([tmp_path]))
+    assert (first["pumps.md"].state, first["pumps.md"].chunk_count) == (DocumentState.INDEXED, 1)
+    assert first["pumps_copy.md"].state is DocumentState.DUPLICATE
+    (tmp_path / "pumps.md").write_bytes(b"")
+    failed = _by_name(fast_engine.ingest([tmp_path / "pumps.md"]))["pumps.md"]
+    assert (failed.state, failed.chunk_count) == (DocumentState.FAILED, 1)
+    fast_engine.delete(holder)
+    taken = fast_engine.registry.get(copy.resolve().as_posix())
+    assert (taken.state, taken.chunk_count, taken.reason) == (DocumentState.INDEXED, 1, None)
+    hits = fast_engine.index.keyword_search("pump checked every quarter", k=5)
+    assert [chunk.source for chunk, _ in hits] == [copy.resolve().as_posix()]
+
+
+def test_known_status_says_what_a_content_would_be_recorded_as_without_writing(fast_engine, tmp_path):
+    source = _note(tmp_path, "pumps.md", "pump")
+    fast_engine.ingest([tmp_path])
+    document_id = content_hash((tmp_path / "pumps.md").read_bytes())
+    rows = fast_engine.status()
+    ingestion = fast_engine.ingestion
+    assert ingestion.known_status(source, document_id).state is DocumentState.UNCHANGED
+    other = (tmp_path / "pumps_copy.md").resolve().as_posix()
+    duplicate = ingestion.known_status(other, document_id)
+    assert duplicate.state is DocumentState.DUPLICATE
+    assert duplicate.reason == f"same content as {source}, which is indexed"
+    assert ingestion.known_status(source, content_hash(b"other bytes")) is None
+    assert fast_engine.status() == rows
+
+
+# --- writing the outcome ----------------------------------------------------------------------
+
+
+def test_on_the_local_store_an_archive_failure_leaves_the_file_indexed_and_the_records_wait(fast_engine, tmp_path):
+    first = _note(tmp_path, "pumps.md", "pump")
+    fast_engine.services.archive = _UnwritableArchive()
+    status = _by_name(fast_engine.ingest([tmp_path]))["pumps.md"]
+    assert status.state is DocumentState.INDEXED
+    assert fast_engine.index.count(first) == status.chunk_count
+    del fast_engine.services.archive  # the local archive again, as configured
+    later = _note(tmp_path, "valves.md", "valve")
+    fast_engine.ingest([tmp_path / "valves.md"])
+    assert {record.source for record in _archived(fast_engine)} == {first, later}
+
+
+def test_without_a_shared_transaction_an_archive_failure_names_the_content_left_indexed(fast_engine, tmp_path):
+    from ragline.adapters.local.registry import SqliteRegistry
+
+    source = _note(tmp_path, "pumps.md", "pump")
+    # A registry in a file of its own: the writes go port by port, as on AWS.
+    fast_engine.services.registry = SqliteRegistry(tmp_path / "own-registry.sqlite3")
+    fast_engine.services.archive = _UnwritableArchive()
+    try:
+        status = _by_name(fast_engine.ingest([tmp_path]))["pumps.md"]
+        indexed = fast_engine.index.count(source)
+        assert indexed > 0
+        assert status.state is DocumentState.FAILED
+        assert status.reason == (
+            "indexed, but archiving its embeddings failed: disk full; "
+            f"{indexed} chunks of this source remain searchable"
+        )
+        assert status.document_id == content_hash((tmp_path / "pumps.md").read_bytes())
+    finally:
+        fast_engine.services.registry.close()
+
+
+class _ShortEmbedder(HashingEmbedder):
+    """An embedding service that answers one vector fewer than it was sent texts."""
+
+    def embed(self, texts):
+        return super().embed(texts)[:-1]
+
+
+def test_an_embedder_answering_fewer_vectors_than_chunks_fails_the_file_and_indexes_nothing(
+    settings, token_counter, tmp_path
+):
+    engine = build_engine(settings, embedder=_ShortEmbedder(token_counter))
+    try:
+        path = pdf_factory.write_report_pdf(tmp_path, name="report.pdf", pages=3).path
+        status = _by_name(engine.ingest([path]))["report.pdf"]
+        assert status.state is DocumentState.FAILED
+        assert "ValueError" in status.reason
+        assert engine.index.count() == 0
+    finally:
+        engine.close()
