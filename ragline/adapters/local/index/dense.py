@@ -5,7 +5,7 @@ arithmetic, is what a dense search costs (6.5 ms at 100k chunks here, bench/RESU
 copy halves it, and SimSIMD's kernels read it with SIMD on every core (2.4 ms). Float16 rounding
 moves a dot product of unit vectors by at most ~1e-3, so the search stays exact: every row whose
 half-precision score is within twice that bound of the k-th best is rescored in float32, and only
-those rows can be in the true top k (the proof is in `_candidates`).
+those rows can be in the true top k (the proof is in `candidates_within`).
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ import simsimd
 #: (2 * 2**-11 + 2**-22) of its size, and summed over the vector (Cauchy-Schwarz) the dot product by at
 #: most that times both norms. The margin above it covers float32 accumulation and values too small for
 #: float16's normal range (absolute error 2**-25 each).
-_RELATIVE_ERROR = 2 * 2**-11 + 2**-22
-_ABSOLUTE_SLACK = 1e-4
+RELATIVE_ERROR = 2 * 2**-11 + 2**-22
+ABSOLUTE_SLACK = 1e-4
 #: Largest float16 value: a matrix or query with larger components is searched in float32 alone.
-_FLOAT16_MAX = 65504.0
+FLOAT16_MAX = 65504.0
 
 
-def _cores() -> int:
+def cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # macOS and Windows have no affinity mask
@@ -45,13 +45,18 @@ class DenseMatrix:
     @classmethod
     def build(cls, rowids: np.ndarray, vectors: np.ndarray) -> DenseMatrix:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        fits = not len(vectors) or float(np.abs(vectors).max()) < _FLOAT16_MAX
+        fits = not len(vectors) or float(np.abs(vectors).max()) < FLOAT16_MAX
         half = vectors.astype(np.float16) if fits else None
         largest = float(np.linalg.norm(vectors, axis=1).max()) if len(vectors) else 0.0
         return cls(rowids=rowids, vectors=vectors, half=half, largest_norm=largest)
 
     def __len__(self) -> int:
         return len(self.rowids)
+
+    @property
+    def nbytes(self) -> int:
+        half = self.half.nbytes if self.half is not None else 0
+        return self.rowids.nbytes + self.vectors.nbytes + half
 
     def top_k(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Positions of the k rows with the highest dot product with `query` (among `allowed` rows, a
@@ -65,23 +70,23 @@ class DenseMatrix:
         k = min(k, int(np.isfinite(approximate).sum()))
         if k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        candidates = _candidates(approximate, k, bound)
+        candidates = candidates_within(approximate, k, bound)
         exact = self.vectors[candidates] @ query
         order = np.lexsort((self.rowids[candidates], -exact))[:k]
         return candidates[order], exact[order]
 
     def _first_pass(self, query: np.ndarray) -> tuple[np.ndarray, float]:
         """Scores of every row, and how far each may be from the exact float32 score."""
-        if self.half is None or float(np.abs(query).max()) >= _FLOAT16_MAX:
+        if self.half is None or float(np.abs(query).max()) >= FLOAT16_MAX:
             return self.vectors @ query, 0.0
         scores = simsimd.cdist(
-            query.astype(np.float16)[None, :], self.half, metric="dot", out_dtype="float32", threads=_cores()
+            query.astype(np.float16)[None, :], self.half, metric="dot", out_dtype="float32", threads=cores()
         )
-        bound = _RELATIVE_ERROR * float(np.linalg.norm(query)) * self.largest_norm + _ABSOLUTE_SLACK
+        bound = RELATIVE_ERROR * float(np.linalg.norm(query)) * self.largest_norm + ABSOLUTE_SLACK
         return np.asarray(scores, dtype=np.float32).reshape(-1), bound
 
 
-def _candidates(approximate: np.ndarray, k: int, bound: float) -> np.ndarray:
+def candidates_within(approximate: np.ndarray, k: int, bound: float) -> np.ndarray:
     """The rows that can be in the exact top k.
 
     Let t be the k-th highest approximate score. At least k rows have an approximate score >= t, so

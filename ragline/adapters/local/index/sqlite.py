@@ -1,8 +1,11 @@
-"""The embedded index: SQLite for storage, and in-memory copies for exact dense search and for BM25.
+"""The embedded index: SQLite for storage, and in-memory copies for dense search and for BM25.
 
 Why this design (measured, see /bench): exact cosine over the vectors held in memory (a float16
 first pass confirmed in float32, ragline/adapters/local/index/dense.py) answers in ~4 ms at 100k chunks with
-perfect recall, and SQLite gives durable, transactional storage. Keyword search stores each chunk's
+perfect recall, and SQLite gives durable, transactional storage. From `APPROXIMATE_FROM` chunks on, the
+exact scan would read too much per question and the float32 copy would not fit a laptop's memory: a
+sign-bit first pass picks the rows to rescore, and only float16 stays in memory, the finalists' float32
+vectors being read from SQLite (ragline/adapters/local/index/signs.py). Keyword search stores each chunk's
 FTS5 terms at write time and scores BM25 over in-memory postings (ragline/adapters/local/index/bm25.py): the
 same scores as FTS5's bm25(), without FTS5's pass over every row that matches a common word.
 Both in-memory copies are rebuilt when the chunks change (a generation number every chunk write
@@ -30,8 +33,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ragline.adapters.local.index.bm25 import Bm25Postings, Fts5Tokenizer, top_k
+from ragline.adapters.local.index.bm25 import Bm25Postings, Fts5Tokenizer
 from ragline.adapters.local.index.dense import DenseMatrix
+from ragline.adapters.local.index.signs import SignMatrix
 from ragline.adapters.local.registry import (
     RECORD_SQL,
     SqliteRegistry,
@@ -91,6 +95,12 @@ _LEGACY_FTS_TABLE = "chunks_fts"
 
 #: SQLite's default limit on the parameters of one statement is 999 (older builds).
 _MAX_PARAMETERS = 900
+#: From this many chunks on, dense search is approximate (signs.py): below it, the exact scan costs
+#: ~6 ms at most here and the float32 and float16 copies together ~600 MB.
+APPROXIMATE_FROM = 250_000
+#: Rows read from SQLite per batch when the in-memory copies are built, so the rows' Python objects never
+#: all exist at once (1M chunks' vectors as bytes objects alone would take ~1.6 GB).
+_READ_BATCH = 16384
 
 _COLUMNS = (
     "rowid, chunk_id, document_id, source, title, position, text, pages, heading_path, token_count, "
@@ -102,7 +112,7 @@ _COLUMNS = (
 class _Matrix:
     """The in-memory copy of every vector, rebuilt when the chunks change."""
 
-    matrix: DenseMatrix
+    matrix: DenseMatrix | SignMatrix
     generation: int
 
 
@@ -115,10 +125,13 @@ class _Postings:
 
 
 class SqliteIndex:
-    def __init__(self, path: Path, *, dimension: int) -> None:
+    def __init__(self, path: Path, *, dimension: int, approximate_from: int | None = APPROXIMATE_FROM) -> None:
+        """`approximate_from`: the chunk count from which dense search takes the sign-bit first pass (None:
+        always exact)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         self._path = path
         self._dimension = dimension
+        self._approximate_from = approximate_from
         self._lock = threading.RLock()
         self._connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._connection.execute("PRAGMA journal_mode=WAL")
@@ -350,13 +363,12 @@ class SqliteIndex:
         with self._lock:
             known = _term_ids(self._connection, terms)
         postings = self._current_postings()
-        scores, matched = postings.score([known[term] for term in terms if term in known])
         allowed = self._allowed(postings.rowids, where)
-        if allowed is not None:
-            matched &= allowed
-        top = top_k(scores, np.flatnonzero(matched), postings.rowids, k)
+        top, scores = postings.top_k([known[term] for term in terms if term in known], k, allowed)
         chunks = self._chunks_by_rowid([int(postings.rowids[position]) for position in top])
-        return [(chunks[int(postings.rowids[position])], float(scores[position])) for position in top]
+        return [
+            (chunks[int(postings.rowids[position])], float(score)) for position, score in zip(top, scores, strict=True)
+        ]
 
     def vectors_for(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
         if not chunk_ids:
@@ -368,15 +380,72 @@ class SqliteIndex:
             ).fetchall()
         return {chunk_id: np.frombuffer(blob, dtype=np.float32) for chunk_id, blob in rows}
 
-    def _current_matrix(self) -> DenseMatrix:
+    def _current_matrix(self) -> DenseMatrix | SignMatrix:
         with self._lock:
             version = self._generation()
             if self._matrix is None or self._matrix.generation != version:
-                rows = self._connection.execute("SELECT rowid, vector FROM chunks ORDER BY rowid").fetchall()
-                rowids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-                vectors = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32)
-                self._matrix = _Matrix(DenseMatrix.build(rowids, vectors.reshape(len(rows), self._dimension)), version)
+                self._matrix = None  # the old copy's memory is free before the new one is read
+                self._matrix = _Matrix(self._read_matrix(), version)
             return self._matrix.matrix
+
+    def _read_matrix(self) -> DenseMatrix | SignMatrix:
+        """Every vector, in rowid order, read in batches into the copy the index's size calls for."""
+        with self._read_snapshot():
+            rowids = np.array(
+                [row[0] for row in self._connection.execute("SELECT rowid FROM chunks ORDER BY rowid")], dtype=np.int64
+            )
+            cursor = self._connection.execute("SELECT vector FROM chunks ORDER BY rowid")
+            batches = (
+                np.frombuffer(b"".join(row[0] for row in rows), dtype=np.float32)
+                for rows in iter(lambda: cursor.fetchmany(_READ_BATCH), [])
+            )
+            if self._approximate_from is not None and len(rowids) >= self._approximate_from:
+                return SignMatrix.build(rowids, batches, self._dimension, self._full_vectors)
+            vectors = np.empty((len(rowids), self._dimension), dtype=np.float32)
+            filled = 0
+            for batch in batches:
+                rows = batch.reshape(-1, self._dimension)
+                vectors[filled : filled + len(rows)] = rows
+                filled += len(rows)
+            return DenseMatrix.build(rowids, vectors)
+
+    @contextmanager
+    def _read_snapshot(self) -> Iterator[None]:
+        """One read transaction, so statements read in turn see the same rows (a writer in another
+        process may commit between them); inside a write transaction, that one is the snapshot."""
+        with self._lock:
+            if self._connection.in_transaction:
+                yield
+                return
+            self._connection.execute("BEGIN")
+            try:
+                yield
+            finally:
+                self._connection.execute("COMMIT")
+
+    def _full_vectors(self, rowids: np.ndarray) -> np.ndarray:
+        """The stored float32 vectors of these rowids, in order; a row no longer stored is NaN."""
+        found: dict[int, bytes] = {}
+        wanted = [int(rowid) for rowid in rowids]
+        with self._lock:
+            for start in range(0, len(wanted), _MAX_PARAMETERS):
+                batch = wanted[start : start + _MAX_PARAMETERS]
+                placeholders = ",".join("?" * len(batch))
+                found.update(
+                    self._connection.execute(f"SELECT rowid, vector FROM chunks WHERE rowid IN ({placeholders})", batch)
+                )
+        vectors = np.full((len(wanted), self._dimension), np.nan, dtype=np.float32)
+        for row, rowid in enumerate(wanted):
+            if rowid in found:
+                vectors[row] = np.frombuffer(found[rowid], dtype=np.float32)
+        return vectors
+
+    def memory(self) -> dict[str, int]:
+        """Bytes held by the in-memory copies (numpy arrays only): dense search's and BM25's."""
+        with self._lock:
+            dense = self._matrix.matrix.nbytes if self._matrix is not None else 0
+            keyword = self._postings.postings.nbytes if self._postings is not None else 0
+        return {"dense": dense, "keyword": keyword}
 
     def _current_postings(self) -> Bm25Postings:
         with self._lock:

@@ -1,0 +1,177 @@
+"""The sign-bit first pass of large indexes (issue 13): exact when its pool holds every searchable row, close
+to exact on clustered vectors when it does not, and it honours filters, deleted rows and vectors beyond
+float16's range."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ragline.adapters.local.index import signs
+from ragline.adapters.local.index.signs import SignMatrix
+from ragline.adapters.local.index.sqlite import SqliteIndex
+from tests.contracts.index_contract import DIMENSION, IndexContract, MovingIndexContract
+
+
+def _clustered(rng: np.random.Generator, count: int, dimension: int = 384, spread: float = 0.9) -> np.ndarray:
+    """Unit vectors around 50 random centres, as bench/latency.py draws them (with 200 centres)."""
+    centres = rng.standard_normal((50, dimension)).astype(np.float32)
+    rows = centres[rng.integers(0, 50, count)] + spread * rng.standard_normal((count, dimension)).astype(np.float32)
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def _matrix(vectors: np.ndarray, rowids: np.ndarray | None = None, full=None) -> SignMatrix:
+    rowids = np.arange(1, len(vectors) + 1, dtype=np.int64) * 2 if rowids is None else rowids
+    by_rowid = dict(zip(rowids.tolist(), vectors, strict=True))
+
+    def stored(wanted: np.ndarray) -> np.ndarray:  # what SQLite holds, as SqliteIndex reads it
+        return np.array([by_rowid[int(rowid)] for rowid in wanted], dtype=np.float32).reshape(-1, vectors.shape[1])
+
+    batches = (vectors[start : start + 700] for start in range(0, len(vectors), 700))
+    return SignMatrix.build(rowids, batches, vectors.shape[1], full or stored)
+
+
+def _brute_force(vectors: np.ndarray, rowids: np.ndarray, query: np.ndarray, k: int, allowed=None):
+    scores = vectors @ query
+    positions = np.arange(len(vectors)) if allowed is None else np.flatnonzero(allowed)
+    order = np.lexsort((rowids[positions], -scores[positions]))[:k]
+    return positions[order], scores[positions][order]
+
+
+def _queries(rng: np.random.Generator, vectors: np.ndarray, count: int) -> list[np.ndarray]:
+    rows = vectors[rng.integers(0, len(vectors), count)]
+    noisy = rows + 0.05 * rng.standard_normal(rows.shape).astype(np.float32)
+    return list(noisy / np.linalg.norm(noisy, axis=1, keepdims=True))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_when_the_pool_holds_every_row_the_result_is_the_exact_search(seed):
+    rng = np.random.default_rng(seed)
+    vectors = _clustered(rng, 1500)
+    vectors[40:45] = vectors[3]  # exact duplicates: ties go to the lower rowid
+    matrix = _matrix(vectors)
+    assert matrix.fine.dtype == np.float16
+    assert signs.pool_size(50) >= len(vectors)
+    for query in [vectors[3], *_queries(rng, vectors, 3)]:
+        for k in (1, 10, 50):
+            positions, scores = matrix.top_k(query, k)
+            expected_positions, expected_scores = _brute_force(vectors, matrix.rowids, query, k)
+            assert positions.tolist() == expected_positions.tolist()
+            assert scores.dtype == np.float32
+            assert scores == pytest.approx(expected_scores, abs=1e-6)
+
+
+def test_on_clustered_vectors_a_pool_of_two_percent_keeps_recall_at_ten_above_0_95(monkeypatch):
+    """20k rows, 400 of them rescored: the sign pass does choose (a pool of every row would be exact)."""
+    monkeypatch.setattr(signs, "MIN_POOL", 400)
+    monkeypatch.setattr(signs, "OVERSAMPLE", 40)
+    rng = np.random.default_rng(3)
+    vectors = _clustered(rng, 20_000)
+    matrix = _matrix(vectors)
+    recalls = []
+    for query in _queries(rng, vectors, 40):
+        positions, scores = matrix.top_k(query, 10)
+        expected, _ = _brute_force(vectors, matrix.rowids, query, 10)
+        recalls.append(len(set(positions.tolist()) & set(expected.tolist())) / 10)
+        assert scores == pytest.approx(vectors[positions] @ query, abs=1e-6)  # exact scores for what it finds
+        assert (np.diff(scores) <= 0).all()
+    assert np.mean(recalls) >= 0.95
+
+
+def test_the_pool_is_the_rows_nearest_in_signs():
+    """A row whose signs all differ from the question's is never chosen over one whose signs agree."""
+    rng = np.random.default_rng(8)
+    vectors = _clustered(rng, 3000, dimension=64)
+    matrix = _matrix(vectors)
+    query = vectors[0]
+    pool = matrix._nearest_signs(query, 100, None)
+    distances = np.unpackbits(matrix.signs ^ np.packbits(query > matrix.centre)[None, :], axis=1).sum(axis=1)
+    assert len(pool) == 100
+    assert distances[pool].max() <= np.sort(distances)[99]
+
+
+def test_a_restrictive_filter_is_searched_exactly_and_a_loose_one_keeps_to_its_rows(monkeypatch):
+    monkeypatch.setattr(signs, "MIN_POOL", 300)
+    monkeypatch.setattr(signs, "OVERSAMPLE", 10)
+    rng = np.random.default_rng(5)
+    vectors = _clustered(rng, 6000)
+    matrix = _matrix(vectors)
+    few = np.zeros(6000, dtype=bool)
+    few[rng.choice(6000, 250, replace=False)] = True  # fewer than the pool: every allowed row is scored
+    many = rng.random(6000) < 0.5
+    for query in _queries(rng, vectors, 5):
+        positions, _ = matrix.top_k(query, 20, few)
+        expected, _ = _brute_force(vectors, matrix.rowids, query, 20, few)
+        assert positions.tolist() == expected.tolist()
+        positions, _ = matrix.top_k(query, 20, many)
+        assert len(positions) == 20 and many[positions].all()
+    assert matrix.top_k(vectors[0], 5, np.zeros(6000, dtype=bool))[0].tolist() == []
+
+
+def test_a_row_deleted_since_the_matrix_was_built_is_left_out():
+    rng = np.random.default_rng(6)
+    vectors = _clustered(rng, 600)
+    rowids = np.arange(1, 601, dtype=np.int64)
+    deleted = {int(rowids[7])}
+
+    def stored(wanted: np.ndarray) -> np.ndarray:  # storage no longer holds row 7
+        return np.array(
+            [np.full(384, np.nan) if int(r) in deleted else vectors[int(r) - 1] for r in wanted], dtype=np.float32
+        )
+
+    matrix = _matrix(vectors, rowids, stored)
+    positions, scores = matrix.top_k(vectors[7], 5)
+    expected, _ = _brute_force(vectors, rowids, vectors[7], 6)
+    assert positions.tolist() == [p for p in expected.tolist() if p != 7][:5]
+    positions, scores = matrix.top_k(vectors[7], 600)  # every row: the deleted one would have come last
+    assert len(positions) == 599 and 7 not in positions.tolist()
+    assert not np.isnan(scores).any()
+
+
+def test_values_beyond_float16_are_held_in_float32_and_searched_exactly_without_storage():
+    rng = np.random.default_rng(5)
+    vectors = rng.standard_normal((900, 16)).astype(np.float32)
+    vectors[650:] *= 1e5  # the batch holding these comes after rows already stored in float16
+
+    def unused(_: np.ndarray) -> np.ndarray:
+        raise AssertionError("float32 rows need no rescoring from storage")
+
+    matrix = _matrix(vectors, full=unused)
+    assert matrix.fine.dtype == np.float32
+    assert np.array_equal(matrix.fine, vectors)  # the rows before the switch kept their float32 values
+    for query in (vectors[3], vectors[700]):
+        positions, scores = matrix.top_k(query, 10)
+        expected_positions, expected_scores = _brute_force(vectors, matrix.rowids, query, 10)
+        assert positions.tolist() == expected_positions.tolist()
+        assert scores == pytest.approx(expected_scores, rel=1e-6)
+
+
+def test_batches_that_do_not_cover_the_rowids_are_refused():
+    with pytest.raises(ValueError, match="3 rows for 4 rowids"):
+        SignMatrix.build(np.arange(4, dtype=np.int64), [np.zeros((3, 8), dtype=np.float32)], 8, lambda r: r)
+
+
+class TestSqliteIndexWithTheSignPass(IndexContract, MovingIndexContract):
+    """The index contract, with every dense search through the sign pass and float32 read from SQLite."""
+
+    @pytest.fixture
+    def index(self, tmp_path):
+        index = SqliteIndex(tmp_path / "index.sqlite3", dimension=DIMENSION, approximate_from=1)
+        yield index
+        index.close()
+
+
+def test_the_index_switches_to_the_sign_pass_at_its_size_and_reports_its_memory(tmp_path):
+    from tests.contracts.index_contract import BIRDS, PUMPS
+
+    index = SqliteIndex(tmp_path / "index.sqlite3", dimension=DIMENSION, approximate_from=3)
+    index.replace_document("/docs/pumps.pdf", "p" * 64, PUMPS)
+    index.dense_search(np.asarray(PUMPS[0].vector), 1)
+    assert index.memory()["dense"] == index._current_matrix().nbytes > 0
+    assert not isinstance(index._current_matrix(), SignMatrix)  # 2 chunks: exact
+    index.replace_document("/docs/birds.pdf", "b" * 64, BIRDS)
+    assert isinstance(index._current_matrix(), SignMatrix)
+    index.delete_source("/docs/birds.pdf")
+    found = [chunk.source for chunk, _ in index.dense_search(np.asarray(BIRDS[0].vector), 5)]
+    assert found and "/docs/birds.pdf" not in found
+    index.close()
