@@ -100,6 +100,16 @@ def test_a_result_with_blocks_but_no_page_is_a_document_error_naming_the_source(
     assert (failure.value.source, failure.value.reason) == (SOURCE, "Textract found no pages in the document")
 
 
+def test_a_page_block_without_its_page_number_is_a_document_error_naming_the_block():
+    response = _one_page(PageContent(paragraphs=["Valves stop the flow."]))
+    page_block = next(block for block in response["Blocks"] if block["BlockType"] == "PAGE")
+    del page_block["Page"]
+    with pytest.raises(DocumentError) as failure:
+        _document([response])
+    assert failure.value.source == SOURCE
+    assert failure.value.reason == f"a block of Textract's result has no page number: {page_block['Id']}"
+
+
 def test_a_partly_failed_job_keeps_its_pages_and_warns_with_the_job_source_and_textract_s_warnings(caplog):
     response = _one_page(PageContent(paragraphs=["Valves stop the flow."]))
     response["JobStatus"] = "PARTIAL_SUCCESS"

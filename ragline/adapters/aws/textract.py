@@ -87,8 +87,8 @@ def parse_analysis(response: dict[str, Any], *, source: str, document_id: str) -
     except Exception as error:  # the same result would fail the same way: not worth a retry
         raise DocumentError(source, f"Textract's result could not be parsed: {type(error).__name__} {error}") from error
     config = _linearization()
-    numbers = _page_numbers(response)
-    pages = sorted(parsed.pages, key=lambda page: numbers.get(page.id, page.page_num))
+    numbers = _page_numbers(response, source)
+    pages = sorted(parsed.pages, key=lambda page: numbers[page.id])
     raw = [page.get_text(config=config) for page in pages]
     if not raw:
         raise DocumentError(source, "Textract found no pages in the document")
@@ -98,20 +98,19 @@ def parse_analysis(response: dict[str, Any], *, source: str, document_id: str) -
         source=source,
         title=title_from(source),
         pages=tuple(
-            Page(number=numbers.get(page.id, page.page_num), text=text, has_text_layer=bool(text.strip()))
+            Page(number=numbers[page.id], text=text, has_text_layer=bool(text.strip()))
             for page, text in zip(pages, cleaned, strict=True)
         ),
     )
 
 
-def _page_numbers(response: dict[str, Any]) -> dict[str, int]:
+def _page_numbers(response: dict[str, Any], source: str) -> dict[str, int]:
     """Each PAGE block's own page number, by block id.
 
     textractor (1.10) numbers the page of a response that holds a single PAGE block 1, whatever
     its block says: a page window holding page 101 alone would be indexed and cited as page 1.
     """
-    page_blocks = (block for block in response["Blocks"] if block.get("BlockType") == "PAGE" and "Page" in block)
-    return {block["Id"]: int(block["Page"]) for block in page_blocks}
+    return {block["Id"]: _page_of(block, source) for block in response["Blocks"] if block["BlockType"] == "PAGE"}
 
 
 def _page_of(block: dict[str, Any], source: str) -> int:
