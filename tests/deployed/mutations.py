@@ -44,9 +44,12 @@ def _role_of(resource) -> tuple[str, str] | None:
     return (resource.stack, role["Fn::GetAtt"][0]) if isinstance(role, dict) and "Fn::GetAtt" in role else None
 
 
-def _unobservable(statement: dict) -> str | None:
-    """Why removing this statement cannot change what any scenario sees, or None if a scenario should notice."""
+def _unobservable(statement: dict, glue: bool) -> str | None:
+    """Why removing this statement cannot change what any scenario sees, or None if a scenario should notice.
+    `glue`: the statement is a Glue job role's."""
     actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+    if glue and actions == ["s3:ListBucket"]:
+        return "listed by Spark's S3 connector only, which the suite replaces with a local mirror (glue_scenario.py)"
     if all(action.startswith(SERVICE_ACTIONS) for action in actions):
         return "used by the Lambda or Glue service (logs, VPC interfaces, X-Ray), not by the code"
     if all(action.startswith(UNOBSERVABLE_ACTIONS) for action in actions):
@@ -62,7 +65,8 @@ def mutants(assembly: Assembly, only: str | None) -> list[tuple[dict, str | None
     """(mutation, reason it cannot be observed or None) for every variable and statement of the functions
     and of the Glue jobs' roles."""
     found: list[tuple[dict, str | None]] = []
-    roles = {_role_of(job) for job in assembly.resources("AWS::Glue::Job")} - {None}
+    glue_roles = {_role_of(job) for job in assembly.resources("AWS::Glue::Job")} - {None}
+    roles = set(glue_roles)
     for function in assembly.resources("AWS::Lambda::Function"):
         if not function.properties.get("Runtime", "").startswith(("python", "nodejs")):
             continue
@@ -82,7 +86,7 @@ def mutants(assembly: Assembly, only: str | None) -> list[tuple[dict, str | None
                 actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
                 mutation = {"kind": "statement", "stack": policy.stack, "policy": policy.logical_id, "index": index,
                             "actions": actions}  # fmt: skip
-                found.append((mutation, _unobservable(statement)))
+                found.append((mutation, _unobservable(statement, glue=bool(attached & glue_roles))))
     return found
 
 
