@@ -5,11 +5,6 @@ them before it can sort, so a question holding a common word costs a pass over m
 (149 ms p50 at 100k chunks, bench/RESULTS.md). Here each chunk's term counts are stored once at write
 time, and a query costs one vector add per question term over that term's postings (a few ms at 100k).
 
-At 1M chunks a common word's postings hold most of the index, and adding them all costs ~10x more. `top_k`
-first scores only the rare terms' postings, then skips every chunk whose score cannot reach the k-th best
-(MaxScore: each term's best possible contribution is known, `best`), so the common terms are looked up for
-a few candidates instead of summed over every chunk; the scores and ranking are the full sum's, bit for bit.
-
 Why FTS5's tokenizer: the stems stay exactly those of SQLite's `porter unicode61` tokenizer, with no
 new stemmer to keep in step, and the scores equal FTS5's `bm25()` (tests/contracts/test_index_sqlite.py
 checks it).
@@ -97,9 +92,8 @@ class Bm25Postings:
 
     rowids: np.ndarray  # int64, one per chunk, ascending
     starts: np.ndarray  # int64, term t's postings are [starts[t], starts[t + 1])
-    rows: np.ndarray  # int32, the posting's chunk row, ascending within a term
+    rows: np.ndarray  # int32, the posting's chunk row
     weights: np.ndarray  # float32, tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / average length))
-    best: np.ndarray  # float32, the largest weight of each term (0 for a term with no postings)
 
     @classmethod
     def build(cls, rowids: np.ndarray, term_ids: Sequence[np.ndarray], counts: Sequence[np.ndarray]) -> Bm25Postings:
@@ -115,19 +109,14 @@ class Bm25Postings:
         order = np.argsort(flat_terms, kind="stable")
         vocabulary = int(flat_terms.max()) + 1 if len(flat_terms) else 0
         starts = np.concatenate(([0], np.cumsum(np.bincount(flat_terms, minlength=vocabulary)))).astype(np.int64)
-        weights = weights[order]
-        best = np.zeros(vocabulary, dtype=np.float32)
-        held = np.flatnonzero(np.diff(starts))
-        if len(held):
-            best[held] = np.maximum.reduceat(weights, starts[held])
-        return cls(rowids=rowids, starts=starts, rows=flat_rows[order], weights=weights, best=best)
+        return cls(rowids=rowids, starts=starts, rows=flat_rows[order], weights=weights[order])
 
     def __len__(self) -> int:
         return len(self.rowids)
 
     @property
     def nbytes(self) -> int:
-        return self.rowids.nbytes + self.starts.nbytes + self.rows.nbytes + self.weights.nbytes + self.best.nbytes
+        return self.rowids.nbytes + self.starts.nbytes + self.rows.nbytes + self.weights.nbytes
 
     def score(self, term_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """BM25 of every chunk for these query terms, and which chunks match at least one of them."""
@@ -148,85 +137,6 @@ class Bm25Postings:
         matched = np.zeros(size, dtype=bool)
         matched[all_rows] = True
         return scores, matched
-
-    def top_k(
-        self, term_ids: Sequence[int], k: int, allowed: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Positions of the k best chunks for these query terms (among `allowed`, a boolean mask), best first,
-        and their scores: what `score` and the module's `top_k` give, without summing every posting.
-
-        1. A lower bound of the k-th best score: the full scores of the chunks holding the term with the
-           highest possible contribution (its postings are short, its IDF being high).
-        2. The terms that can lift a chunk to that bound are summed over their postings ("essential");
-           the others, whose best contributions together stay below it, are not: a chunk holding none of the
-           essential terms cannot reach the top k.
-        3. Chunks whose partial sum plus the others' best cannot reach the k-th best partial sum are dropped,
-           and the rest are scored in full, term by term in the question's order as `score` adds them.
-        """
-        terms = [term for term in term_ids if 0 <= term < len(self.starts) - 1 and self._length(term)]
-        if k <= 0 or not terms:
-            return np.zeros(0, dtype=np.int64), np.zeros(0)
-        bounds = np.array([float(self._contribution(term, self.best[term : term + 1])[0]) for term in terms])
-        by_bound = np.argsort(-bounds, kind="stable")
-        floor = self._lower_bound(terms, terms[by_bound[0]], k, allowed)
-        # rests[e]: the most the terms after the first e (by bound) add to a chunk's score.
-        rests = np.concatenate((np.cumsum(bounds[by_bound][::-1])[::-1], [0.0]))
-        essential = next((e for e in range(1, len(terms)) if rests[e] < floor * (1 - _TOLERANCE)), len(terms))
-        chosen = [terms[i] for i in by_bound[:essential]]
-        partial = np.bincount(
-            np.concatenate([self._postings(term)[0] for term in chosen]),
-            weights=np.concatenate([self._contribution(term, self._postings(term)[1]) for term in chosen]),
-            minlength=len(self.rowids),
-        )
-        if allowed is not None:
-            partial[~allowed] = 0.0
-        candidates = np.flatnonzero(partial)  # every contribution is positive: these hold an essential term
-        if len(candidates) > k:
-            kth = float(np.partition(partial[candidates], len(candidates) - k)[len(candidates) - k])
-            reach = max(kth, floor) - rests[essential]
-            candidates = candidates[partial[candidates] >= reach - _TOLERANCE * (abs(reach) + rests[essential])]
-        scores = self._scores_of(terms, candidates)
-        order = np.lexsort((self.rowids[candidates], -scores))[:k]
-        return candidates[order], scores[order]
-
-    def _postings(self, term: int) -> tuple[np.ndarray, np.ndarray]:
-        start, end = int(self.starts[term]), int(self.starts[term + 1])
-        return self.rows[start:end], self.weights[start:end]
-
-    def _length(self, term: int) -> int:
-        return int(self.starts[term + 1] - self.starts[term])
-
-    def _contribution(self, term: int, weights: np.ndarray) -> np.ndarray:
-        """What these weights of `term` add to a score: float32, rounded exactly as `score` rounds them."""
-        return weights * idf(len(self.rowids), self._length(term))
-
-    def _lower_bound(self, terms: Sequence[int], seed: int, k: int, allowed: np.ndarray | None) -> float:
-        """The k-th best full score among the chunks holding `seed` (0 when fewer than k of them are allowed
-        or its postings are too long to score one by one): the k-th best of all chunks is at least that."""
-        rows = self._postings(seed)[0]
-        if allowed is not None:
-            rows = rows[allowed[rows]]
-        if len(rows) < k or len(rows) > _SEED_LIMIT:
-            return 0.0
-        scores = self._scores_of(terms, rows)
-        return float(np.partition(scores, len(scores) - k)[len(scores) - k])
-
-    def _scores_of(self, terms: Sequence[int], candidates: np.ndarray) -> np.ndarray:
-        """The full BM25 of these chunks: each term's contribution found in its postings (ascending rows) and
-        added in the question's order, as `score`'s bincount adds them, so the sums are the same bits."""
-        scores = np.zeros(len(candidates))
-        for term in terms:
-            start, end = int(self.starts[term]), int(self.starts[term + 1])
-            found = np.minimum(np.searchsorted(self.rows[start:end], candidates), end - start - 1)
-            held = self.rows[start + found] == candidates
-            scores += np.where(held, self._contribution(term, self.weights[start + found]), 0.0)
-        return scores
-
-
-#: Relative slack on the bounds: they and the scores sum the same float32 contributions in other orders.
-_TOLERANCE = 1e-9
-#: The seed term's chunks are scored one by one (a binary search per term each): beyond this many, no bound.
-_SEED_LIMIT = 50_000
 
 
 def idf(chunks: int, holding: int) -> float:
