@@ -27,7 +27,7 @@ import simsimd
 from ragline.adapters.local.index.dense import ABSOLUTE_SLACK, FLOAT16_MAX, RELATIVE_ERROR, candidates_within
 
 #: Rows scored from the float16 copy per result asked for, and at least this many: measured on the
-#: synthetic clustered corpus of bench/latency.py (bench/RESULTS.md section 4).
+#: synthetic clustered corpus of bench/latency.py (bench/RESULTS.md section 4.1).
 OVERSAMPLE = 160
 MIN_POOL = 8000
 #: Rows read per batch while building, so the float32 vectors are never all in memory at once.
