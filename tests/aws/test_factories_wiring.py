@@ -122,12 +122,12 @@ def test_aws_max_attempts_bounds_the_calls_of_one_request(aws, endpoint, no_shar
     endpoint.errors = ["ThrottlingException"] * 10
     settings = Settings(
         embedding={"backend": "sagemaker", "endpoint_name": "ragline-embedder", "dimension": 384},
-        aws={"max_attempts": 3},
+        aws={"max_attempts": 4},  # not botocore's default of 3
     )
     embedder = factories.sagemaker_embedder(settings)
     with pytest.raises(ModelUnavailableError, match="ragline-embedder"):
         embedder.embed(["pumps move water"])
-    assert len(endpoint.calls) == 3  # the first call and two retries, not botocore's default
+    assert len(endpoint.calls) == 4  # the first call and three retries
 
 
 def test_the_sagemaker_embedder_speaks_the_configured_container_format_and_model_name(aws, endpoint):
