@@ -391,6 +391,10 @@ class IngestService:
             raise DocumentError(source, _no_text_reason(document))
         with _timed(stages, "embed"):
             vectors = self._embedder.embed([chunk.embedding_text for chunk in chunks])
+        if len(vectors) != len(chunks):  # a model service's fault, said as such rather than as zip's ValueError
+            raise DocumentError(
+                source, f"the embedding model answered {len(vectors)} vectors for {len(chunks)} chunks; nothing indexed"
+            )
         embedded = tuple(EmbeddedChunk(chunk, vector) for chunk, vector in zip(chunks, vectors, strict=True))
         indexed = DocumentStatus(
             source=source,
