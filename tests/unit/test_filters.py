@@ -64,3 +64,21 @@ def test_the_largest_page_accepted_reaches_the_index(tmp_path):
     where = SearchFilter(page_from=1, page_to=MAX_PAGE)
     assert len(index.dense_search(unit(1, 0), k=5, where=where)) == 2
     index.close()
+
+
+@pytest.mark.parametrize(
+    ("fields", "location", "error_type"),
+    [
+        ({"issuer": " "}, ("issuer",), "blank"),
+        ({"source": "\t"}, ("source",), "blank"),
+        ({"tags": ["finance", "  "]}, ("tags", 1), "blank"),
+        ({"date_from": "2023-1-1"}, ("date_from",), "date_type"),
+        ({"date_to": 20230101}, ("date_to",), "date_type"),
+    ],
+)
+def test_each_refusal_carries_its_machine_readable_type(fields, location, error_type):
+    """The API's 400 lists every invalid field with its loc, msg and type: scripts branch on the type."""
+    with pytest.raises(ValidationError) as refused:
+        SearchFilter.model_validate(fields)
+    [error] = refused.value.errors()
+    assert (error["loc"], error["type"]) == (location, error_type)
