@@ -338,3 +338,29 @@ def test_a_window_holding_a_single_page_keeps_that_page_s_number(s3, textract, s
     pages, _ = _read_windows(extractor, job_id, pages=9, size=size)
     assert [page.number for page in pages] == list(range(1, 10))
     assert pages[-1].text == " ".join(_lines(TREES[8]))
+
+
+# --- what the extractor takes, and how it names a document --------------------------------
+
+
+def test_a_document_is_titled_after_its_whole_file_name_with_separators_as_spaces():
+    """The title (shown in sources and written into each chunk's header) reads the file name as words,
+    including names with spaces, which S3 keys often have."""
+    content = PageContent(paragraphs=["Quarterly results."])
+    document = _document([_one_page(content)], source="s3://ingest/filings/acme_q3-report 2023.pdf")
+    assert document.title == "acme q3 report 2023"
+
+
+@pytest.mark.parametrize(
+    ("source", "supported"),
+    [
+        ("s3://ingest/a.pdf", True),
+        ("s3://ingest/SCAN.TIFF", True),
+        ("s3://ingest/photo.jpeg", True),
+        ("s3://ingest/page.html", False),
+        ("s3://ingest/notes.md", False),
+        ("s3://ingest/no-suffix", False),
+    ],
+)
+def test_textract_takes_pdfs_and_images_whatever_the_case_of_their_suffix(source, supported):
+    assert TextractExtractor(boto3.client("textract")).supports(source) is supported
