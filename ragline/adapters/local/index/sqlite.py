@@ -426,15 +426,9 @@ class SqliteIndex:
 
     def _full_vectors(self, rowids: np.ndarray) -> np.ndarray:
         """The stored float32 vectors of these rowids, in order; a row no longer stored is NaN."""
-        found: dict[int, bytes] = {}
         wanted = [int(rowid) for rowid in rowids]
         with self._lock:
-            for start in range(0, len(wanted), _MAX_PARAMETERS):
-                batch = wanted[start : start + _MAX_PARAMETERS]
-                placeholders = ",".join("?" * len(batch))
-                found.update(
-                    self._connection.execute(f"SELECT rowid, vector FROM chunks WHERE rowid IN ({placeholders})", batch)
-                )
+            found = dict(_select_in(self._connection, "SELECT rowid, vector FROM chunks WHERE rowid IN ({})", wanted))
         vectors = np.full((len(wanted), self._dimension), np.nan, dtype=np.float32)
         for row, rowid in enumerate(wanted):
             if rowid in found:
@@ -520,12 +514,15 @@ def _chunk_from_row(row: tuple) -> Chunk:
 def _term_ids(connection: sqlite3.Connection, terms: Sequence[str]) -> dict[str, int]:
     """The ids of those terms the index has seen (unknown terms are left out)."""
     unique = list(dict.fromkeys(terms))
-    found: dict[str, int] = {}
-    for start in range(0, len(unique), _MAX_PARAMETERS):
-        batch = unique[start : start + _MAX_PARAMETERS]
-        placeholders = ",".join("?" * len(batch))
-        found.update(connection.execute(f"SELECT term, id FROM terms WHERE term IN ({placeholders})", batch))
-    return found
+    return dict(_select_in(connection, "SELECT term, id FROM terms WHERE term IN ({})", unique))
+
+
+def _select_in(connection: sqlite3.Connection, query: str, values: Sequence) -> Iterator[tuple]:
+    """The rows of `query`, whose `{}` is an IN list, for all `values`: in statements of at most
+    _MAX_PARAMETERS parameters each."""
+    for start in range(0, len(values), _MAX_PARAMETERS):
+        batch = values[start : start + _MAX_PARAMETERS]
+        yield from connection.execute(query.format(",".join("?" * len(batch))), batch)
 
 
 def filter_sql(where: SearchFilter | None) -> tuple[str, tuple[object, ...]]:
