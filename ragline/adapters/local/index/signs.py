@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import simsimd
 
-from ragline.adapters.local.index.dense import ABSOLUTE_SLACK, FLOAT16_MAX, RELATIVE_ERROR, candidates_within
+from ragline.adapters.local.index.dense import FLOAT16_MAX, candidates_within, half_error_bound, half_scores
 
 #: Rows scored from the float16 copy per result asked for, and at least this many: measured on the
 #: synthetic clustered corpus of bench/latency.py (bench/RESULTS.md section 4.1).
@@ -123,9 +123,7 @@ class SignMatrix:
             exact, finalists = _row_dot(rows, query), pool
         else:
             approximate = _half_dot(query, rows)
-            # The bound of dense.py: both sides rounded to float16, summed in float32.
-            bound = RELATIVE_ERROR * float(np.linalg.norm(query)) * self.largest_norm + ABSOLUTE_SLACK
-            finalists = pool[candidates_within(approximate, k, bound)]
+            finalists = pool[candidates_within(approximate, k, half_error_bound(query, self.largest_norm))]
             exact = _row_dot(self.full(self.rowids[finalists]), query)
             stored = ~np.isnan(exact)  # a row deleted since this matrix was built is left out
             finalists, exact = finalists[stored], exact[stored].astype(np.float32)
@@ -134,12 +132,11 @@ class SignMatrix:
 
 
 def _half_dot(query: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Dot products of float16 rows with the query in SimSIMD's float16 kernel (numpy converts float16 to
-    float32 value by value: 1.3 ms for 2000 rows here, against 0.1 ms)."""
+    """Dot products of the pool's float16 rows with the query (numpy converts float16 to float32 value by
+    value: 1.3 ms for 2000 rows here, against 0.1 ms in SimSIMD's kernel). One thread: a pool is small."""
     if float(np.abs(query).max()) >= FLOAT16_MAX:  # the query would overflow float16
         return rows.astype(np.float32) @ query
-    scores = simsimd.cdist(query.astype(np.float16)[None, :], rows, metric="dot", out_dtype="float32", threads=1)
-    return np.asarray(scores, dtype=np.float32).reshape(-1)
+    return half_scores(query, rows, threads=1)
 
 
 def _row_dot(rows: np.ndarray, query: np.ndarray) -> np.ndarray:
