@@ -70,18 +70,25 @@ def test_converse_answer_joins_every_text_block_of_the_reply():
         assert BedrockConverseGenerator(runtime, MODEL).generate(QUESTION, sources()) == "Below 55 psi [1]."
 
 
+def _refusal(client, operation: str, error: tuple[str, str, int], call) -> ModelUnavailableError:
+    """What `call` raises when `operation` answers the service error (code, message, HTTP status)."""
+    code, message, status = error
+    with Stubber(client) as stubber:
+        stubber.add_client_error(operation, service_error_code=code, service_message=message, http_status_code=status)
+        with pytest.raises(ModelUnavailableError) as raised:
+            call()
+    return raised.value
+
+
 def test_a_refused_converse_call_names_the_model_the_error_code_and_bedrock_s_message():
     runtime = boto3.client("bedrock-runtime")
-    with Stubber(runtime) as stubber:
-        stubber.add_client_error(
-            "converse",
-            service_error_code="AccessDeniedException",
-            service_message="You don't have access to the model with the specified model ID.",
-            http_status_code=403,
-        )
-        with pytest.raises(ModelUnavailableError) as raised:
-            BedrockConverseGenerator(runtime, MODEL).generate(QUESTION, sources())
-    assert str(raised.value) == (
+    raised = _refusal(
+        runtime,
+        "converse",
+        ("AccessDeniedException", "You don't have access to the model with the specified model ID.", 403),
+        lambda: BedrockConverseGenerator(runtime, MODEL).generate(QUESTION, sources()),
+    )
+    assert str(raised) == (
         f"Bedrock model {MODEL}: AccessDeniedException: You don't have access to the model with the specified model ID."
     )
 
@@ -165,13 +172,10 @@ def test_an_unknown_payload_format_is_refused_naming_it_and_the_choices():
 
 def test_a_failing_endpoint_names_the_endpoint_the_error_code_and_the_message():
     runtime = boto3.client("sagemaker-runtime")
-    with Stubber(runtime) as stubber:
-        stubber.add_client_error(
-            "invoke_endpoint",
-            service_error_code="ModelError",
-            service_message="Received server error (500) from primary",
-            http_status_code=424,
-        )
-        with pytest.raises(ModelUnavailableError) as raised:
-            SageMakerLLMGenerator(runtime, "generator").generate(QUESTION, sources())
-    assert str(raised.value) == "SageMaker endpoint generator: ModelError: Received server error (500) from primary"
+    raised = _refusal(
+        runtime,
+        "invoke_endpoint",
+        ("ModelError", "Received server error (500) from primary", 424),
+        lambda: SageMakerLLMGenerator(runtime, "generator").generate(QUESTION, sources()),
+    )
+    assert str(raised) == "SageMaker endpoint generator: ModelError: Received server error (500) from primary"

@@ -44,6 +44,12 @@ def _queries(rng: np.random.Generator, vectors: np.ndarray, count: int) -> list[
     return list(noisy / np.linalg.norm(noisy, axis=1, keepdims=True))
 
 
+def _pool(monkeypatch: pytest.MonkeyPatch, minimum: int, per_result: int) -> None:
+    """A pool smaller than the test's rows, so that the sign pass does choose."""
+    monkeypatch.setattr(signs, "MIN_POOL", minimum)
+    monkeypatch.setattr(signs, "OVERSAMPLE", per_result)
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_when_the_pool_holds_every_row_the_result_is_the_exact_search(seed):
     rng = np.random.default_rng(seed)
@@ -63,8 +69,7 @@ def test_when_the_pool_holds_every_row_the_result_is_the_exact_search(seed):
 
 def test_on_clustered_vectors_a_pool_of_two_percent_keeps_recall_at_ten_above_0_95(monkeypatch):
     """20k rows, 400 of them rescored: the sign pass does choose (a pool of every row would be exact)."""
-    monkeypatch.setattr(signs, "MIN_POOL", 400)
-    monkeypatch.setattr(signs, "OVERSAMPLE", 40)
+    _pool(monkeypatch, minimum=400, per_result=40)
     rng = np.random.default_rng(3)
     vectors = _clustered(rng, 20_000)
     matrix = _matrix(vectors)
@@ -91,8 +96,7 @@ def test_the_pool_is_the_rows_nearest_in_signs():
 
 
 def test_a_restrictive_filter_is_searched_exactly_and_a_loose_one_keeps_to_its_rows(monkeypatch):
-    monkeypatch.setattr(signs, "MIN_POOL", 300)
-    monkeypatch.setattr(signs, "OVERSAMPLE", 10)
+    _pool(monkeypatch, minimum=300, per_result=10)
     rng = np.random.default_rng(5)
     vectors = _clustered(rng, 6000)
     matrix = _matrix(vectors)
