@@ -135,6 +135,27 @@ def test_the_whole_result_is_one_response_with_every_block_and_no_token_left_to_
     assert result["DocumentMetadata"] == {"Pages": 3}
 
 
+def test_a_result_whose_first_page_has_no_blocks_is_a_document_error_saying_nothing_was_read():
+    response = {"JobStatus": "SUCCEEDED", "DocumentMetadata": {"Pages": 1}}  # Blocks is optional in the API's shape
+    with pytest.raises(DocumentError) as failure:
+        _document([response])
+    assert (failure.value.source, failure.value.reason) == (SOURCE, "Textract found nothing to read in the document")
+
+
+def test_a_result_page_without_blocks_is_read_as_empty_and_the_token_chain_goes_on():
+    blocks = analysis_blocks([PageContent(paragraphs=[f"Line {word}."]) for word in ("one", "two")])
+    first, last = paged_responses(blocks, page_size=len(blocks) - 2, pages=2)
+    empty = {"JobStatus": "SUCCEEDED", "NextToken": "after-the-empty-page"}
+    first["NextToken"] = "to-the-empty-page"
+    textract = boto3.client("textract")
+    with Stubber(textract) as stubber:
+        for response in (first, empty, last):
+            stubber.add_response("get_document_analysis", response)
+        result = TextractExtractor(textract).result("job-1", source=SOURCE)
+        stubber.assert_no_pending_responses()
+    assert result["Blocks"] == blocks
+
+
 # --- extract: the bytes in hand go to Textract ---------------------------------------------
 
 PDF = b"%PDF-1.7\n% a pump manual\n"
@@ -207,6 +228,23 @@ def test_bytes_textract_would_refuse_are_refused_before_any_job_naming_the_file(
     assert planned.requests == []
 
 
+@pytest.mark.parametrize(
+    ("before", "accepted"), [(1019, True), (1020, False)], ids=["header-in-first-1024-bytes", "header-past-them"]
+)
+def test_a_pdf_header_is_looked_for_in_the_first_1024_bytes_as_the_local_extractor_does(s3, planned, before, accepted):
+    # PDF readers accept a header anywhere in the first 1,024 bytes; the local extractor uses the same rule,
+    # so a file refused here is refused on a laptop too.
+    data = b"x" * before + PDF
+    extractor = _extractor(s3=s3, staging_bucket="staging")
+    if accepted:
+        assert [page.text for page in extractor.extract("/docs/pumps.pdf", data).pages] == ["Valves stop the flow."]
+        return
+    with pytest.raises(DocumentError) as failure:
+        extractor.extract("/docs/pumps.pdf", data)
+    assert failure.value.reason == "not a PDF or image: the file does not start with %PDF- or an image header"
+    assert planned.requests == []
+
+
 # --- page windows, read from the result files Textract wrote -------------------------------
 
 TREES = [
@@ -270,8 +308,9 @@ def test_a_result_that_stops_before_the_pages_its_job_counted_fails_the_next_win
 
 def test_page_windows_without_an_output_bucket_are_a_configuration_error_naming_the_setting(s3):
     extractor = _extractor(s3=s3, staging_bucket="staging")  # staging alone: an S3 client but no OutputConfig
-    with pytest.raises(ConfigurationError, match=r"extraction\.output_bucket"):
+    with pytest.raises(ConfigurationError) as failure:
         extractor.read_pages("job-1", source=SOURCE, first_page=1, last_page=1, cursor=ResultCursor())
+    assert str(failure.value) == "reading page windows needs extraction.output_bucket (Textract's OutputConfig)"
 
 
 def test_a_job_with_no_result_files_is_a_document_error_naming_the_source_and_the_job(s3):
@@ -293,6 +332,18 @@ def test_a_result_file_without_blocks_reads_as_nothing_to_read_not_as_a_crash(s3
             "job-2", source=SOURCE, first_page=1, last_page=1, cursor=ResultCursor()
         )
     assert (failure.value.source, failure.value.reason) == (SOURCE, "Textract found nothing to read in the document")
+
+
+def test_a_block_of_an_earlier_page_after_a_later_one_is_a_document_error_naming_both_pages(s3):
+    blocks = _manual(["oak", "ash"])
+    stray = {**next(block for block in blocks if block["Page"] == 1 and block["BlockType"] == "WORD"), "Id": "stray"}
+    result = {"JobStatus": "SUCCEEDED", "DocumentMetadata": {"Pages": 2}, "Blocks": [*blocks, stray]}
+    _result_file(s3, "job-5", 1, result)
+    extractor = _extractor(s3=s3, output_bucket="results")
+    with pytest.raises(DocumentError) as failure:
+        _read_windows(extractor, "job-5", pages=2, size=1)
+    assert failure.value.source == SOURCE
+    assert failure.value.reason == "Textract's result is not in page order: a block of page 1 after page 2"
 
 
 def test_a_block_without_a_page_number_is_a_document_error_naming_the_block(s3):
