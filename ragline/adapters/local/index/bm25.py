@@ -120,6 +120,11 @@ class Bm25Postings:
 
     def score(self, term_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """BM25 of every chunk for these query terms, and which chunks match at least one of them."""
+        scores = self._sums(term_ids)
+        return scores, scores > 0  # a matched chunk scores > 0: every IDF is at least MIN_IDF
+
+    def _sums(self, term_ids: Sequence[int]) -> np.ndarray:
+        """Each chunk's BM25 for these terms: the sum over the terms of IDF times the chunk's tf part."""
         size = len(self.rowids)
         rows, weights = [], []
         for term_id in term_ids:
@@ -131,12 +136,52 @@ class Bm25Postings:
             rows.append(self.rows[start:end])
             weights.append(self.weights[start:end] * idf(size, end - start))
         if not rows:
-            return np.zeros(size), np.zeros(size, dtype=bool)
-        all_rows = np.concatenate(rows)
-        scores = np.bincount(all_rows, weights=np.concatenate(weights), minlength=size)
-        matched = np.zeros(size, dtype=bool)
-        matched[all_rows] = True
-        return scores, matched
+            return np.zeros(size)
+        return np.bincount(np.concatenate(rows), weights=np.concatenate(weights), minlength=size)
+
+
+    def top(self, term_ids: Sequence[int], k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of the k chunks with the best BM25 for these query terms (among `allowed` rows, a boolean
+        mask), best first, and their scores: what `top_k` picks from `score`, without sorting every match.
+
+        Why: a question holding a common word matches most of a large index (half a million chunks at 1M), and
+        selecting the best k among all of them cost more than scoring them. The rows of the question's rarest
+        term are few, and their scores are final: the k-th best among them is a floor that the true k-th best
+        cannot be below, so only the rows scoring at least that floor can be in the top k (ties at the cut
+        included, so the order is exactly `top_k`'s).
+        """
+        scores = self._sums(term_ids)
+        floor = self._floor(scores, term_ids, k, allowed)
+        keep = scores >= floor if floor > 0 else scores > 0  # a matched row scores > 0: every IDF is >= MIN_IDF
+        if allowed is not None:
+            keep &= allowed
+        positions = top_k(scores, np.flatnonzero(keep), self.rowids, k)
+        return positions, scores[positions]
+
+    def _floor(self, scores: np.ndarray, term_ids: Sequence[int], k: int, allowed: np.ndarray | None) -> float:
+        """A score the k-th best chunk reaches: the k-th best among the rows of the rarest terms (0 when they
+        hold fewer than k allowed rows)."""
+        slices = sorted(
+            (int(self.starts[term + 1] - self.starts[term]), int(self.starts[term]))
+            for term in set(term_ids)
+            if 0 <= term < len(self.starts) - 1
+        )
+        rows: list[np.ndarray] = []
+        held = 0
+        for length, start in slices:
+            if not length:
+                continue
+            part = self.rows[start : start + length]
+            rows.append(part if allowed is None else part[allowed[part]])
+            held += len(rows[-1])
+            if held >= 2 * k:  # rows of two terms may overlap: twice k leaves room for that
+                break
+        if k <= 0 or held < k:
+            return 0.0
+        seen = np.unique(np.concatenate(rows))
+        if len(seen) < k:
+            return 0.0
+        return float(np.partition(scores[seen], len(seen) - k)[len(seen) - k])
 
 
 def idf(chunks: int, holding: int) -> float:

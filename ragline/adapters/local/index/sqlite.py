@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ragline.adapters.local.index.bm25 import Bm25Postings, Fts5Tokenizer, top_k
+from ragline.adapters.local.index.bm25 import Bm25Postings, Fts5Tokenizer
 from ragline.adapters.local.index.dense import DenseMatrix
 from ragline.adapters.local.index.signs import SignMatrix
 from ragline.adapters.local.registry import (
@@ -363,13 +363,12 @@ class SqliteIndex:
         with self._lock:
             known = _term_ids(self._connection, terms)
         postings = self._current_postings()
-        scores, matched = postings.score([known[term] for term in terms if term in known])
         allowed = self._allowed(postings.rowids, where)
-        if allowed is not None:
-            matched &= allowed
-        top = top_k(scores, np.flatnonzero(matched), postings.rowids, k)
+        top, scores = postings.top([known[term] for term in terms if term in known], k, allowed)
         chunks = self._chunks_by_rowid([int(postings.rowids[position]) for position in top])
-        return [(chunks[int(postings.rowids[position])], float(scores[position])) for position in top]
+        return [
+            (chunks[int(postings.rowids[position])], float(score)) for position, score in zip(top, scores, strict=True)
+        ]
 
     def vectors_for(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
         if not chunk_ids:
