@@ -95,6 +95,34 @@ def test_the_pool_is_the_rows_nearest_in_signs():
     assert distances[pool].max() <= np.sort(distances)[99]
 
 
+def _nearest_by_sorting(distances: np.ndarray, size: int, allowed=None) -> list[int]:
+    """The definition of the pool: the `size` allowed rows of least distance, ties to the older (lower) row."""
+    rows = np.arange(len(distances)) if allowed is None else np.flatnonzero(allowed)
+    return sorted(rows[np.lexsort((rows, distances[rows]))][:size].tolist())
+
+
+@pytest.mark.parametrize("sampled_rows_are", ["typical", "far", "near"])
+def test_the_pool_is_exactly_the_nearest_rows_whatever_the_sample_of_distances_suggests(sampled_rows_are):
+    """The cut is first estimated from every 16th row's distance: when those rows are unlike the others, the
+    pool must still be the `size` nearest rows, with ties to the oldest, and with a filter, allowed ones."""
+    rng = np.random.default_rng(11)
+    vectors = _clustered(rng, 4000, dimension=64)
+    if sampled_rows_are != "typical":
+        query = vectors[1]
+        sign = 1 if sampled_rows_are == "near" else -1
+        vectors[::16] = sign * query + 0.01 * rng.standard_normal((250, 64)).astype(np.float32)
+    matrix = _matrix(vectors)
+    signs_of = np.unpackbits(matrix.signs, axis=1).astype(np.int64)
+    allowed = rng.random(4000) < 0.3
+    for query in [vectors[1], *_queries(rng, vectors, 3)]:
+        question = np.unpackbits(np.packbits(query > matrix.centre)).astype(np.int64)
+        distances = np.abs(signs_of - question[None, : signs_of.shape[1]]).sum(axis=1)
+        for size in (1, 37, 300, 1000):
+            assert sorted(matrix._nearest_signs(query, size, None).tolist()) == _nearest_by_sorting(distances, size)
+            pool = matrix._nearest_signs(query, size, allowed.copy())
+            assert sorted(pool.tolist()) == _nearest_by_sorting(distances, size, allowed)
+
+
 def test_a_restrictive_filter_is_searched_exactly_and_a_loose_one_keeps_to_its_rows(monkeypatch):
     _pool(monkeypatch, minimum=300, per_result=10)
     rng = np.random.default_rng(5)
