@@ -119,6 +119,11 @@ def timed(calls: Sequence[Callable[[], object]], warmup: int = 5) -> dict[str, f
         started = time.perf_counter()
         call()
         samples.append((time.perf_counter() - started) * 1000)
+    return summary(samples)
+
+
+def summary(samples: Sequence[float]) -> dict[str, float]:
+    """p50, p99 and mean of timings in milliseconds, and their count."""
     return {
         "p50_ms": round(percentile(samples, 50), 2),
         "p99_ms": round(percentile(samples, 99), 2),
