@@ -13,7 +13,10 @@ them, are bare figures); its page-hits are also reported apart.
 
 With ``--variants named,anonymized`` the same files also run as the *anonymized* variant: copies in a scratch
 folder named by random ids, with the PDF's document information (title, subject, keywords, dates) removed, so only
-the content can say which filing a chunk comes from. Nothing is written into the repository.
+the content can say which filing a chunk comes from. Nothing is written into the repository. An fp32 run of
+``--variants`` reads and fills the embedding cache (`bench.embedding_cache`, under bench/out/cache/): a second run
+embeds only the chunks whose text changed, and its ingestion timings are not throughput (the row says how many
+vectors came from the cache); ``--no-cache`` embeds everything.
 
 With ``--compare`` the same files are also run, in the same process and run, through
 * the embedding-only floor: the same model and precision on the very chunks the engine made, at its best batch
@@ -348,6 +351,9 @@ def run_variant(
                 retrieval[name] = score(runs, questions)
         row["retrieval"] = retrieval
         row["cards"] = _cards(engine, names)
+        row["default_hybrid_top5"] = _top_documents(
+            retrieve_all(engine, questions, SearchMode.HYBRID, names=names), questions
+        )
     finally:
         engine.close()
     if langchain:
@@ -355,6 +361,14 @@ def run_variant(
 
         row["langchain"] = run_pipeline(files, questions, names=names)
     return row
+
+
+def _top_documents(runs: dict[str, Sequence[Retrieved]], questions: Sequence[Question]) -> list[dict[str, object]]:
+    """Per question: its gold filing and the filings of its first 5 chunks, in order (to read each miss)."""
+    return [
+        {"id": q.id, "question": q.text, "gold": q.doc_name, "top5": [item.doc_name for item in runs[q.id][:5]]}
+        for q in questions
+    ]
 
 
 def _cards(engine: Engine, names: dict[str, str] | None) -> dict[str, object]:
@@ -376,6 +390,7 @@ def run_variants(
     langchain: bool = False,
     record: bool = True,
     embedder=None,
+    cache: bool = False,
 ) -> dict[str, object]:
     """Every variant through the engine; LangChain (when asked) on the last variant only: PyPDFLoader and Chroma
     embed page text alone, never the file name or the metadata title, so its rankings are the same on both."""
@@ -383,6 +398,11 @@ def run_variants(
     wanted = {f.stem for f in files}
     questions = [q for q in load_questions() if q.doc_name in wanted]
     row: dict[str, object] = {"label": label, "precision": precision, "pdfs": [f.name for f in files]}
+    if cache and embedder is None:
+        from bench.embedding_cache import CachedEmbedder
+        from bench.scifact import make_embedder
+
+        embedder = CachedEmbedder(make_embedder(precision, batch_size=Settings().embedding.batch_size), precision)
     with tempfile.TemporaryDirectory() as scratch:
         for variant in variants:
             row[variant] = run_variant(
@@ -390,6 +410,9 @@ def run_variants(
                 langchain=langchain and variant == variants[-1], embedder=embedder,
             )  # fmt: skip
             _print_variant(row[variant])
+    if hasattr(embedder, "hits"):  # ingestion timings of a cached run are not throughput
+        row["embedding_cache"] = {"hits": embedder.hits, "misses": embedder.misses}
+        print(f"embedding cache: {row['embedding_cache']}")
     if record:
         write_result("financebench_variants", row)
     return row
@@ -476,6 +499,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--variants", help="comma-separated: named,anonymized (every mode and fusion, doc-hit@1)")
     parser.add_argument("--langchain", action="store_true", help="with --variants: LangChain on the same files")
     parser.add_argument("--cards", action="store_true", help="card accuracy against FinanceBench's document info")
+    parser.add_argument(
+        "--no-cache", action="store_true", help="with --variants: embed everything (fp32 runs read bench/out/cache)"
+    )
     args = parser.parse_args(argv)
     if args.cards:
         result = card_accuracy(pdf_files(args.limit_files))
@@ -486,7 +512,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         label = args.subset or (f"first{args.limit_files}" if args.limit_files else "all50")
         run_variants(
             names=names, label=label, variants=args.variants.split(","), precision=args.precision,
-            langchain=args.langchain,
+            langchain=args.langchain, cache=args.precision == "fp32" and not args.no_cache,
         )  # fmt: skip
     elif args.smoke:
         run(precision=args.precision, names=SMOKE_FILES, label="smoke")
