@@ -18,6 +18,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from ragline.config import SearchMode
+from ragline.conversation import SESSION_MAX_CHARS, SESSION_PATTERN, ConversationAnswer, session_problem
 from ragline.filters import NOT_BLANK, JsonInt, SearchFilter
 from ragline.model import Answer, Citation, DocumentCard
 from ragline.query import Retrieved
@@ -50,6 +51,34 @@ class QueryRequest(BaseModel):
             if any(item["type"] == "string_pattern_mismatch" for item in error.errors()):
                 raise PydanticCustomError("blank", "must not be empty") from None  # as the engine says
             raise
+
+
+class ConversationRequest(QueryRequest):
+    """`POST /query` on the local server: a question that may continue a conversation.
+
+    The Lambda's `POST /query` still takes a `QueryRequest`, which refuses `session` by name: conversations
+    are not kept on AWS yet (issue 14).
+    """
+
+    session: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=SESSION_MAX_CHARS,
+        pattern=SESSION_PATTERN,
+        description="Conversation id (letters, digits, '-' and '_'): the question is read as a follow-up of "
+        "its earlier turns and becomes its next turn. An unknown id starts a conversation; none, a lone question.",
+    )
+
+    @field_validator("session", mode="wrap")
+    @classmethod
+    def _session_in_words(cls, value: object, handler: ValidatorFunctionWrapHandler) -> str | None:
+        """The rule in words, as the CLI says it: pydantic's message would quote the regular expression."""
+        try:
+            return handler(value)
+        except ValidationError as error:
+            if isinstance(value, str) and (problem := session_problem(value)):
+                raise PydanticCustomError("session", problem) from None
+            raise error
 
 
 class CardOut(BaseModel):
@@ -123,6 +152,17 @@ class QueryResponse(BaseModel):
     generator: str
     sources: list[SourceOut]
     timings_ms: dict[str, float]
+    session: str | None = Field(default=None, description="The conversation this answer is a turn of, if any.")
+    standalone_question: str | None = Field(
+        default=None,
+        description="In a conversation, the question as retrieval and the answer read it: `question` rewritten "
+        "with the earlier turns (the same text when it stood alone).",
+    )
+
+    @classmethod
+    def from_conversation(cls, turn: ConversationAnswer) -> QueryResponse:
+        response = cls.from_answer(turn.answer)
+        return response.model_copy(update={"session": turn.session, "standalone_question": turn.standalone})
 
     @classmethod
     def from_answer(cls, answer: Answer) -> QueryResponse:

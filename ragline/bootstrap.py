@@ -21,12 +21,24 @@ from pathlib import Path
 from ragline.adapters.local.archive import LocalArchive, NullArchive
 from ragline.chunking import Chunker
 from ragline.config import Settings
+from ragline.conversation import ContextRewriter, ConversationAnswer, Conversations, LlmRewriter
 from ragline.errors import ConfigurationError
 from ragline.filters import SearchFilter
 from ragline.ingest import IngestReport, IngestService, ProgressCallback
 from ragline.metrics import LoggingMetrics
 from ragline.model import Answer, DocumentStatus
-from ragline.ports import ArchiveSink, Embedder, Extractor, Generator, Index, Metrics, Registry, TokenCounter
+from ragline.ports import (
+    ArchiveSink,
+    ConversationStore,
+    Embedder,
+    Extractor,
+    Generator,
+    Index,
+    Metrics,
+    QuestionRewriter,
+    Registry,
+    TokenCounter,
+)
 from ragline.query import QueryService, Retrieved
 from ragline.retrieval import Retriever
 from ragline.windows import PageReader, VersionedIndex, VersionLedger, WindowedIndexing, WindowQueue
@@ -83,6 +95,16 @@ def _sqlite_registry(settings: Settings) -> Registry:
     return SqliteRegistry(settings.index_path, legacy=settings.registry_path)
 
 
+def _sqlite_conversations(settings: Settings) -> ConversationStore:
+    from ragline.adapters.local.conversations import SqliteConversationStore
+
+    # In the index's database, as the registry is: the laptop's whole state in one file.
+    conversation = settings.conversation
+    return SqliteConversationStore(
+        settings.index_path, max_turns=conversation.max_turns, max_tokens=conversation.max_tokens
+    )
+
+
 def _local_extractor(settings: Settings) -> Extractor:
     from ragline.adapters.local.extraction import LocalExtractor  # pypdfium2: not shipped to the Lambdas
 
@@ -137,6 +159,8 @@ METRICS: dict[str, tuple[Callable, frozenset]] = {
 
 # The registry backend follows the index: local index, local registry.
 REGISTRY_FOR_INDEX = {"sqlite": "sqlite", "opensearch": "dynamodb"}
+# So does the conversation store; on AWS (DynamoDB with a TTL) it is not built yet (issue 14).
+CONVERSATION_STORES: dict[str, Callable[[Settings], ConversationStore]] = {"sqlite": _sqlite_conversations}
 
 
 def backend_variable(section: str) -> str:
@@ -221,6 +245,40 @@ class Services:
         return REGISTRIES[name][0](self.settings)
 
     @cached_property
+    def conversation_store(self) -> ConversationStore:
+        index_backend = self.settings.index.backend
+        if index_backend not in CONVERSATION_STORES:
+            raise ConfigurationError(
+                f"{backend_variable('index')}={index_backend!r}: conversations are kept only beside the local "
+                f"index ({sorted(CONVERSATION_STORES)}) so far; ask without a session"
+            )
+        self._factory("index", INDEXES)  # the store follows the index: the same checks apply
+        return CONVERSATION_STORES[index_backend](self.settings)
+
+    @cached_property
+    def rewriter(self) -> QuestionRewriter:
+        """The configured LLM rewrites follow-ups when there is one; the extractive default, a deterministic rule."""
+        backend = self.settings.generation.backend
+        if backend == "extractive":
+            return ContextRewriter()
+        complete = getattr(self.generator, "complete", None)
+        if complete is None:
+            raise ConfigurationError(
+                f"{backend_variable('generation')}={backend!r} cannot rewrite follow-ups yet "
+                "(only extractive and openai can); ask without a session"
+            )
+        return LlmRewriter(complete, model=self.generator.name, max_chars=self.settings.max_question_chars)
+
+    @cached_property
+    def conversations(self) -> Conversations:
+        return Conversations(
+            store=self.conversation_store,
+            rewriter=self.rewriter,
+            queries=self.queries,
+            count_tokens=token_counter_for(self.embedder).count,
+        )
+
+    @cached_property
     def archive(self) -> ArchiveSink:
         return self._factory("archive", ARCHIVES)(self.settings)
 
@@ -293,7 +351,7 @@ class Services:
         return sorted(name for name in vars(self) if name not in ("settings", "world"))
 
     def close(self) -> None:
-        for name in ("index", "registry"):
+        for name in ("index", "registry", "conversation_store"):
             close = getattr(vars(self).get(name), "close", None)
             if close:
                 close()
@@ -343,6 +401,18 @@ class Engine:
         self, question: str, *, k: int | None = None, mode: str | None = None, where: SearchFilter | None = None
     ) -> Answer:
         return self.queries.ask(self.queries.question(question, k=k, mode=mode, where=where))
+
+    def converse(
+        self,
+        session: str,
+        question: str,
+        *,
+        k: int | None = None,
+        mode: str | None = None,
+        where: SearchFilter | None = None,
+    ) -> ConversationAnswer:
+        """Answer `question` as the next turn of conversation `session` (a new one when the id is unknown)."""
+        return self.services.conversations.ask(session, self.queries.question(question, k=k, mode=mode, where=where))
 
     def search(
         self, question: str, *, k: int | None = None, mode: str | None = None, where: SearchFilter | None = None

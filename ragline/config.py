@@ -133,6 +133,18 @@ class GenerationSettings(BaseModel):
     max_new_tokens: int = Field(default=512, ge=1, le=8192)
 
 
+class ConversationSettings(BaseModel):
+    """Conversations (`POST /query` with a session, `ragline ask --session`): how much history a follow-up reads."""
+
+    max_turns: int = Field(default=6, ge=1, le=50, description="Turns kept per conversation; older ones are dropped.")
+    max_tokens: int = Field(
+        default=2000,
+        ge=64,
+        le=32000,
+        description="Tokens of history (standalone questions and answers) a follow-up is rewritten from, newest first.",
+    )
+
+
 class ArchiveSettings(BaseModel):
     backend: str = Field(default="local", description="local | firehose | none")
     embedding_stream: str | None = None
@@ -201,6 +213,7 @@ class Settings(BaseSettings):
     index: IndexSettings = IndexSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     generation: GenerationSettings = GenerationSettings()
+    conversation: ConversationSettings = ConversationSettings()
     archive: ArchiveSettings = ArchiveSettings()
     extraction: ExtractionSettings = ExtractionSettings()
     windows: WindowSettings = WindowSettings()

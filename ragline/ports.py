@@ -12,11 +12,14 @@ numpy, so the query function ships without it (`bench/RESULTS_handlers.md`: what
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from ragline.filters import SearchFilter
 from ragline.model import Chunk, Citation, Document, DocumentStatus, EmbeddedChunk
 from ragline.records import EmbeddingRecord
+
+if TYPE_CHECKING:
+    from ragline.conversation import Turn
 
 Vector = Sequence[float]
 
@@ -141,3 +144,30 @@ class Metrics(Protocol):
     """Per-query quality signals (CloudWatch EMF on AWS, a log line locally)."""
 
     def record_query(self, *, top_similarity: float, mean_similarity: float, hits: int, mode: str) -> None: ...
+
+
+@runtime_checkable
+class ConversationStore(Protocol):
+    """The recent turns of each conversation, bounded in turns and in tokens (`ConversationSettings`).
+
+    Only a local adapter so far (SQLite, beside the index); on AWS, DynamoDB with a TTL is still to build (issue 14).
+    """
+
+    def recent(self, session: str) -> list[Turn]:
+        """The newest turns, oldest first: at most max_turns, and as many of the newest as fit in max_tokens
+        (each turn's own `tokens`). An unknown id has none: its first turn starts it."""
+        ...
+
+    def append(self, session: str, turn: Turn) -> None:
+        """Add the turn after the conversation's last one; turns beyond max_turns are forgotten."""
+        ...
+
+
+@runtime_checkable
+class QuestionRewriter(Protocol):
+    """Rewrites a follow-up into a question that stands alone, from the conversation's recent turns."""
+
+    @property
+    def name(self) -> str: ...
+
+    def rewrite(self, question: str, history: Sequence[Turn]) -> str: ...

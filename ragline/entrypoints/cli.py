@@ -21,6 +21,7 @@ from rich.text import Text
 from ragline.api import QueryResponse
 from ragline.bootstrap import Engine, build_engine
 from ragline.config import SearchMode, Settings, load_settings
+from ragline.conversation import session_problem
 from ragline.entrypoints.display import short_names
 from ragline.entrypoints.drift_cli import drift_app
 from ragline.errors import RaglineError
@@ -163,6 +164,14 @@ def ask(
     ] = None,
     mode: Annotated[SearchMode | None, typer.Option(help="Retrieval mode (default from config).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer and its sources as JSON.")] = False,
+    session: Annotated[
+        str | None,
+        typer.Option(
+            "--session",
+            "-s",
+            help="Conversation id (letters, digits, - and _): a follow-up of its earlier turns; a new id starts one.",
+        ),
+    ] = None,
 ) -> None:
     """Answer a question with citations to file and page."""
     try:
@@ -170,18 +179,24 @@ def ask(
     except ValueError as error:
         errors.print(f"[bold red]--filter:[/] {escape(_invalid(error))}")
         raise typer.Exit(2) from error
+    if session is not None and (problem := session_problem(session)):
+        errors.print(f"[bold red]--session:[/] {escape(problem)}")
+        raise typer.Exit(2)
     engine = _engine()
     try:
-        answer = engine.ask(question, k=k, mode=mode, where=where)
+        if session is None:
+            response = QueryResponse.from_answer(engine.ask(question, k=k, mode=mode, where=where))
+        else:
+            response = QueryResponse.from_conversation(engine.converse(session, question, k=k, mode=mode, where=where))
     except RaglineError as error:
         errors.print(f"[bold red]error:[/] {error}")
         raise typer.Exit(2) from error
     finally:
         engine.close()
     if as_json:
-        sys.stdout.write(QueryResponse.from_answer(answer).model_dump_json(indent=2) + "\n")
+        sys.stdout.write(response.model_dump_json(indent=2) + "\n")
     else:
-        print_answer(answer)
+        _print_response(response)
 
 
 def _invalid(error: ValueError) -> str:
@@ -194,21 +209,30 @@ def _invalid(error: ValueError) -> str:
     )
 
 
-def print_answer(answer: Answer) -> None:
-    console.print(f"[bold]Q:[/] {answer.question}")
-    console.print(f"[bold]A:[/] {answer.text}")
+def _print_response(response: QueryResponse) -> None:
+    """An answer as `print_answer` shows it, with its conversation and the question retrieval read."""
+    console.print(f"[bold]Q:[/] {escape(response.question)}")
+    if response.standalone_question is not None and response.standalone_question != response.question:
+        console.print(f"[dim]read as:[/] {escape(response.standalone_question)}")
+    console.print(f"[bold]A:[/] {escape(response.answer)}")
     table = Table(show_header=True, box=None, padding=(0, 1))
     for column in ("#", "file", "page", "score", "similarity"):
         table.add_column(column)
-    for citation in answer.citations:
+    for source in response.sources:
         table.add_row(
-            f"[{citation.number}]",
-            Path(citation.source).name,
-            format_pages(citation.pages),
-            f"{citation.score:.3f}",
-            f"{citation.similarity:.3f}",
+            f"[{source.number}]",
+            Path(source.source).name,
+            format_pages(source.pages),
+            f"{source.score:.3f}",
+            f"{source.similarity:.3f}",
         )
     console.print(table)
+    if response.session is not None:
+        console.print(f"[dim]session {escape(response.session)}[/]")
+
+
+def print_answer(answer: Answer) -> None:
+    _print_response(QueryResponse.from_answer(answer))
 
 
 @app.command()

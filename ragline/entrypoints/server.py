@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ragline.api import (
     API_VERSION,
+    ConversationRequest,
     ErrorResponse,
     HealthResponse,
     QueryRequest,
@@ -228,7 +229,12 @@ def create_app(engine: Engine, server: ServerSettings | None = None) -> FastAPI:
     authorized = [Depends(_token_check(server.token))]
 
     @app.post("/query", response_model=QueryResponse, responses=_BODY_ROUTE, dependencies=authorized)
-    def query(request: QueryRequest) -> QueryResponse:
+    def query(request: ConversationRequest) -> QueryResponse:
+        if request.session is not None:
+            turn = engine.converse(
+                request.session, request.question, k=request.k, mode=request.mode, where=request.filter
+            )
+            return QueryResponse.from_conversation(turn)
         answer = engine.ask(request.question, k=request.k, mode=request.mode, where=request.filter)
         return QueryResponse.from_answer(answer)
 

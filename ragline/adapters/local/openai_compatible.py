@@ -40,7 +40,11 @@ class OpenAICompatibleGenerator:
         return f"openai:{self._model}"
 
     def generate(self, question: str, sources: Sequence[Citation]) -> str:
-        payload = {"model": self._model, "messages": build_messages(question, sources), "temperature": 0}
+        return self.complete(build_messages(question, sources))
+
+    def complete(self, messages: list[dict[str, str]]) -> str:
+        """The model's reply to chat messages: the answer prompt's, or a follow-up's rewrite (ragline.conversation)."""
+        payload = {"model": self._model, "messages": messages, "temperature": 0}
         try:
             body = self._post(payload)
         except httpx.HTTPStatusError as error:
