@@ -154,3 +154,38 @@ def test_a_table_larger_than_a_chunk_is_split_between_rows(token_counter):
     assert len(chunks) > 2
     assert all(chunk.token_count <= 64 for chunk in chunks)
     assert [line for chunk in chunks for line in chunk.text.split("\n")] == rows
+
+
+def test_the_overlap_shrinks_so_that_a_long_sentence_after_it_still_fits_the_chunk(token_counter):
+    short = " ".join(f"Pump {index} runs." for index in range(12))  # 4 tokens a sentence: one full chunk
+    long = (
+        "The northern intake station was rebuilt in March with new filters, a second backup generator, "
+        "two variable-speed drives and a remote alarm that calls the operator on duty."
+    )
+    assert token_counter.count(long) + 24 > 48  # the full overlap before it would overflow the chunk
+    chunker = Chunker(token_counter, max_tokens=48, overlap_tokens=24, contextual_header=False)
+    chunks = chunker.chunk(_document(f"{short}\n{long}"))
+    assert [chunk.token_count <= 48 for chunk in chunks] == [True, True]
+    before, after = split_sentences(chunks[0].text), split_sentences(chunks[1].text)
+    assert after[-1] == long
+    carried = after[:-1]
+    assert carried and before[-len(carried) :] == carried  # still an overlap, as much of it as fits
+
+
+def test_the_paragraphs_after_one_continued_from_the_previous_page_are_kept(token_counter):
+    chunker = Chunker(token_counter, max_tokens=128, overlap_tokens=0, contextual_header=False)
+    chunks = chunker.chunk(
+        _document("The relief valve opens when the", "pressure exceeds ten bar.\n\nThe gauge is read daily.")
+    )
+    assert [chunk.text for chunk in chunks] == [
+        "The relief valve opens when the pressure exceeds ten bar.\n\nThe gauge is read daily."
+    ]
+
+
+def test_every_chunk_carries_its_document_s_date_for_the_date_filters(token_counter):
+    document = _document("The pumps were serviced in May.", "They run at night when power is cheap.")
+    dated = Document(**{**vars(document), "date": "2024-03-31"})
+    chunker = Chunker(token_counter, max_tokens=12, overlap_tokens=0, contextual_header=False)
+    chunks = chunker.chunk(dated)
+    assert len(chunks) == 2
+    assert [chunk.date for chunk in chunks] == ["2024-03-31", "2024-03-31"]
