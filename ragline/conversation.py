@@ -85,13 +85,19 @@ class ConversationAnswer:
 
 #: Words that open a question or a clause: capitalised at the start of a sentence, yet never a name.
 _FUNCTION_WORDS = frozenset((
-    "a", "an", "and", "also", "are", "at", "but", "by", "can", "compared", "could", "did", "do", "does", "for",
+    "a", "an", "and", "also", "are", "as", "at", "but", "by", "can", "compared", "could", "did", "do", "does", "for",
     "from", "give", "has", "have", "how", "i", "if", "in", "is", "it", "its", "list", "may", "might", "must", "of",
     "on", "or", "please", "same", "should", "show", "so", "tell", "that", "the", "their", "then", "these", "they",
     "this", "those", "to", "was", "were", "what", "when", "where", "which", "who", "whom", "whose", "why", "will",
     "with", "would",
 ))  # fmt: skip
-_NAME = re.compile(r"[A-Z][\w&.’'-]*(?:\s+(?:of\s+|&\s+)?[A-Z][\w&.’'-]*)*")
+#: Capitalised, yet no name: a period ("Q2", "FY2023", "H1") or a business abbreviation a question of any
+#: company may use; a follow-up that holds only these still leans on the previous question's company.
+_NOT_A_NAME = re.compile(
+    r"(?:FY|Q[1-4]|H[12]|FY\d{2,4}Q?[1-4]?|Q[1-4]FY\d{2,4}|(?:FY)?(?:19|20)\d{2}(?:Q[1-4])?)"
+    r"|CEO|CFO|COO|EPS|EBITD?A?R?|EBIT|GAAP|USD|FX|SG&A|R&D|PP&E|AGM|CAPEX|Capex|YoY|TTM|ROE|ROA|ROI|US|USA|UK|EU"
+)
+_NAME = re.compile(r"(?<![\w’'-])[A-Z][\w&.’'-]*(?:\s+(?:of\s+|&\s+)?[A-Z][\w&.’'-]*)*")
 _YEAR = re.compile(r"(?<![\d])((?:19|20)\d{2})(?![\d])")
 _YEAR_PHRASE = re.compile(
     r"\b(?:(?:in|for|during)\s+)?(?:(?:fiscal|fy|calendar)\s*(?:year\s+)?)?((?:19|20)\d{2})\b", re.I
@@ -121,6 +127,8 @@ _SUBJECT_PRONOUN = re.compile(
     r"\b(it|that|this|they|them)\b(?=\s*(?:[?.!,;]|$|\s+(?:compare|change|grow|fall|rise)))", re.I
 )
 _POSSESSIVE = re.compile(r"\b(its|their)\b", re.I)
+_THE_COMPANY = re.compile(r"\bthe\s+(?:company|firm|group|issuer|registrant)(['’]s)?\b", re.I)
+_REFERENCE = re.compile(r"\b(?:it|its|they|them|their)\b", re.I)
 _ASKS_WHAT_IS = re.compile(r"^\s*(?:what|which|how\s+\w+)\s+(?:is|are|was|were)\s+$", re.I)
 _PREPOSITION = re.compile(r"^\s*(?:at|in|on|by|for|from|with|without|during|under|over|after|before)\b", re.I)
 #: A follow-up this short, with no question word of its own, leans on the previous question ("the cargo e-bike?").
@@ -147,9 +155,11 @@ def names_in(text: str) -> list[str]:
     """
     found = []
     for match in _NAME.finditer(text):
-        words = match.group(0).split()
+        words = [word for word in match.group(0).split() if not _NOT_A_NAME.fullmatch(word.strip(".,’'"))]
         while words and words[0].lower().strip("’'") in _FUNCTION_WORDS:
             words.pop(0)
+        while words and words[-1] in ("of", "&"):  # what joined a word that is no name
+            words.pop()
         if len(words) == 1 and not re.search(r"[^\W_]", text[: match.start()]):
             continue
         name = re.sub(r"(?:['’]s?)$", "", " ".join(words)).strip(" .,")
@@ -195,15 +205,17 @@ class ContextRewriter:
 
     Rules, in order (each measured in bench/conversations.py):
     1. A follow-up that names something of its own (a proper name) and leans on nothing (no opening
-       "and/what about", no fragment) stands alone: left as asked, but for a relative year.
+       "and/what about", no fragment, no "it/its/the company" before its own name) stands alone: left as
+       asked, but for a relative year.
     2. A fragment that only changes the year ("and the year before?", "and in 2024?") is the previous
        question with its year replaced.
     3. A fragment that names something new ("and at Cedar Ridge?") puts it in place of the previous
        question's name: its only one, or the one before the same noun ("the Lookout tank").
     4. A fragment that opens with a preposition ("and by sight?") narrows the previous question.
     5. Otherwise a trailing "it/that" becomes the previous question's subject, a bare noun phrase is
-       asked as the previous question asked, "its/their" become "the", and what the previous question
-       named that the follow-up lacks (names, its year) is carried along in parentheses.
+       asked as the previous question asked, "the company" becomes the previous question's first name,
+       "its/their" become "the", and what the previous question named that the follow-up lacks (names,
+       its year) is carried along in parentheses.
     """
 
     name = "context"
@@ -217,34 +229,48 @@ class ContextRewriter:
         body = shifted[opened.end() :] if opened else shifted
         fragment = opened is not None or (not _WH_START.match(body) and len(body.split()) <= _FRAGMENT_WORDS)
         own_names = [name for name in names_in(body) if name not in context.names]
-        if own_names and not fragment:
+        refers = not own_names or _refers_back(body, own_names)
+        if not fragment and not refers:
             return shifted if year_shifted else question
         if fragment and len(context.years) == 1 and _YEAR.search(body) and len(body.split()) <= 3:
             return _finish(_replace_year(history[-1].standalone, context, body))
         replaced = _counterpart(own_names[0], body, context) if fragment and own_names else None
         if replaced and not _WH_START.match(body):
             return _finish(context.previous.replace(replaced, own_names[0]))
-        return _finish(self._carried(body, context, year_shifted))
+        return _finish(self._carried(body, context, year_shifted, refers))
 
-    def _carried(self, body: str, context: _Context, year_shifted: bool) -> str:
+    def _carried(self, body: str, context: _Context, year_shifted: bool, refers: bool) -> str:
         text = body.strip().rstrip("?.! ")
-        if _PREPOSITION.match(text) and not _WH_START.match(text):  # "and by sight?": the same question, narrowed
+        ending = body.strip()[-1] if body.strip().endswith((".", "!")) else "?"  # "... in the balance sheet."
+        if _PREPOSITION.match(text) and len(text.split()) <= _FRAGMENT_WORDS:  # "and by sight?": the same, narrowed
             return f"{context.previous.rstrip('?.! ')}, {text}"
+        if context.names:  # "the company" of a conversation is the one it named
+            text = _THE_COMPANY.sub(lambda match: context.names[0] + (match.group(1) or ""), text)
         text = _POSSESSIVE.sub("the", text)  # whose it is, the names carried below say
         if context.subject and _SUBJECT_PRONOUN.search(text):
             text = _SUBJECT_PRONOUN.sub(context.subject, text, count=1)
         elif _ASKS_WHAT_IS.match(context.asking) and not _WH_START.match(text) and len(text.split()) <= _FRAGMENT_WORDS:
             # a bare noun phrase ("operating income?"): asked as the previous "what was ...?" asked
             text = f"{context.asking}{text}"
-        # a follow-up that names something new is about it, not about the previous question's names
-        missing = [] if names_in(text) else [name for name in context.names if name.lower() not in text.lower()]
+        # a fragment naming something new is about it, not about the previous question's names
+        missing = [name for name in context.names if name.lower() not in text.lower()] if refers else []
         facets = question_facets(text)
         carried = missing[:]
         if not facets.years and not year_shifted and context.year_phrase:
             carried.append(context.year_phrase.strip())
         if not carried:
-            return text
-        return f"{text} ({', '.join(carried)})"
+            return text + ending
+        return f"{text} ({', '.join(carried)}){ending}"
+
+
+def _refers_back(body: str, own_names: Sequence[str]) -> bool:
+    """Whether the follow-up points back to the previous question: "the company" anywhere, or "it", "their"
+    before any name of its own (after one, they point to that name: "... a Carolina Chickadee by its song")."""
+    if _THE_COMPANY.search(body):  # a definite "the company" points back wherever it stands
+        return True
+    reference = _REFERENCE.search(body)
+    first_name = min((body.find(name) for name in own_names), default=-1)
+    return reference is not None and (first_name < 0 or reference.start() < first_name)
 
 
 def _counterpart(name: str, body: str, context: _Context) -> str | None:

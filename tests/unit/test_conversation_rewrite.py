@@ -81,6 +81,33 @@ def test_a_standalone_question_is_left_alone(question):
     assert rewrite(question, NET_INCOME) == question
 
 
+def test_the_company_is_the_company_the_conversation_named():
+    first = "What did Amcor report in its Q2 2023 10-Q?"
+    assert (
+        rewrite("What is the nature of the company's restructuring liability as of Q2 of FY2023?", first)
+        == "What is the nature of Amcor's restructuring liability as of Q2 of FY2023?"
+    )
+    # periods and abbreviations are no names of its own: the question still leans on the company
+    assert rewrite("Is growth in adjusted EPS expected to accelerate in FY2023?", first).endswith("(Amcor)?")
+
+
+def test_the_company_points_back_even_after_a_capitalised_word_of_its_own():
+    rewritten = rewrite("How much was the Real change in Sales for the company?", "What did Amcor report in 2023?")
+    assert rewritten == "How much was the Real change in Sales for Amcor (2023)?"
+
+
+def test_a_follow_up_that_points_back_before_its_own_name_carries_the_context():
+    rewritten = rewrite("Did its Consumer Health segment grow?", "What did Johnson & Johnson report in 2022?")
+    assert rewritten == "Did the Consumer Health segment grow (Johnson & Johnson, 2022)?"
+
+
+def test_a_long_follow_up_opening_with_a_preposition_is_not_a_narrowing_of_the_previous_question():
+    question = "In the income statement, what is the three year average net profit margin of the company?"
+    assert rewrite(question, "What did Best Buy report in its 2017 10-K?") == (
+        "In the income statement, what is the three year average net profit margin of Best Buy (2017)?"
+    )
+
+
 def test_without_history_the_question_is_left_alone():
     assert ContextRewriter().rewrite("And the year before?", []) == "And the year before?"
 
@@ -247,6 +274,14 @@ def test_cited_sources_are_the_numbers_the_answer_text_uses():
 def test_history_bounds_outside_their_range_are_refused_naming_them(settings, field, value):
     with pytest.raises(ValidationError, match=f"conversation.{field}"):
         Settings(conversation={field: value})
+
+
+def test_by_default_six_turns_and_2000_tokens_of_history_are_read_back(settings):
+    services = Services(settings)
+    try:
+        assert (services.conversation_store.max_turns, services.conversation_store.max_tokens) == (6, 2000)
+    finally:
+        services.close()
 
 
 def test_history_bounds_come_from_the_environment_into_the_store(settings, monkeypatch):
