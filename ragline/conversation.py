@@ -203,10 +203,11 @@ def _finish(text: str) -> str:
 class ContextRewriter:
     """The deterministic rewrite: carries the previous standalone question's context into a follow-up.
 
-    Rules, in order (each measured in bench/conversations.py):
+    It reads the latest turn only: each turn's standalone question already carries what came before it.
+    Rules, in order (measured together by bench/conversations.py):
     1. A follow-up that names something of its own (a proper name) and leans on nothing (no opening
-       "and/what about", no fragment, no "it/its/the company" before its own name) stands alone: left as
-       asked, but for a relative year.
+       "and/what about", no fragment, no "the company", no "it/its" before its own name) stands alone:
+       left as asked, but for a relative year.
     2. A fragment that only changes the year ("and the year before?", "and in 2024?") is the previous
        question with its year replaced.
     3. A fragment that names something new ("and at Cedar Ridge?") puts it in place of the previous
