@@ -299,14 +299,14 @@ def run(
 FUSIONS: dict[str, dict[str, object]] = {
     **{
         f"hybrid_rrf_60_50_boost{boost}": {"fusion": "rrf", "rrf_k": 60, "candidates": 50, "card_boost": boost}
-        for boost in (0.0, 0.1, 0.2)
+        for boost in (0.0, 0.1, 0.2, 0.7)
     },
     **{
         f"hybrid_convex_{weight}_100_boost{boost}": {
             "fusion": "convex", "dense_weight": weight, "candidates": 100, "card_boost": boost
         }
         for weight in (0.3, 0.5, 0.6, 0.7)
-        for boost in (0.0, 0.1, 0.2)
+        for boost in (0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0)
     },
 }  # fmt: skip
 

@@ -434,30 +434,119 @@ _QUESTION_YEAR = re.compile(r"(?<![\d])(?:fy\s?)?((?:19|20)\d{2})(?![\d])", re.I
 _SHORT_FY = re.compile(r"\bfy\s?'?(\d{2})\b", re.I)
 
 
+#: What each facet of a card is worth in `card_match` (they sum to 1).
+ISSUER_WEIGHT, YEAR_WEIGHT, KIND_WEIGHT = 0.5, 0.25, 0.25
+#: A question asking about a quarter ("Q2 of FY2024", "the second quarter", "quarterly").
+_QUESTION_QUARTER = re.compile(r"\bq[1-4]\b|\bquarter", re.I)
+#: A card's period wording that covers a whole year, and one that covers a quarter (a Q4 release covers both).
+_YEAR_SPAN = re.compile(r"\byear\b|\b(?:twelve|12)\s+months\b|\b(?:fifty-[23]|5[23])[- ]weeks?\b", re.I)
+_QUARTER_SPAN = re.compile(
+    r"\bquarter|\b(?:three|3)\s+months\b|\b(?:twelve|thirteen|fourteen|sixteen|1[2346])[- ]weeks?\b", re.I
+)
+#: A fiscal year that ends in the first days of January is named after the year before it ("year ended
+#: January 1, 2023" is fiscal 2022): the 52/53-week years of retailers and manufacturers.
+_EARLY_JANUARY_DAYS = 7
+
+
 @dataclass(frozen=True)
 class QuestionFacets:
-    """What a question says about the document it is after: its words, the years and the types it names."""
+    """What a question says about the document it is after: its words, the years and the types it names, and
+    the span it asks about ("quarter" when it names one, else "year" when it names a year, else None)."""
 
     words: str  # lower case, punctuation as spaces, padded with spaces for whole-word search
     years: frozenset[str]
     types: frozenset[str]
+    span: str | None = None
 
 
 def question_facets(question: str) -> QuestionFacets:
     years = set(_QUESTION_YEAR.findall(question)) | {f"20{short}" for short in _SHORT_FY.findall(question)}
     types = {doc_type for doc_type, pattern in _QUESTION_TYPES if pattern.search(question)}
-    return QuestionFacets(_plain_words(question), frozenset(years), frozenset(types))
+    span = "quarter" if _QUESTION_QUARTER.search(question) else "year" if years else None
+    return QuestionFacets(_plain_words(question), frozenset(years), frozenset(types), span)
 
 
-def card_match(card: DocumentCard | None, facets: QuestionFacets) -> float:
+def card_match(card: DocumentCard | None, facets: QuestionFacets, fiscal_year_end: date | None = None) -> float:
     """How much of what the question names this card holds, in [0, 1]: the issuer counts for half (it is what
-    sets one company's filings apart from another's), the period's year and the type for a quarter each."""
+    sets one company's filings apart from another's), the fiscal year for a quarter, and a quarter for the type
+    the question names or, naming none, for the span it asks about (a year's filing for "FY2023", a quarter's
+    for "Q2 of FY2024"). `fiscal_year_end` is the end of one of the issuer's fiscal years, when known: it tells
+    which fiscal year a quarter falls in."""
     if card is None:
         return 0.0
     issuer = card.issuer is not None and _names_issuer(card.issuer, facets.words)
-    period = card.period is not None and card.period[:4] in facets.years
-    doc_type = card.doc_type in facets.types
-    return 0.5 * issuer + 0.25 * period + 0.25 * doc_type
+    year = fiscal_year(card, fiscal_year_end)
+    period = year is not None and year in facets.years
+    if facets.types:
+        kind = card.doc_type in facets.types
+    else:
+        kind = facets.span is not None and facets.span in card_spans(card)
+    return ISSUER_WEIGHT * issuer + YEAR_WEIGHT * period + KIND_WEIGHT * kind
+
+
+def card_matches(cards: Sequence[DocumentCard | None], facets: QuestionFacets) -> list[float]:
+    """`card_match` of each card, each issuer's fiscal calendar read from its year-long cards among them."""
+    year_ends = {}
+    for card in cards:
+        if card is not None and card.issuer and "year" in card_spans(card) and (end := _period_end(card)):
+            year_ends.setdefault(card.issuer, end)
+    known: dict[DocumentCard, float] = {}
+    matches = []
+    for card in cards:
+        if card is not None and card not in known:
+            known[card] = card_match(card, facets, year_ends.get(card.issuer or ""))
+        matches.append(known[card] if card is not None else 0.0)
+    return matches
+
+
+def card_spans(card: DocumentCard) -> frozenset[str]:
+    """What a document's period covers: a 10-K or an annual report a year, a 10-Q a quarter, an earnings
+    release what its period says (a fourth-quarter release: both); an 8-K or a dated document neither."""
+    if card.doc_type in ("10-K", "annual report"):
+        return frozenset({"year"})
+    if card.doc_type == "10-Q":
+        return frozenset({"quarter"})
+    if card.doc_type == "earnings release" and card.period_text:
+        return frozenset(
+            span
+            for span, pattern in (("year", _YEAR_SPAN), ("quarter", _QUARTER_SPAN))
+            if pattern.search(card.period_text)
+        )
+    return frozenset()
+
+
+def fiscal_year(card: DocumentCard, fiscal_year_end: date | None = None) -> str | None:
+    """The fiscal year a card's period falls in, as companies and questions name it: the calendar year its
+    fiscal year ends in, or the year before when that end is in the first days of January. A year-long period
+    ends its own fiscal year; a quarter ends before its fiscal year does, which `fiscal_year_end` (any one of
+    the issuer's fiscal year ends) places; without it, a quarter is named by its calendar year."""
+    end = _period_end(card)
+    if end is None:
+        return card.period[:4] if card.period else None
+    if "year" not in card_spans(card):
+        if fiscal_year_end is None or "quarter" not in card_spans(card):
+            return str(end.year)
+        end = _next_fiscal_year_end(end, fiscal_year_end)
+    named_before = end.month == 1 and end.day <= _EARLY_JANUARY_DAYS
+    return str(end.year - 1 if named_before else end.year)
+
+
+def _next_fiscal_year_end(day: date, fiscal_year_end: date) -> date:
+    """The first end of the fiscal year (the month and day of `fiscal_year_end`) on or after `day`: a quarter
+    ends months before it, so a 52/53-week year's drift of a few days does not matter."""
+    end = _same_day_in(fiscal_year_end, day.year)
+    return end if end >= day else _same_day_in(fiscal_year_end, day.year + 1)
+
+
+def _same_day_in(day: date, year: int) -> date:
+    return day.replace(year=year, day=28) if (day.month, day.day) == (2, 29) else day.replace(year=year)
+
+
+def _period_end(card: DocumentCard) -> date | None:
+    try:
+        return date.fromisoformat(card.period) if card.period and len(card.period) == 10 else None
+    except ValueError:
+        return None
 
 
 def _plain_words(text: str) -> str:

@@ -106,7 +106,7 @@ class RetrievalSettings(BaseModel):
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal-rank-fusion constant.")
     dense_weight: float = Field(default=0.6, ge=0, le=1, description="Convex fusion: weight of the dense score.")
     card_boost: float = Field(
-        default=0.2,
+        default=0.7,
         ge=0,
         le=1,
         description="Hybrid: added to a fused score, times the share of issuer, period and type the question names "

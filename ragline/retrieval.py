@@ -12,9 +12,10 @@ What the scores mean (stable across queries):
     on both FinanceBench variants nor below RRF on SciFact (bench/RESULTS.md, section 6); relative to the query;
   - hybrid, `retrieval.fusion = "rrf"`: reciprocal-rank fusion of the dense and keyword rankings,
     divided by its maximum, so it lies in (0, 1] and 1.0 means "ranked first by both";
-  - hybrid, either fusion, plus `retrieval.card_boost` (default 0.2) times how much of what the question
-    names (issuer 1/2, the period's year 1/4, the type 1/4) the candidate's document card holds
-    (`ragline.cards.card_match`): soft, it reorders the candidates and never removes one.
+  - hybrid, either fusion, plus `retrieval.card_boost` (default 0.7) times how much of what the question
+    names (issuer 1/2, the fiscal year 1/4, the type it names or else the span it asks about, a year's filing
+    or a quarter's, 1/4) the candidate's document card holds (`ragline.cards.card_matches`): soft, it reorders
+    the candidates and never removes one.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ragline.cards import card_match, question_facets
+from ragline.cards import card_matches, question_facets
 from ragline.config import RetrievalSettings, SearchMode
 from ragline.filters import SearchFilter
 from ragline.model import Chunk, Hit
@@ -111,8 +112,9 @@ class Retriever:
 
 def boost_by_cards(fused: dict[str, float], chunks: dict[str, Chunk], question: str, weight: float) -> dict[str, float]:
     """Each candidate's fused score plus `weight` times how much of what the question names its card holds."""
-    facets = question_facets(question)
-    return {key: score + weight * card_match(chunks[key].card, facets) for key, score in fused.items()}
+    keys = list(fused)
+    matches = card_matches([chunks[key].card for key in keys], question_facets(question))
+    return {key: fused[key] + weight * match for key, match in zip(keys, matches, strict=True)}
 
 
 def _floats(vector: Vector) -> list[float]:

@@ -20,7 +20,8 @@ OTHER = DocumentCard("Northwind Traders, Inc. Form 10-Q", "10-Q", "Northwind Tra
         ("What did Harbour Foods report in its 10-Q for 2023?", QUARTERLY, 1.0),
         ("What did Harbour Foods report in its 10-Q for 2023?", ANNUAL, 0.5),  # the issuer only: half
         ("What did Harbour Foods report in its 10-Q for 2023?", OTHER, 0.5),  # the type and the year: a quarter each
-        ("What was Harbour Foods' FY22 capital expenditure?", ANNUAL, 0.75),
+        ("What was Harbour Foods' FY22 capital expenditure?", ANNUAL, 1.0),  # and a year's filing for a year
+        ("What was Harbour Foods' FY22 capital expenditure?", QUARTERLY, 0.5),
         ("Which segment grew the most?", QUARTERLY, 0.0),
         ("Which segment grew the most?", None, 0.0),
     ],
