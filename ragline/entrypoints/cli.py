@@ -341,6 +341,34 @@ def serve(
 
 
 @app.command()
+def ui(
+    host: Annotated[str, typer.Option(help="Interface to listen on (loopback only: the UI has no sign-in).")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8501,
+) -> None:
+    """Start the chat UI (Streamlit) on the local engine; needs the `ui` extra (`make ui`)."""
+    import importlib.util
+    import subprocess
+
+    from ragline.entrypoints.server import is_loopback
+
+    if not is_loopback(host):
+        errors.print(f"[bold red]--host {escape(host)}:[/] the chat UI has no sign-in; it listens on loopback only")
+        raise typer.Exit(2)
+    if importlib.util.find_spec("streamlit") is None:
+        errors.print("[bold red]ragline ui:[/] Streamlit is not installed: pip install -e '.[ui]' (or make ui)")
+        raise typer.Exit(2)
+    _settings()  # a configuration error is said here, before the server starts
+    script = Path(__file__).with_name("ui.py")
+    # Streamlit's own CLI: it owns the server, the browser sessions and reruns of the script.
+    command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.address", host]
+    command += ["--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none"]
+    command += ["--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal"]
+    raise typer.Exit(subprocess.call(command))
+
+
+@app.command()
 def openapi(output: Annotated[Path | None, typer.Option(help="Write here instead of stdout.")] = None) -> None:
     """Print the OpenAPI document of the query API."""
     from ragline.entrypoints.server import openapi_document
