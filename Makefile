@@ -24,6 +24,7 @@ export TRANSFORMERS_OFFLINE := 1
 help:
 	@echo "make demo    - install, then ingest the demo corpus and answer three example questions"
 	@echo "make test    - install, then run lint and the whole test suite"
+	@echo "make ui      - install the chat UI and start it on the local index (ingest first)"
 	@echo "make synth   - synthesize the AWS deployment offline (default and alternative contexts)"
 	@echo "make bench   - run the benchmarks in bench/ (needs ../shared/data)"
 	@echo "make deployed-test - synthesize, then run every Lambda as deployed against a mock AWS account"
