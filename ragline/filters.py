@@ -37,9 +37,9 @@ MAX_TAG_CHARS = 256
 _END = r"$(?!\n)"
 PERIOD_PATTERN = re.compile(r"^[0-9]{4}(?:-(?:Q[1-4]|[0-9]{2}(?:-[0-9]{2})?))?" + _END)
 ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}" + _END)
-#: Something besides what str.strip() removes: Unicode White_Space and \x1c-\x1f (Python's \s holds them,
-#: JavaScript's and Java's do not, hence both).
-NOT_BLANK = r"[^\s\x1c-\x1f]"
+#: Something besides what str.strip() removes (the characters of str.isspace()), each named: Java's \s is ASCII
+#: white space alone, so `[^\s]` let API Gateway pass a question of no-break spaces that the runtime refuses.
+NOT_BLANK = r"[^\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 
 
 def _type_pattern(doc_type: str) -> str:
