@@ -357,7 +357,8 @@ def ui(
         errors.print(f"[bold red]--host {escape(host)}:[/] the chat UI has no sign-in; it listens on loopback only")
         raise typer.Exit(2)
     if importlib.util.find_spec("streamlit") is None:
-        errors.print("[bold red]ragline ui:[/] Streamlit is not installed: pip install -e '.[ui]' (or make ui)")
+        install = escape("pip install -e '.[ui]'")  # rich would read [ui] as a style
+        errors.print(f"[bold red]ragline ui:[/] Streamlit is not installed: {install} (or make ui)")
         raise typer.Exit(2)
     _settings()  # a configuration error is said here, before the server starts
     script = Path(__file__).with_name("ui.py")

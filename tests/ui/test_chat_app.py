@@ -89,3 +89,13 @@ def test_ui_refuses_an_address_beyond_loopback():
     result = runner.invoke(app, ["ui", "--host", "0.0.0.0"])
     assert result.exit_code == 2
     assert "the chat UI has no sign-in; it listens on loopback only" in result.output
+
+
+def test_ui_without_streamlit_says_which_extra_to_install(monkeypatch):
+    import importlib.util
+
+    found = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "streamlit" else found(name, *a))
+    result = runner.invoke(app, ["ui"])
+    assert result.exit_code == 2
+    assert "Streamlit is not installed: pip install -e '.[ui]' (or make ui)" in result.output
