@@ -180,6 +180,21 @@ def test_a_copy_takes_over_a_one_chunk_document_whose_holder_failed_then_went(fa
     assert [chunk.source for chunk, _ in hits] == [copy.resolve().as_posix()]
 
 
+def test_a_copy_that_takes_over_the_content_is_stamped_with_the_time_it_took_it_over(
+    fast_engine, tmp_path, monkeypatch
+):
+    # `ragline status` lists each row's updated_at: the copy's row changed when its holder went, not when it was read.
+    holder = _note(tmp_path, "pumps.md", "pump")
+    copy = tmp_path / "pumps_copy.md"
+    copy.write_bytes((tmp_path / "pumps.md").read_bytes())
+    monkeypatch.setattr("ragline.ingest._now", lambda: "2026-01-05T08:00:00+00:00")
+    assert _by_name(fast_engine.ingest([tmp_path]))["pumps_copy.md"].state is DocumentState.DUPLICATE
+    monkeypatch.setattr("ragline.ingest._now", lambda: "2026-02-09T17:30:00+00:00")
+    fast_engine.delete(holder)
+    taken = fast_engine.registry.get(copy.resolve().as_posix())
+    assert (taken.state, taken.updated_at) == (DocumentState.INDEXED, "2026-02-09T17:30:00+00:00")
+
+
 def test_known_status_says_what_a_content_would_be_recorded_as_without_writing(fast_engine, tmp_path):
     source = _note(tmp_path, "pumps.md", "pump")
     fast_engine.ingest([tmp_path])
