@@ -41,7 +41,7 @@ def session_problem(session: str) -> str | None:
         return "must not be empty"
     if len(session) > SESSION_MAX_CHARS:
         return f"{len(session)} characters, more than the limit of {SESSION_MAX_CHARS}"
-    if not _SESSION.match(session):
+    if not _SESSION.fullmatch(session):  # fullmatch: $ alone also matches before a final newline
         return "only letters A-Z and a-z, digits, '-' and '_' are allowed"
     return None
 

@@ -128,6 +128,7 @@ def test_only_the_latest_turn_is_carried():
         ("a b", "only letters"),
         ("../etc", "only letters"),
         ("é", "only letters"),
+        ("abc\n", "only letters"),  # Python's $ also matches before a final newline: the CLI reads it raw
     ],
 )
 def test_a_bad_conversation_id_is_refused_naming_it(session, problem):

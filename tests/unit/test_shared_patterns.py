@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from ragline.conversation import SESSION_PATTERN
 from ragline.filters import DOC_TYPE_PATTERN, ISO_DATE, NOT_BLANK, PERIOD_PATTERN
 
 SHARED = {
@@ -16,6 +17,7 @@ SHARED = {
     "period": PERIOD_PATTERN.pattern,
     "ISO date": ISO_DATE.pattern,
     "document type": DOC_TYPE_PATTERN.pattern,
+    "conversation id": SESSION_PATTERN,
 }
 
 
