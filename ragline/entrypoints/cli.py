@@ -349,7 +349,6 @@ def ui(
 ) -> None:
     """Start the chat UI (Streamlit) on the local engine; needs the `ui` extra (`make ui`)."""
     import importlib.util
-    import subprocess
 
     from ragline.entrypoints.server import is_loopback
 
@@ -366,7 +365,8 @@ def ui(
     command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.address", host]
     command += ["--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none"]
     command += ["--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal"]
-    raise typer.Exit(subprocess.call(command))
+    # This process becomes Streamlit's: stopping it stops the server, with no child left behind.
+    os.execv(sys.executable, command)
 
 
 @app.command()

@@ -101,7 +101,14 @@ def ui_url(demo_data_dir) -> Iterator[str]:
         yield url
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()  # never leave a server behind; the test still fails
+            raise
+        while (line := lines.get(timeout=30)) is not None:  # ends once the process has closed its output
+            log.append(line)
+        print(f"ragline ui's output:\n{''.join(log)}")  # pytest shows it when the test failed
 
 
 @pytest.fixture
@@ -118,6 +125,7 @@ def browser() -> Iterator[WebDriver]:
     try:
         yield session
     finally:
+        screenshot(session, "last")  # where the test ended, passed or failed
         session.quit()
 
 
