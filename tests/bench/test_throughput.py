@@ -1,0 +1,71 @@
+"""bench/throughput.py (issue 15): rounds in rotating order, ratios taken within a round, and a round refused
+when the rest of the machine was busy during any of its runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench import throughput
+from bench.throughput import Run, order_of_round, summarize
+
+DEMO = Path(__file__).resolve().parents[2] / "demo" / "corpus"
+
+
+def _round(ragline: float, floor: float, langchain: float, busy: str | None = None) -> dict[str, Run]:
+    """Three runs over 100 pages taking these seconds; `busy` names the run other processes disturbed."""
+    seconds = {"ragline": ragline, "floor": floor, "langchain": langchain}
+    return {name: Run(name, value, 100, 400, 1.5 if name == busy else 0.02, 0.5) for name, value in seconds.items()}
+
+
+def test_each_pipeline_leads_a_round_in_turn_and_the_first_round_starts_with_ragline():
+    orders = [order_of_round(number, throughput.PIPELINES) for number in range(3)]
+    assert orders[0][0] == "ragline"  # the floor embeds what ragline produced
+    assert {order[0] for order in orders} == set(throughput.PIPELINES)
+    assert all(sorted(order) == sorted(throughput.PIPELINES) for order in orders)
+    assert order_of_round(1, ["floor", "ragline"]) == ["floor", "ragline"]
+
+
+def test_ratios_are_the_median_and_range_of_the_undisturbed_rounds_only():
+    rounds = [
+        _round(10, 9, 40),
+        _round(10, 9, 20, busy="langchain"),  # LangChain's time here says nothing: refused
+        _round(12, 10, 30),
+        _round(11, 10, 33),
+    ]
+    summary = summarize(rounds, max_other_cores=0.1)
+    assert summary["rounds_accepted"] == 3
+    # pages/s ratio = LangChain's seconds / ragline's, per round: 4.0, 2.5, 3.0
+    assert summary["ragline_over_langchain_pages_per_second"] == {"median": 3.0, "min": 2.5, "max": 4.0}
+    assert summary["ragline_seconds_over_floor_seconds"]["median"] == pytest.approx(1.111, abs=1e-3)
+
+
+def test_no_undisturbed_round_gives_no_ratio_and_says_why():
+    summary = summarize([_round(10, 9, 40, busy="ragline")], max_other_cores=0.1)
+    assert summary["rounds_accepted"] == 0
+    assert "other processes" in summary["refused"]
+    assert "ragline_over_langchain_pages_per_second" not in summary
+
+
+@pytest.mark.slow
+def test_two_rounds_on_a_demo_pdf_record_every_run_and_the_floor_embeds_what_ragline_did():
+    row = throughput.run(
+        [DEMO / "songbird-field-guide.pdf"],
+        rounds=2,
+        pipelines=["ragline", "floor"],
+        max_other_cores=float("inf"),  # the suite runs beside other suites: nothing is refused here
+        record=False,
+    )
+    runs = row["runs"]
+    order = [(run["round"], run["pipeline"]) for run in runs]
+    assert order == [(0, "ragline"), (0, "floor"), (1, "floor"), (1, "ragline")]
+    assert len({run["chunks"] for run in runs}) == 1 and runs[0]["chunks"] > 0
+    assert all(run["seconds"] > 0 and run["other_cores"] >= 0 for run in runs)
+    assert row["summary"]["rounds_accepted"] == 2
+    assert row["summary"]["ragline_seconds_over_floor_seconds"]["median"] > 0
+
+
+def test_the_ratios_need_ragline():
+    with pytest.raises(ValueError, match="must include ragline"):
+        throughput.run([DEMO / "songbird-field-guide.pdf"], pipelines=["floor"], record=False)
