@@ -71,6 +71,16 @@ def test_a_one_word_title_case_line_before_a_paragraph_is_a_heading():
     assert document_blocks(_document("Overview\nThe plant treats water every day."))[0].level == UNMARKED_HEADING_LEVEL
 
 
+def test_a_title_case_line_running_on_into_a_lower_case_line_is_prose_not_a_heading():
+    assert _blocks("Northern Pump Station\nis checked every quarter by the site engineer.") == [
+        (BlockKind.PARAGRAPH, "Northern Pump Station is checked every quarter by the site engineer.", (1,))
+    ]
+    assert _blocks("Northern Pump Station\nThe station is checked every quarter.") == [
+        (BlockKind.HEADING, "Northern Pump Station", (1,)),
+        (BlockKind.PARAGRAPH, "The station is checked every quarter.", (1,)),
+    ]
+
+
 @pytest.mark.parametrize(
     ("line", "is_heading"),
     [
