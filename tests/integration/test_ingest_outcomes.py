@@ -9,11 +9,12 @@ cannot be read).
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from ragline.bootstrap import build_engine
 from ragline.filters import SearchFilter
 from ragline.ingest import STAGES
-from ragline.model import DocumentState, content_hash
+from ragline.model import DocumentState, Page, content_hash
 from ragline.records import EMBEDDING_ARCHIVE_PREFIX
 from tests import pdf_factory
 from tests.fakes import HashingEmbedder
@@ -114,6 +115,57 @@ def test_an_unexpected_error_fails_its_file_with_the_error_named_and_the_batch_g
     assert fast_engine.registry.get(broken).reason == states["pumps.md"].reason
     assert states["pumps_v2.md"].state is DocumentState.INDEXED
     assert any(broken in record.getMessage() and record.exc_info for record in caplog.records)
+
+
+class _ScanningExtractor:
+    """The real extractor, with the file's last page a scan: an image, no text layer."""
+
+    def __init__(self, extractor) -> None:
+        self._extractor = extractor
+
+    def supports(self, name: str) -> bool:
+        return self._extractor.supports(name)
+
+    def extract(self, source: str, data: bytes):
+        document = self._extractor.extract(source, data)
+        scan = Page(number=len(document.pages) + 1, text="", has_text_layer=False)
+        return replace(document, pages=(*document.pages, scan))
+
+
+def test_an_indexed_file_s_status_names_its_pages_without_a_text_layer(fast_engine, tmp_path):
+    source = _note(tmp_path, "pumps.md", "pump")
+    fast_engine.services.extractor = _ScanningExtractor(fast_engine.services.extractor)
+    status = _by_name(fast_engine.ingest([tmp_path]))["pumps.md"]
+    assert (status.state, status.page_count, status.scanned_pages) == (DocumentState.INDEXED, 2, (2,))
+    assert fast_engine.registry.get(source).scanned_pages == (2,)
+
+
+def test_without_a_shared_transaction_a_failed_update_leaves_the_previous_chunks_searchable(
+    fast_engine, tmp_path, monkeypatch
+):
+    from ragline.adapters.local.registry import SqliteRegistry
+
+    source = _note(tmp_path, "pumps.md", "pump")
+    # A registry in a file of its own: the writes go port by port, as on AWS.
+    fast_engine.services.registry = SqliteRegistry(tmp_path / "own-registry.sqlite3")
+    try:
+        before = _by_name(fast_engine.ingest([tmp_path]))["pumps.md"]
+        _note(tmp_path, "pumps.md", "pump station")
+
+        def refused(*_):
+            raise OSError("disk full")
+
+        monkeypatch.setattr(fast_engine.index, "replace_document", refused)
+        after = _by_name(fast_engine.ingest([tmp_path]))["pumps.md"]
+        assert after.state is DocumentState.FAILED
+        assert (
+            after.reason
+            == f"unexpected OSError: disk full; {before.chunk_count} chunks of this source remain searchable"
+        )
+        hits = fast_engine.index.keyword_search("pump checked every quarter", k=5)
+        assert [chunk.source for chunk, _ in hits] == [source]
+    finally:
+        fast_engine.services.registry.close()
 
 
 def test_a_new_file_that_fails_next_to_indexed_ones_claims_no_chunks(fast_engine, tmp_path):
