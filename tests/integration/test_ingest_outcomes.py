@@ -232,6 +232,24 @@ def test_a_copy_takes_over_a_one_chunk_document_whose_holder_failed_then_went(fa
     assert [chunk.source for chunk, _ in hits] == [copy.resolve().as_posix()]
 
 
+def test_a_duplicate_is_stamped_with_the_time_it_was_found(fast_engine, tmp_path, monkeypatch):
+    _note(tmp_path, "pumps.md", "pump")
+    (tmp_path / "pumps_copy.md").write_bytes((tmp_path / "pumps.md").read_bytes())
+    monkeypatch.setattr("ragline.ingest._now", lambda: "2026-01-05T08:00:00+00:00")
+    duplicate = _by_name(fast_engine.ingest([tmp_path]))["pumps_copy.md"]
+    assert (duplicate.state, duplicate.updated_at) == (DocumentState.DUPLICATE, "2026-01-05T08:00:00+00:00")
+    assert fast_engine.registry.get(duplicate.source).updated_at == "2026-01-05T08:00:00+00:00"
+
+
+def test_a_failed_file_is_logged_as_a_warning_with_its_source_and_reason(fast_engine, tmp_path, caplog):
+    (tmp_path / "pumps.md").write_bytes(b"")
+    with caplog.at_level(logging.WARNING, logger="ragline.ingest"):
+        status = _by_name(fast_engine.ingest([tmp_path]))["pumps.md"]
+    assert [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING] == [
+        f"failed to ingest {status.source}: the file is empty (0 bytes)"
+    ]
+
+
 def test_a_copy_that_takes_over_the_content_is_stamped_with_the_time_it_took_it_over(
     fast_engine, tmp_path, monkeypatch
 ):
