@@ -20,8 +20,10 @@ What the scores mean (stable across queries):
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from ragline.cards import card_matches, question_facets
@@ -85,14 +87,25 @@ class Retriever:
             for chunk, score in ranked
         ]
 
+    def _both_searches(
+        self, request: RetrievalRequest, depth: int
+    ) -> tuple[list[tuple[Chunk, float]], list[tuple[Chunk, float]]]:
+        """Hybrid's two searches at once: the dense one on a worker thread while this one runs the keyword one.
+
+        Why: they are independent, and each spends its time where Python lets another thread run (numpy and
+        SimSIMD over a million rows locally, a round trip to OpenSearch on AWS), so a hybrid question costs
+        about the slower of the two instead of their sum (bench/RESULTS.md, section 4.1).
+        """
+        dense = _searches().submit(self._index.dense_search, request.vector, depth, request.where)
+        keyword = self._index.keyword_search(request.question, depth, request.where)
+        return dense.result(), keyword
+
     def _ranked(self, request: RetrievalRequest) -> list[tuple[Chunk, float]]:
         if request.mode is SearchMode.DENSE:
             return self._index.dense_search(request.vector, request.k, request.where)
         if request.mode is SearchMode.KEYWORD:
             return self._index.keyword_search(request.question, request.k, request.where)
-        depth = max(self._settings.candidates, request.k)
-        dense = self._index.dense_search(request.vector, depth, request.where)
-        keyword = self._index.keyword_search(request.question, depth, request.where)
+        dense, keyword = self._both_searches(request, max(self._settings.candidates, request.k))
         chunks = {chunk.id: chunk for chunk, _ in (*dense, *keyword)}
         if self._settings.fusion == "convex":
             fused = convex_fusion(
@@ -108,6 +121,13 @@ class Retriever:
             fused = boost_by_cards(fused, chunks, request.question, self._settings.card_boost)
         best = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[: request.k]
         return [(chunks[chunk_id], score) for chunk_id, score in best]
+
+
+@functools.cache
+def _searches() -> ThreadPoolExecutor:
+    """The threads hybrid's dense searches run on: made at the first hybrid question, never at import. As many
+    as the local server answers at once (`server.max_in_flight`'s default), so no question waits for another's."""
+    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="ragline-dense-search")
 
 
 def boost_by_cards(fused: dict[str, float], chunks: dict[str, Chunk], question: str, weight: float) -> dict[str, float]:
