@@ -139,7 +139,6 @@ class Bm25Postings:
             return np.zeros(size)
         return np.bincount(np.concatenate(rows), weights=np.concatenate(weights), minlength=size)
 
-
     def top(self, term_ids: Sequence[int], k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Positions of the k chunks with the best BM25 for these query terms (among `allowed` rows, a boolean
         mask), best first, and their scores: what `top_k` picks from `score`, without sorting every match.
