@@ -9,10 +9,10 @@ passes the bound; `recent` reads back the newest of them that fit in `max_tokens
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from pathlib import Path
 
+from ragline.adapters.local.store import connect
 from ragline.conversation import CitedSource, Turn
 
 SCHEMA = """
@@ -35,14 +35,11 @@ class SqliteConversationStore:
     def __init__(self, path: Path, *, max_turns: int, max_tokens: int) -> None:
         if max_turns < 1 or max_tokens < 1:
             raise ValueError(f"max_turns ({max_turns}) and max_tokens ({max_tokens}) must be at least 1")
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.max_turns = max_turns
         self.max_tokens = max_tokens
         self._lock = threading.Lock()
-        self._connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._connection.execute("PRAGMA journal_mode=WAL")
-        self._connection.execute("PRAGMA busy_timeout=5000")  # the index writes to the same file
+        self._connection = connect(path)  # the index's file: it waits for the index's writes, as they for it
         self._connection.executescript(SCHEMA)
 
     def close(self) -> None:

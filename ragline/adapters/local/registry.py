@@ -16,6 +16,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from ragline.adapters.local.store import connect
 from ragline.model import DocumentCard, DocumentState, DocumentStatus
 
 SCHEMA = """
@@ -40,11 +41,9 @@ log = logging.getLogger(__name__)
 
 class SqliteRegistry:
     def __init__(self, path: Path, *, legacy: Path | None = None) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
-        self._connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._connection.execute("PRAGMA journal_mode=WAL")
+        self._connection = connect(path)
         self._connection.executescript(SCHEMA)
         add_missing_columns(self._connection)
         if legacy is not None and legacy.exists() and legacy.resolve() != path.resolve():

@@ -45,6 +45,7 @@ from ragline.adapters.local.registry import (
     row_of,
 )
 from ragline.adapters.local.registry import SCHEMA as REGISTRY_SCHEMA
+from ragline.adapters.local.store import connect
 from ragline.faults import checkpoint
 from ragline.filters import SearchFilter
 from ragline.model import Chunk, DocumentState, EmbeddedChunk
@@ -128,13 +129,11 @@ class SqliteIndex:
     def __init__(self, path: Path, *, dimension: int, approximate_from: int | None = APPROXIMATE_FROM) -> None:
         """`approximate_from`: the chunk count from which dense search takes the sign-bit first pass (None:
         always exact)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._path = path
         self._dimension = dimension
         self._approximate_from = approximate_from
         self._lock = threading.RLock()
-        self._connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._connection.execute("PRAGMA journal_mode=WAL")
+        self._connection = connect(path)
         self._connection.execute("PRAGMA synchronous=NORMAL")
         self._connection.executescript(SCHEMA + REGISTRY_SCHEMA)
         add_missing_columns(self._connection)
