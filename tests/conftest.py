@@ -47,6 +47,13 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
 
 
 @pytest.fixture
+def data_dir(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The test's data folder, named in the environment as the CLI and the UI read it."""
+    monkeypatch.setenv("RAGLINE_DATA_DIR", str(settings.data_dir))
+    return settings.data_dir
+
+
+@pytest.fixture
 def engine(settings: Settings, real_embedder: MiniLMOnnxEmbedder) -> Engine:
     built = build_engine(settings, embedder=real_embedder)
     yield built

@@ -125,12 +125,6 @@ def test_an_index_from_before_cards_opens_and_gains_the_columns(settings, hashin
 runner = CliRunner()
 
 
-@pytest.fixture
-def data_dir(settings, monkeypatch):
-    monkeypatch.setenv("RAGLINE_DATA_DIR", str(settings.data_dir))
-    return settings.data_dir
-
-
 def test_status_shows_the_card_and_json_has_it(data_dir, filings):
     assert runner.invoke(app, ["ingest", str(filings)]).exit_code == 0
     table = runner.invoke(app, ["status"]).output  # an 80-column table: a cell may wrap

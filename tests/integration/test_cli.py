@@ -12,12 +12,6 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def data_dir(settings, monkeypatch):
-    monkeypatch.setenv("RAGLINE_DATA_DIR", str(settings.data_dir))
-    return settings.data_dir
-
-
-@pytest.fixture
 def folder(tmp_path):
     folder = tmp_path / "docs"
     folder.mkdir()

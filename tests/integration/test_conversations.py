@@ -159,12 +159,6 @@ def test_with_an_llm_the_follow_up_is_rewritten_by_it_and_answered_as_rewritten(
 runner = CliRunner()
 
 
-@pytest.fixture
-def data_dir(settings, monkeypatch):
-    monkeypatch.setenv("RAGLINE_DATA_DIR", str(settings.data_dir))
-    return settings.data_dir
-
-
 def test_ask_session_continues_a_conversation_across_commands(data_dir, northwind):
     assert runner.invoke(app, ["ingest", str(northwind)]).exit_code == 0
     first = runner.invoke(app, ["ask", FIRST, "--session", "cli-1", "--json"])

@@ -14,10 +14,9 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def data_dir(settings, monkeypatch):
-    monkeypatch.setenv("RAGLINE_DATA_DIR", str(settings.data_dir))
+def data_dir(data_dir, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")  # rich wraps to the terminal; keep table rows on one line
-    return settings.data_dir
+    return data_dir
 
 
 def test_demo_answers_every_question_with_a_source_naming_file_and_page(data_dir):

@@ -24,9 +24,8 @@ TIMEOUT_S = 120
 
 
 @pytest.fixture
-def data_dir(settings, monkeypatch):
-    monkeypatch.setenv("RAGLINE_DATA_DIR", str(settings.data_dir))
-    yield settings.data_dir
+def data_dir(data_dir):
+    yield data_dir
     # One engine per UI process: between tests (other data folders) it must be built again.
     st.cache_resource.clear()
 
