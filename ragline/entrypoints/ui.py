@@ -101,14 +101,14 @@ def show_turn(number: int, turn: QueryResponse) -> None:
                 show_source(source)
 
 
-def show_status(current: Engine) -> None:
-    """What `ragline status` shows: every document the registry knows, with its state."""
+def show_status(current: Engine) -> int:
+    """What `ragline status` shows: every document the registry knows, with its state. Returns how many are served."""
     rows = current.status()
     st.sidebar.header("Documents")
     served = sum(row.state in _SERVED for row in rows)
     st.sidebar.caption(f"{served} of {len(rows)} documents served, {current.index.count()} chunks indexed")
     if not rows:
-        return
+        return served
     _, names = short_names([row.source for row in rows])
     st.sidebar.table(
         [
@@ -122,6 +122,7 @@ def show_status(current: Engine) -> None:
             for row, name in zip(rows, names, strict=True)
         ]
     )
+    return served
 
 
 def ask(current: Engine, session: str, question: str) -> QueryResponse | None:
@@ -141,7 +142,7 @@ def main() -> None:
     st.title("ragline chat")
     try:
         current = engine()
-        show_status(current)
+        served = show_status(current)
     except (ValidationError, RaglineError) as error:
         st.error(f"configuration error: {error}")
         st.stop()
@@ -154,7 +155,7 @@ def main() -> None:
     question = st.chat_input("Ask a question about your documents")
     if not question:
         return
-    if not any(row.state in _SERVED for row in current.status()):
+    if not served:
         st.error(
             f"No documents are indexed in {current.settings.data_dir} yet: "
             "run `ragline ingest <folder>` first, then ask again."
