@@ -107,19 +107,12 @@ def run_ragline(files: Sequence[Path], precision: str) -> tuple[Run, list[str]]:
     return _run("ragline", timing, report.pages, report.chunks, {"stage_seconds": stages}), texts
 
 
-def fastest_batch_size(precision: str, texts: Sequence[str], sizes: Sequence[int] = (16, 32, 64, 128)) -> int:
+def fastest_batch_size(precision: str, texts: Sequence[str]) -> int:
     """The batch size at which the model embeds a sample of the texts fastest (one untimed trial each)."""
-    from bench.scifact import make_embedder
+    from bench.financebench import batch_size_trials
 
-    sample = list(texts[:: max(1, len(texts) // 384)])[:384]
-    speeds = {}
-    for size in sizes:
-        embedder = make_embedder(precision, batch_size=size)
-        embedder.embed(sample[:8])
-        started = time.perf_counter()
-        embedder.embed(sample)
-        speeds[size] = len(sample) / (time.perf_counter() - started)
-    return max(speeds, key=speeds.get)
+    trials = batch_size_trials(precision, texts)
+    return max(trials, key=trials.get)
 
 
 def run_floor(texts: Sequence[str], pages: int, precision: str, batch_size: int) -> Run:
