@@ -1,8 +1,11 @@
 """The Generator port on Bedrock (Converse API) or on a SageMaker LLM endpoint.
 
 Both send the prompt of `ragline.prompt`: the numbered sources fenced as data, and
-a system message that forbids following instructions found inside them. Throttling is retried
-by botocore; what still fails is a ModelUnavailableError naming the model and the reason.
+a system message that forbids following instructions found inside them. Each also answers
+any chat messages with `complete(messages)`, as the OpenAI-compatible generator does: that is
+what `ragline.conversation.LlmRewriter` sends a follow-up's rewrite prompt through (its history
+fenced as data the same way). Throttling is retried by botocore; what still fails is a
+ModelUnavailableError naming the model and the reason.
 """
 
 from __future__ import annotations
@@ -32,7 +35,10 @@ class BedrockConverseGenerator:
         return f"bedrock:{self._model_id}"
 
     def generate(self, question: str, sources: Sequence[Citation]) -> str:
-        messages = build_messages(question, sources)
+        return self.complete(build_messages(question, sources))
+
+    def complete(self, messages: list[dict[str, str]]) -> str:
+        """The model's reply to chat messages; system messages go in Converse's `system` field."""
         system = [{"text": message["content"]} for message in messages if message["role"] == "system"]
         turns = [
             {"role": message["role"], "content": [{"text": message["content"]}]}
@@ -68,7 +74,10 @@ class SageMakerLLMGenerator:
         return f"sagemaker:{self._endpoint}"
 
     def generate(self, question: str, sources: Sequence[Citation]) -> str:
-        messages = build_messages(question, sources)
+        return self.complete(build_messages(question, sources))
+
+    def complete(self, messages: list[dict[str, str]]) -> str:
+        """The endpoint's reply to chat messages (joined into one prompt for the `tgi` format)."""
         try:
             response = self._runtime.invoke_endpoint(
                 EndpointName=self._endpoint,
