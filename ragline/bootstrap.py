@@ -105,6 +105,12 @@ def _sqlite_conversations(settings: Settings) -> ConversationStore:
     )
 
 
+def _dynamodb_conversations(settings: Settings) -> ConversationStore:
+    from ragline.adapters.aws.dynamodb_conversations import dynamodb_conversations  # boto3: only when chosen
+
+    return dynamodb_conversations(settings)
+
+
 def _local_extractor(settings: Settings) -> Extractor:
     from ragline.adapters.local.extraction import LocalExtractor  # pypdfium2: not shipped to the Lambdas
 
@@ -159,8 +165,11 @@ METRICS: dict[str, tuple[Callable, frozenset]] = {
 
 # The registry backend follows the index: local index, local registry.
 REGISTRY_FOR_INDEX = {"sqlite": "sqlite", "opensearch": "dynamodb"}
-# So does the conversation store; on AWS (DynamoDB with a TTL) it is not built yet (issue 14).
-CONVERSATION_STORES: dict[str, Callable[[Settings], ConversationStore]] = {"sqlite": _sqlite_conversations}
+# So does the conversation store: SQLite beside the local index, DynamoDB (with a TTL) beside OpenSearch.
+CONVERSATION_STORES: dict[str, Callable[[Settings], ConversationStore]] = {
+    "sqlite": _sqlite_conversations,
+    "opensearch": _dynamodb_conversations,
+}
 
 
 def backend_variable(section: str) -> str:
@@ -249,8 +258,8 @@ class Services:
         index_backend = self.settings.index.backend
         if index_backend not in CONVERSATION_STORES:
             raise ConfigurationError(
-                f"{backend_variable('index')}={index_backend!r}: conversations are kept only beside the local "
-                f"index ({sorted(CONVERSATION_STORES)}) so far; ask without a session"
+                f"{backend_variable('index')}={index_backend!r}: conversations are kept only beside the "
+                f"indexes {sorted(CONVERSATION_STORES)}; ask without a session"
             )
         self._factory("index", INDEXES)  # the store follows the index: the same checks apply
         return CONVERSATION_STORES[index_backend](self.settings)
@@ -264,15 +273,29 @@ class Services:
         complete = getattr(self.generator, "complete", None)
         if complete is None:
             raise ConfigurationError(
-                f"{backend_variable('generation')}={backend!r} cannot rewrite follow-ups yet "
-                "(only extractive and openai can); ask without a session"
+                f"{backend_variable('generation')}={backend!r} cannot rewrite follow-ups "
+                "(its generator has no complete(messages)); ask without a session"
             )
         return LlmRewriter(complete, model=self.generator.name, max_chars=self.settings.max_question_chars)
 
     @cached_property
     def conversations(self) -> Conversations:
+        return self._conversations(self.conversation_store)
+
+    def conversations_of(self, owner: str) -> Conversations:
+        """Conversations that belong to `owner` (on AWS, the API caller's identity): another caller's id
+        reads nothing of them. Only a store that keys conversations by their owner can serve it."""
+        owned_by = getattr(self.conversation_store, "owned_by", None)
+        if owned_by is None:
+            raise ConfigurationError(
+                f"{backend_variable('index')}={self.settings.index.backend!r}: its conversation store "
+                "keeps no owners (one user's laptop); ask with conversations, not conversations_of"
+            )
+        return self._conversations(owned_by(owner))
+
+    def _conversations(self, store: ConversationStore) -> Conversations:
         return Conversations(
-            store=self.conversation_store,
+            store=store,
             rewriter=self.rewriter,
             queries=self.queries,
             count_tokens=token_counter_for(self.embedder).count,

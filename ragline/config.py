@@ -143,6 +143,10 @@ class ConversationSettings(BaseModel):
         le=32000,
         description="Tokens of history (standalone questions and answers) a follow-up is rewritten from, newest first.",
     )
+    table: str | None = Field(default=None, description="On AWS: the DynamoDB table conversations are kept in.")
+    ttl_days: int = Field(
+        default=7, ge=1, le=365, description="On AWS: days a turn is kept after it was asked (the table's TTL)."
+    )
 
 
 class ArchiveSettings(BaseModel):

@@ -109,10 +109,21 @@ def test_a_conversation_outlives_the_engine_that_began_it(settings, hashing_embe
         again.close()
 
 
-def test_on_aws_conversations_are_refused_naming_the_index_backend():
+def test_on_aws_a_conversation_store_without_its_table_is_refused_naming_the_variable():
     settings = Settings(index={"backend": "opensearch"}, generation={"backend": "extractive"})
-    with pytest.raises(ConfigurationError, match="RAGLINE_INDEX__BACKEND='opensearch': conversations are kept only"):
+    with pytest.raises(ConfigurationError, match="RAGLINE_CONVERSATION__TABLE is not set"):
         _ = Services(settings, world=World.AWS).conversation_store
+
+
+def test_an_index_backend_without_a_conversation_store_is_refused_naming_it():
+    settings = Settings(index={"backend": "elastic"}, generation={"backend": "extractive"})
+    with pytest.raises(ConfigurationError, match="RAGLINE_INDEX__BACKEND='elastic': conversations are kept only"):
+        _ = Services(settings).conversation_store
+
+
+def test_a_laptop_store_keeps_no_owners_so_conversations_of_a_caller_are_refused(settings):
+    with pytest.raises(ConfigurationError, match="keeps no owners"):
+        Services(settings).conversations_of("cognito:someone")
 
 
 def test_a_generator_that_cannot_rewrite_is_refused_naming_it(settings):
