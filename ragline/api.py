@@ -54,10 +54,11 @@ class QueryRequest(BaseModel):
 
 
 class ConversationRequest(QueryRequest):
-    """`POST /query` on the local server: a question that may continue a conversation.
+    """`POST /query`, on the local server and on the query Lambda: a question that may continue a conversation.
 
-    The Lambda's `POST /query` still takes a `QueryRequest`, which refuses `session` by name: conversations
-    are not kept on AWS yet (issue 14).
+    On AWS a conversation is kept under the caller API Gateway authenticated as well as its id, so the same
+    id sent by another caller starts a conversation of its own (`ragline.entrypoints.lambdas.query`).
+    `POST /search` takes a `QueryRequest`, which refuses `session` by name.
     """
 
     session: str | None = Field(

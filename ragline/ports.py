@@ -150,7 +150,8 @@ class Metrics(Protocol):
 class ConversationStore(Protocol):
     """The recent turns of each conversation, bounded in turns and in tokens (`ConversationSettings`).
 
-    Only a local adapter so far (SQLite, beside the index); on AWS, DynamoDB with a TTL is still to build (issue 14).
+    Two adapters: SQLite beside the local index (one user), and on AWS DynamoDB with a TTL, whose store is
+    scoped to one caller (`owned_by`) so a conversation id reads only that caller's turns.
     """
 
     def recent(self, session: str) -> list[Turn]:

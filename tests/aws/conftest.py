@@ -114,6 +114,7 @@ class Stack:
     ingest_bucket: str = "ragline-ingest"
     archive_bucket: str = "ragline-archive"
     registry_table: str = "ragline-registry"
+    conversation_table: str = "ragline-conversations"
     queues: dict[str, str] = field(default_factory=dict)
     topic_arn: str = ""
     monkeypatch: pytest.MonkeyPatch | None = None
@@ -196,6 +197,16 @@ def create_stack() -> Stack:
         TableName=stack.registry_table,
         KeySchema=[{"AttributeName": "source", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "source", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    # As stacks/components/tables.py keys it (TTL is not enforced by moto; the store filters expired turns).
+    stack.dynamodb.create_table(
+        TableName=stack.conversation_table,
+        KeySchema=[{"AttributeName": "conversation", "KeyType": "HASH"}, {"AttributeName": "turn", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "conversation", "AttributeType": "S"},
+            {"AttributeName": "turn", "AttributeType": "N"},
+        ],
         BillingMode="PAY_PER_REQUEST",
     )
     firehose = boto3.client("firehose")
@@ -295,6 +306,7 @@ def query_environment(stack: Stack) -> dict[str, str]:
         "RAGLINE_ARCHIVE__BACKEND": "firehose",
         "RAGLINE_ARCHIVE__PROMPT_STREAM": "ragline-prompts",
         "RAGLINE_METRICS__BACKEND": "emf",
+        "RAGLINE_CONVERSATION__TABLE": stack.conversation_table,
     }
 
 

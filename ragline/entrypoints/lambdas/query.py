@@ -1,7 +1,11 @@
 """The query API behind API Gateway (REST, proxy integration): the same contract as `ragline serve`.
 
-`POST /query` takes a `ragline.api.QueryRequest` and answers a `QueryResponse`: the answer,
-its sources with pages, scores and similarities. Bad input is a 400 whose message names the
+`POST /query` takes a `ragline.api.ConversationRequest` and answers a `QueryResponse`: the answer,
+its sources with pages, scores and similarities. With a `session`, the question is the next turn
+of that conversation, as on the local server: rewritten with its earlier turns, answered, kept in
+DynamoDB, and the response carries `session` and `standalone_question`. A conversation belongs to
+its caller: it is kept under the identity API Gateway authenticated (`caller_identity`), so
+another caller sending the same id reads nothing of it. Bad input is a 400 whose message names the
 field (a missing, empty or oversized question, a bad k or filter, a body that is not JSON, a
 content type that is not JSON), never a 500. The query service records the similarity
 metrics (EMF, namespace `rag`) and archives the question's embedding.
@@ -30,7 +34,14 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ragline.api import ErrorResponse, QueryRequest, QueryResponse, SearchResponse, describe_errors
+from ragline.api import (
+    ConversationRequest,
+    ErrorResponse,
+    QueryRequest,
+    QueryResponse,
+    SearchResponse,
+    describe_errors,
+)
 from ragline.entrypoints.lambdas import runtime
 from ragline.errors import InvalidQueryError, ModelUnavailableError
 
@@ -39,6 +50,27 @@ metrics = runtime.metrics
 app = APIGatewayRestResolver(enable_validation=True)
 
 API_CLIENT = "api"  # the `source` of prompt records: who asked
+
+
+class NoCallerError(Exception):
+    """A conversation asked for in a request that carries no authenticated caller to keep it under."""
+
+
+def caller_identity(event: dict[str, Any]) -> str:
+    """Who API Gateway authenticated: the Cognito user's `sub` (a Cognito authorizer), else the IAM caller's
+    ARN (SigV4). Never read from the body or a header the caller writes."""
+    context = event.get("requestContext") or {}
+    claims = (context.get("authorizer") or {}).get("claims") or {}
+    if claims.get("sub"):
+        return f"cognito:{claims['sub']}"
+    identity = context.get("identity") or {}
+    principal = identity.get("userArn") or identity.get("caller")
+    if principal:
+        return f"iam:{principal}"
+    raise NoCallerError(
+        "session: a conversation is kept under its caller's identity, and this request carries none "
+        "(requestContext.authorizer.claims.sub or requestContext.identity.userArn); ask without a session"
+    )
 
 
 def _error(status: int, message: str, details: list[dict] | None = None) -> Response:
@@ -85,6 +117,11 @@ def invalid_query(error: InvalidQueryError) -> Response:
     return _error(400, str(error))
 
 
+@app.exception_handler(NoCallerError)
+def no_caller(error: NoCallerError) -> Response:
+    return _error(403, str(error))
+
+
 @app.exception_handler(ModelUnavailableError)
 def model_unavailable(error: ModelUnavailableError) -> Response:
     logger.exception("model unavailable")
@@ -107,10 +144,18 @@ def unexpected(error: Exception) -> Response:
 
 
 @app.post("/query")
-def query(request: QueryRequest) -> QueryResponse:
-    queries = runtime.services().queries
+def query(request: ConversationRequest) -> QueryResponse:
+    services = runtime.services()
+    queries = services.queries
     question = queries.question(request.question, k=request.k, mode=request.mode, where=request.filter)
-    answer = queries.ask(replace(question, client=API_CLIENT))
+    question = replace(question, client=API_CLIENT)
+    if request.session is not None:
+        owner = caller_identity(app.current_event.raw_event)
+        turn = services.conversations_of(owner).ask(request.session, question)
+        logger.info("answered a turn", extra={"grounded": turn.answer.grounded, **turn.answer.timings_ms})
+        metrics.add_metric(name="QueriesAnswered", unit=MetricUnit.Count, value=1)
+        return QueryResponse.from_conversation(turn)
+    answer = queries.ask(question)
     logger.info("answered", extra={"grounded": answer.grounded, "sources": len(answer.citations), **answer.timings_ms})
     metrics.add_metric(name="QueriesAnswered", unit=MetricUnit.Count, value=1)
     return QueryResponse.from_answer(answer)
