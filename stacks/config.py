@@ -144,6 +144,13 @@ class RaglineConfig(BaseModel):
     api_throttle_rate: float = Field(20, alias="apiThrottleRate", gt=0)
     api_throttle_burst: int = Field(40, alias="apiThrottleBurst", ge=1)
 
+    # ---- chat UI on AWS (stacks/components/chat_ui.py): off unless asked for
+    chat_ui: bool = Field(False, alias="chatUi")
+    chat_ui_tasks: int = Field(1, alias="chatUiTasks", ge=1, le=10)
+    # Both or neither: the UI's own domain name and its ACM certificate (CloudFront reads it in us-east-1).
+    chat_ui_domain_name: str | None = Field(None, alias="chatUiDomainName", pattern=r"^[a-z0-9.-]+\.[a-z]{2,}$")
+    chat_ui_certificate_arn: str | None = Field(None, alias="chatUiCertificateArn")
+
     # ---- drift and monitoring
     drift_schedule: str = Field("cron(0 4 * * ? *)", alias="driftSchedule", pattern=_CRON_OR_RATE)
     distance_schedule: str = Field("cron(30 5 * * ? *)", alias="distanceSchedule", pattern=_CRON_OR_RATE)
@@ -179,7 +186,24 @@ class RaglineConfig(BaseModel):
             raise ValueError("searchMasterCount needs searchMasterInstanceType")
         if self.knn_engine is KnnEngine.LUCENE and self.embedding_dimension > 16000:
             raise ValueError("the lucene engine supports at most 16,000 dimensions")
+        self._check_chat_ui()
         return self
+
+    def _check_chat_ui(self) -> None:
+        if self.chat_ui and self.api_auth is not ApiAuth.COGNITO:
+            raise ValueError(
+                "chatUi=true needs apiAuth=cognito: the UI signs users in with the API's Cognito user pool "
+                "and calls the API with their token"
+            )
+        if bool(self.chat_ui_domain_name) != bool(self.chat_ui_certificate_arn):
+            raise ValueError("chatUiDomainName and chatUiCertificateArn go together: set both or neither")
+        if self.chat_ui_certificate_arn and not re.match(
+            r"^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate/[0-9a-f-]+$", self.chat_ui_certificate_arn
+        ):
+            raise ValueError(
+                f"chatUiCertificateArn={self.chat_ui_certificate_arn!r} is not an ACM certificate ARN in "
+                "us-east-1, the only region CloudFront reads certificates from"
+            )
 
     # ---- derived values
     @property

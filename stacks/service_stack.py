@@ -13,6 +13,7 @@ from constructs import Construct
 from stacks.components import grants
 from stacks.components.api import QueryApi
 from stacks.components.archive import EmbeddingArchive
+from stacks.components.chat_ui import ChatUi
 from stacks.components.drift import DEFAULT_SCRIPTS_DIR, DriftJobs
 from stacks.components.encryption import EncryptionKey
 from stacks.components.function import DependenciesLayer, FunctionSettings, RaglineFunction, log_retention
@@ -142,6 +143,21 @@ class RaglineServiceStack(Stack):
         self.api = QueryApi(
             self, "QueryApi", config=config, handler=self.query.function, log_key=key, log_retention=retention
         )
+
+        self.chat_ui: ChatUi | None = None
+        if config.chat_ui:  # config: needs apiAuth=cognito, so the API built its user pool
+            self.chat_ui = ChatUi(
+                self,
+                "ChatUi",
+                config=config,
+                vpc=vpc,
+                user_pool=self.api.user_pool,
+                api_url=self.api.api.url,
+                ingest_bucket=buckets.ingest,
+                data_key=data_key,
+                log_key=key,
+                log_retention=retention,
+            )
 
         if config.jump_host:
             self.jump_host = JumpHost(
