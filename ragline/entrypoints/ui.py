@@ -240,7 +240,7 @@ class RemoteBackend:
             request = ConversationRequest(question=question, session=session)
         except ValidationError as error:  # refused here in the API's words, without a round trip
             raise AnswerError("; ".join(f"question: {item['msg']}" for item in error.errors())) from error
-        answer = self._call("POST", "query", request.model_dump(mode="json", exclude_none=True))
+        answer = self._call("POST", "query", request.model_dump(mode="json", exclude_unset=True))
         try:
             return QueryResponse.model_validate(answer)
         except ValidationError as error:
