@@ -25,6 +25,9 @@ from ragline.query import Retrieved
 
 API_VERSION = "1.0.0"
 QUESTION_MAX_CHARS = 2000
+# The schema's session pattern, as ragline.filters writes its patterns: $(?!\n), since Python's and Java's $
+# (API Gateway's model) also match before a final newline, which the runtime refuses.
+SESSION_SCHEMA_PATTERN = SESSION_PATTERN.removesuffix("$") + r"$(?!\n)"
 
 
 class QueryRequest(BaseModel):
@@ -66,6 +69,7 @@ class ConversationRequest(QueryRequest):
         min_length=1,
         max_length=SESSION_MAX_CHARS,
         pattern=SESSION_PATTERN,
+        json_schema_extra={"pattern": SESSION_SCHEMA_PATTERN},
         description="Conversation id (letters, digits, '-' and '_'): the question is read as a follow-up of "
         "its earlier turns and becomes its next turn. An unknown id starts a conversation; none, a lone question.",
     )

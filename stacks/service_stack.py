@@ -128,6 +128,7 @@ class RaglineServiceStack(Stack):
                 "RAGLINE_ARCHIVE__PROMPT_STREAM": archive.prompts.delivery_stream_name,
                 "RAGLINE_ARCHIVE__BACKEND": "firehose",
                 "RAGLINE_METRICS__BACKEND": "emf",
+                "RAGLINE_CONVERSATION__TABLE": tables.conversations.table_name,
             },
             timeout=QUERY_TIMEOUT,
             memory_size=1024,
@@ -137,6 +138,7 @@ class RaglineServiceStack(Stack):
         grants.grant_put_records(self.query.role, archive.prompts)
         grants.grant_table(self.query.role, tables.registry, data_key, write=False)
         grants.grant_table_scan(self.query.role, tables.registry)  # GET /documents lists every document
+        grants.grant_conversations(self.query.role, tables.conversations, data_key)  # POST /query with a session
         search.grant_http(self.query.role, write=False)
         search.map_roles(self, writers=[f.role for f in index_writers], readers=[self.query.role])
 

@@ -14,8 +14,9 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
+from pydantic import BaseModel
 
-from ragline.api import QueryRequest
+from ragline.api import ConversationRequest, QueryRequest
 from stacks import nag
 from stacks.config import ApiAuth, RaglineConfig
 
@@ -24,9 +25,9 @@ JSON = apigw.JsonSchemaType
 # explicitly so the template states it and tests/infra can compare the query function's with it.
 INTEGRATION_TIMEOUT = Duration.seconds(29)
 
-# Built from ragline.api.QueryRequest's own JSON schema, the runtime's contract, so that the gateway never
-# refuses what the runtime accepts (or the reverse) as either changes. tests/infra compares the two on
-# boundary bodies.
+# Built from the runtime's own request models' JSON schemas (ragline.api: ConversationRequest for /query,
+# QueryRequest for /search), so that the gateway never refuses what the runtime accepts (or the reverse) as
+# either changes. tests/infra compares the two on boundary bodies.
 _TYPES = {name.lower(): member for name, member in JSON.__members__.items()}
 # Keywords API Gateway's draft-4 models take, by their apigw.JsonSchema names. Left out: `default` and
 # `title` of fields (documentation only), and `format` (draft 4 does not make it a check; the runtime's
@@ -79,9 +80,16 @@ def gateway_schema(source: dict, definitions: dict | None = None, **extra: objec
     return apigw.JsonSchema(**options, **extra)
 
 
-def request_model(title: str) -> apigw.JsonSchema:
-    """The body schema of POST /query and /search, as a draft-4 model titled `title`."""
-    schema = QueryRequest.model_json_schema()
+# The body each POST route's Lambda handler reads (ragline.entrypoints.lambdas.query).
+ROUTE_MODELS: dict[str, tuple[str, type[BaseModel]]] = {
+    "query": ("QueryRequest", ConversationRequest),
+    "search": ("SearchRequest", QueryRequest),
+}
+
+
+def request_model(title: str, request: type[BaseModel]) -> apigw.JsonSchema:
+    """The body schema of a POST route, `request`'s JSON schema as a draft-4 model titled `title`."""
+    schema = request.model_json_schema()
     body = {key: value for key, value in schema.items() if key not in ("title", "description")}
     return gateway_schema(body, schema=apigw.JsonSchemaVersion.DRAFT4, title=title)
 
@@ -138,8 +146,8 @@ class QueryApi(Construct):
         validator = self.api.add_request_validator(
             "Validator", validate_request_body=True, validate_request_parameters=True
         )
-        for path, title in (("query", "QueryRequest"), ("search", "SearchRequest")):
-            schema = request_model(title)
+        for path, (title, request) in ROUTE_MODELS.items():
+            schema = request_model(title, request)
             model = self.api.add_model(f"{path.capitalize()}Model", content_type="application/json", schema=schema)
             self.api.root.add_resource(path).add_method(
                 "POST",

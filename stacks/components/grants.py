@@ -33,6 +33,13 @@ def grant_table(role: iam.IRole, table: dynamodb.ITable, key: kms.IKey, *, write
     _allow(role, key_actions, [key.key_arn])
 
 
+def grant_conversations(role: iam.IRole, table: dynamodb.ITable, key: kms.IKey) -> None:
+    """Read a conversation's newest turns (Query) and add one (PutItem): nothing else. Old turns are never
+    deleted by the caller (the table's TTL removes them), so no DeleteItem, UpdateItem or Scan."""
+    _allow(role, ["dynamodb:Query", "dynamodb:PutItem"], [table.table_arn])
+    _allow(role, ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"], [key.key_arn])
+
+
 def grant_index_query(role: iam.IRole, index_arn: str) -> None:
     """Query one secondary index (its ARN is `<table arn>/index/<name>`); the table's key grants decryption."""
     _allow(role, ["dynamodb:Query"], [index_arn])

@@ -1,4 +1,5 @@
-"""DynamoDB tables: the document registry (with its document-id index), drift results and distances."""
+"""DynamoDB tables: the document registry (with its document-id index), conversations, drift results and
+distances."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from constructs import Construct
+
+from ragline.adapters.aws.dynamodb_conversations import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 
 S = dynamodb.AttributeType.STRING
 N = dynamodb.AttributeType.NUMBER
@@ -31,6 +34,12 @@ class Tables(Construct):
             projection_type=dynamodb.ProjectionType.ALL,
         )
         self.registry_document_index = REGISTRY_DOCUMENT_INDEX
+        # One item per conversation turn: the caller and conversation id, then the time the turn was asked
+        # (ragline.adapters.aws.dynamodb_conversations). DynamoDB's TTL removes each turn when its
+        # epoch-seconds attribute passes, so idle conversations go without a job to delete them.
+        self.conversations = self._table(
+            "Conversations", partition=PARTITION_KEY, sort=SORT_KEY, sort_type=N, time_to_live=TTL_ATTRIBUTE
+        )
         # Drift: one row per run (BASELINE or SNAPSHOT) and one row per centroid of a run,
         # for chunk embeddings and, separately, for prompt embeddings.
         self.document_drift_runs = self._table("DocumentDriftRuns", partition="run_id")
@@ -46,13 +55,23 @@ class Tables(Construct):
         """The ARN of the registry's document-id index, for a Query grant scoped to it."""
         return f"{self.registry.table_arn}/index/{self.registry_document_index}"
 
-    def _table(self, name: str, *, partition: str, sort: str | None = None) -> dynamodb.Table:
+    def _table(
+        self,
+        name: str,
+        *,
+        partition: str,
+        sort: str | None = None,
+        sort_type: dynamodb.AttributeType | None = None,
+        time_to_live: str | None = None,
+    ) -> dynamodb.Table:
         # Table, not TableV2: TableV2's customer-managed key needs a concrete region at synth.
+        sort_type = sort_type or (N if sort == "cluster" else S)
         return dynamodb.Table(
             self,
             name,
             partition_key=dynamodb.Attribute(name=partition, type=S),
-            sort_key=dynamodb.Attribute(name=sort, type=N if sort == "cluster" else S) if sort else None,
+            sort_key=dynamodb.Attribute(name=sort, type=sort_type) if sort else None,
+            time_to_live_attribute=time_to_live,
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
             encryption_key=self._key,

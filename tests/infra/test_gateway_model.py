@@ -1,7 +1,8 @@
 """API Gateway's request models refuse exactly what the runtime refuses.
 
-The gateway checks a body before the query Lambda runs; the Lambda then checks it again with
-ragline.api.QueryRequest. A gateway stricter than the runtime refuses questions the engine would
+The gateway checks a body before the query Lambda runs; the Lambda then checks it again with the route's
+request model (ragline.api.ConversationRequest for /query, QueryRequest for /search: only /query takes a
+conversation's `session`). A gateway stricter than the runtime refuses questions the engine would
 answer (with a less precise message); a looser one hands the runtime bodies it must refuse itself.
 Each body below is judged by the synthesized model (with jsonschema's draft-4 validator, as API Gateway
 uses draft 4) and by the runtime, and the two verdicts must agree.
@@ -15,8 +16,10 @@ import pytest
 from jsonschema import Draft4Validator
 from pydantic import ValidationError
 
-from ragline.api import QUESTION_MAX_CHARS, QueryRequest
+from ragline.api import QUESTION_MAX_CHARS, ConversationRequest
+from ragline.conversation import SESSION_MAX_CHARS
 from ragline.filters import MAX_PAGE, MAX_TAG_CHARS
+from stacks.components.api import ROUTE_MODELS
 
 Q = "What is the alarm threshold?"
 
@@ -90,7 +93,17 @@ BODIES = [
     _body(doc_type="brochure"),
     _body(doc_type=""),
     _body(doc_type="10-K" + " " * 61),
+    {"question": Q, "session": "chat-1"},
+    {"question": Q, "session": "s" * SESSION_MAX_CHARS},
+    {"question": Q, "session": "s" * (SESSION_MAX_CHARS + 1)},
+    {"question": Q, "session": ""},
+    {"question": Q, "session": "chat 1"},
+    {"question": Q, "session": "owner#chat-1"},
+    {"question": Q, "session": "chat-1\n"},
+    {"question": Q, "session": 7},
+    {"question": Q, "session": None},
 ]
+REQUESTS = dict(ROUTE_MODELS.values())  # model title -> the runtime's request model for that route
 
 # What only the runtime can judge, with the reason the gateway's model cannot say it in draft 4.
 RUNTIME_ONLY = {
@@ -110,9 +123,9 @@ def _models(synthesized) -> dict[str, dict]:
     }
 
 
-def _runtime_accepts(body: dict) -> bool:
+def _runtime_accepts(body: dict, title: str = "QueryRequest") -> bool:
     try:
-        QueryRequest.model_validate(body)  # as the query Lambda and the local server read a parsed JSON body
+        REQUESTS[title].model_validate(body)  # as the query Lambda and the local server read a parsed JSON body
     except ValidationError:
         return False
     return True
@@ -127,8 +140,8 @@ def test_both_routes_have_a_request_model(synthesized):
 
 @pytest.mark.parametrize("body", BODIES, ids=lambda body: json.dumps(body)[:80])
 def test_the_gateway_and_the_runtime_agree_on_each_body(synthesized, body):
-    runtime = _runtime_accepts(body)
     for title, schema in _models(synthesized).items():
+        runtime = _runtime_accepts(body, title)
         gateway = Draft4Validator(schema).is_valid(body)
         assert gateway == runtime, f"{title}: gateway {'accepts' if gateway else 'refuses'}, runtime does not"
 
@@ -144,7 +157,7 @@ def test_what_only_the_runtime_refuses_passes_the_gateway_to_be_refused_by_name(
 def _refused_fields(body: dict) -> set[str]:
     """The fields the runtime names in refusing the body: "k", or "filter.tags" for a filter's field."""
     try:
-        QueryRequest.model_validate(body)
+        ConversationRequest.model_validate(body)
     except ValidationError as error:
         return {".".join(str(part) for part in item["loc"][:2]) for item in error.errors()}
     return set()
@@ -155,7 +168,7 @@ def test_the_bodies_cover_both_verdicts_for_every_field():
     once, so a limit missing from either side has a body here to show it."""
     from ragline.filters import SearchFilter
 
-    wanted = set(QueryRequest.model_fields) | {f"filter.{name}" for name in SearchFilter.model_fields}
+    wanted = set(ConversationRequest.model_fields) | {f"filter.{name}" for name in SearchFilter.model_fields}
     accepted = set()
     for body in filter(_runtime_accepts, BODIES):
         accepted |= {name for name in body if name != "filter"} | {

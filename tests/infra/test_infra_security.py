@@ -315,17 +315,20 @@ def test_only_the_index_writers_may_write_to_opensearch(synthesized):
 
 
 def test_the_gateway_validates_the_same_request_the_runtime_reads(synthesized):
-    """Field names and limits of the API Gateway models are those of ragline.api.QueryRequest."""
-    from ragline.api import QUESTION_MAX_CHARS, QueryRequest
+    """Field names and limits of the API Gateway models are those of the request model each route's handler
+    reads (ragline.api: ConversationRequest for /query, QueryRequest for /search)."""
+    from ragline.api import QUESTION_MAX_CHARS
     from ragline.filters import SearchFilter
+    from stacks.components.api import ROUTE_MODELS
 
     schemas = [
         resource["Properties"]["Schema"] for _, resource in synthesized.resources("AWS::ApiGateway::Model").values()
     ]
-    requests = [schema for schema in schemas if schema.get("title") in ("QueryRequest", "SearchRequest")]
+    models = dict(ROUTE_MODELS.values())
+    requests = [schema for schema in schemas if schema.get("title") in models]
     assert len(requests) == 2
     for schema in requests:
-        assert set(schema["properties"]) == set(QueryRequest.model_fields)
+        assert set(schema["properties"]) == set(models[schema["title"]].model_fields)
         assert set(schema["properties"]["filter"]["properties"]) == set(SearchFilter.model_fields)
         assert schema["properties"]["question"]["maxLength"] == QUESTION_MAX_CHARS
 
