@@ -182,6 +182,8 @@ def test_the_task_runs_the_image_command_in_private_subnets_with_logs_retained_a
     cluster = only(chat_ui, "AWS::ECS::Cluster")
     assert {"Name": "containerInsights", "Value": "enabled"} in cluster["ClusterSettings"]
     service = only(chat_ui, "AWS::ECS::Service")
+    assert service["DesiredCount"] == RaglineConfig().chat_ui_tasks == 1
+    assert "ChatUiUrl" in chat_ui.template("service")["Outputs"]
     assert service["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"] == "DISABLED"
     assert all(
         "privateSubnet" in json.dumps(s) for s in service["NetworkConfiguration"]["AwsvpcConfiguration"]["Subnets"]
