@@ -72,6 +72,7 @@ def command(environ: dict[str, str]) -> list[str]:
         f"--server.port={port}",
         "--server.headless=true",
         "--browser.gatherUsageStats=false",
+        "--client.toolbarMode=viewer",  # users get no developer menu (Deploy, rerun settings)
     ]
 
 

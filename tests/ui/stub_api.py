@@ -30,6 +30,7 @@ class StubApi:
     requests: list[tuple[str, str, str | None, dict | None]] = field(default_factory=list)
     refuse: tuple[int, str] | None = None
     documents: list[dict] = field(default_factory=list)
+    tokens: set[str] = field(default_factory=lambda: {TOKEN})  # the bearer tokens the authorizer accepts
 
 
 def _handler(stub: StubApi) -> type[BaseHTTPRequestHandler]:
@@ -50,7 +51,7 @@ def _handler(stub: StubApi) -> type[BaseHTTPRequestHandler]:
             body = json.loads(self.rfile.read(length)) if length else None
             authorization = self.headers.get("Authorization")
             stub.requests.append((method, self.path, authorization, body))
-            if authorization != f"Bearer {TOKEN}":  # as API Gateway's Cognito authorizer answers
+            if authorization not in {f"Bearer {token}" for token in stub.tokens}:  # as the Cognito authorizer answers
                 return self._send(401, {"error": "Unauthorized", "details": []})
             if (method, self.path) == ("GET", "/v1/documents"):
                 return self._send(200, {"documents": stub.documents})

@@ -12,13 +12,16 @@
 
 Checked: the server answers the target group's health check path; Streamlit's sign-in is configured (its login
 route sends the browser to the user pool's authorization endpoint with the template's client id and redirect
-URI, which needs Authlib, in the image only); a question asked through the image's UI code and dependencies, as
-the signed-in user, reaches the stub API with the bearer token, and the answer comes back. What it does not do:
-a browser signing in through the running server (the OIDC round trip with Cognito).
+URI, which needs Authlib, in the image only); a question asked through the image's UI code and dependencies
+reaches the stub API with the bearer token; and, in headless Chromium, a user signs in through a stub of the
+pool's OIDC endpoints (discovery, authorize, token with the client secret, keys; an RS256 ID token with the
+login's nonce), then asks and follows up: the API sees the ID token the pool issued, in one session.
+Screenshots: build/ui-screenshots/aws-*.png. Not checked: Cognito itself, or anything deployed.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import shutil
@@ -26,17 +29,24 @@ import socket
 import subprocess
 import textwrap
 import time
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from threading import Thread
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
+from joserfc import jwt
+from joserfc.jwk import RSAKey
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
 
 from stacks.components.chat_ui import CHAT_UI_COMMAND, DOCKERFILE, HEALTH_CHECK_PATH
 from tests.ui.stub_api import BUCKET, TOKEN, StubApi, queries, serving
+from tests.ui.test_chat_browser import ask, browser, screenshot, waiting  # noqa: F401 (browser: Chromium, a fixture)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUILD = REPO_ROOT / "build" / "chat-ui"
@@ -46,6 +56,7 @@ PYTHON = shutil.which("python3.11")
 STARTUP_S = 90.0
 # What the task's environment gets from CloudFormation, and the two secrets ECS injects, stood in for here.
 CLIENT_ID = "chat-ui-client"
+CLIENT_SECRET = "client-secret-from-secrets-manager"
 
 
 def free_port() -> int:
@@ -102,22 +113,85 @@ def task(tmp_path_factory) -> tuple[dict, Path]:
 
 
 class OidcProvider:
-    """The user pool's OIDC discovery document on loopback: the login route reads it to find where to send users."""
+    """The user pool's OIDC side on loopback, as the login reads it: discovery, an authorize endpoint that signs the
+    user in at once (no page), a token endpoint that checks the client's secret and the code, and the keys. The ID
+    tokens it issues (RS256, with the login's nonce) are added to what the stub API accepts, as the authorizer
+    accepts the pool's tokens."""
 
-    def __init__(self) -> None:
+    def __init__(self, api: StubApi, client_secret: str) -> None:
+        self.api = api
+        self.client_secret = client_secret
+        self.key = RSAKey.generate_key(2048, parameters={"kid": "pool-key", "alg": "RS256", "use": "sig"})
+        self.codes: dict[str, str] = {}  # code -> the nonce of the login it ends
+        self.issued: list[str] = []
         provider = self
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args) -> None:
                 pass
 
-            def do_GET(self) -> None:
-                body = json.dumps(provider.metadata()).encode()
-                self.send_response(200)
+            def _json(self, status: int, body: dict) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(body)
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                url = urlsplit(self.path)
+                if url.path == "/.well-known/openid-configuration":
+                    return self._json(200, provider.metadata())
+                if url.path == "/.well-known/jwks.json":
+                    return self._json(200, {"keys": [provider.key.as_dict(private=False)]})
+                if url.path == "/oauth2/authorize":
+                    query = {name: values[0] for name, values in parse_qs(url.query).items()}
+                    code = uuid.uuid4().hex
+                    provider.codes[code] = query.get("nonce", "")
+                    self.send_response(302)
+                    self.send_header(
+                        "Location", f"{query['redirect_uri']}?{urlencode({'code': code, 'state': query['state']})}"
+                    )
+                    self.end_headers()
+                    return None
+                return self._json(404, {"error": "not_found"})
+
+            def do_POST(self) -> None:
+                form = {
+                    k: v[0] for k, v in parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode()).items()
+                }
+                client = self.headers.get("Authorization", "")
+                expected = "Basic " + base64.b64encode(f"{CLIENT_ID}:{provider.client_secret}".encode()).decode()
+                if client != expected and (form.get("client_id"), form.get("client_secret")) != (
+                    CLIENT_ID,
+                    provider.client_secret,
+                ):
+                    return self._json(401, {"error": "invalid_client"})
+                if form.get("grant_type") != "authorization_code" or form.get("code") not in provider.codes:
+                    return self._json(400, {"error": "invalid_grant"})
+                now = int(time.time())
+                claims = {
+                    "iss": provider.base,
+                    "aud": CLIENT_ID,
+                    "sub": "user-ana",
+                    "email": "ana@example.org",
+                    "token_use": "id",
+                    "nonce": provider.codes.pop(form["code"]),
+                    "iat": now,
+                    "exp": now + 3600,
+                }
+                id_token = jwt.encode({"alg": "RS256", "kid": "pool-key"}, claims, provider.key)
+                provider.issued.append(id_token)
+                provider.api.tokens.add(id_token)
+                return self._json(
+                    200,
+                    {
+                        "id_token": id_token,
+                        "access_token": "access-" + uuid.uuid4().hex,
+                        "token_type": "Bearer",
+                        "expires_in": 3600,
+                    },
+                )
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.base = f"http://127.0.0.1:{self.server.server_port}"
@@ -132,6 +206,7 @@ class OidcProvider:
             "response_types_supported": ["code"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         }
 
     def __enter__(self) -> OidcProvider:
@@ -153,7 +228,7 @@ def environment(container: dict, *, api: StubApi, oidc: OidcProvider, port: int)
         "RAGLINE_UI_OIDC_METADATA_URL": f"{oidc.base}/.well-known/openid-configuration",
         "RAGLINE_UI_CLIENT_ID": CLIENT_ID,
         "RAGLINE_UI_PORT": str(port),
-        "RAGLINE_UI_CLIENT_SECRET": "client-secret-from-secrets-manager",
+        "RAGLINE_UI_CLIENT_SECRET": CLIENT_SECRET,
         "RAGLINE_UI_COOKIE_SECRET": "cookie-secret-from-secrets-manager",
     }
     names = [item["Name"] for item in container["Environment"]] + [item["Name"] for item in container["Secrets"]]
@@ -171,12 +246,21 @@ def command(container: dict, venv: Path, app: Path) -> list[str]:
     return [mapped.get(part, part.replace(IMAGE_APP_DIR, str(app), 1)) for part in container["Command"]]
 
 
+@dataclass
+class Running:
+    base: str
+    api: StubApi
+    oidc: OidcProvider
+    env: dict[str, str]
+    log: Path
+
+
 @pytest.fixture(scope="module")
-def running(image_venv, task, tmp_path_factory) -> Iterator[tuple[str, StubApi, dict[str, str]]]:
+def running(image_venv, task, tmp_path_factory) -> Iterator[Running]:
     container, app = task
     port = free_port()
     home = tmp_path_factory.mktemp("home")
-    with serving() as api, OidcProvider() as oidc:
+    with serving() as api, OidcProvider(api, CLIENT_SECRET) as oidc:
         env = environment(container, api=api, oidc=oidc, port=port)
         # The image's user has a home and nothing else: no proxy, no site packages, no credentials of ours.
         process_env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "PYTHONPATH": str(app), "TMPDIR": str(home), **env}
@@ -197,7 +281,7 @@ def running(image_venv, task, tmp_path_factory) -> Iterator[tuple[str, StubApi, 
                     pass
                 assert time.monotonic() < deadline, f"no health in {STARTUP_S} s:\n{log.read_text()}"
                 time.sleep(0.5)  # polling a starting server: the wait ends on its answer, not on this sleep
-            yield base, api, {**process_env, "UI_LOG": str(log)}
+            yield Running(base, api, oidc, process_env, log)
         finally:
             process.terminate()
             process.wait(timeout=30)
@@ -210,14 +294,14 @@ def test_the_image_python_is_the_dockerfiles():
 
 
 def test_the_task_answers_its_health_check_and_serves_the_page(running):
-    base, _, _ = running
+    base = running.base
     health = httpx.get(base + HEALTH_CHECK_PATH, timeout=10)
     assert (health.status_code, health.text) == (200, "ok")
     assert httpx.get(base + "/", timeout=10).status_code == 200
 
 
 def test_sign_in_sends_the_browser_to_the_user_pool_with_the_templates_client_and_redirect(running, image_venv):
-    base, _, env = running
+    base, env = running.base, running.env
     # What st.login() sends the browser to: /auth/login with a provider token signed by the cookie secret.
     token = subprocess.run(
         [str(image_venv / "bin" / "python"), "-c", "from streamlit.auth_util import encode_provider_token; "
@@ -243,7 +327,7 @@ def _secrets_folder(env: dict[str, str]) -> str:
 
 
 def test_a_question_through_the_images_ui_reaches_the_api_as_the_signed_in_user(running, image_venv, task):
-    _, api, env = running
+    api, env = running.api, running.env
     _, app = task
     script = textwrap.dedent(
         f"""
@@ -271,7 +355,7 @@ def test_a_question_through_the_images_ui_reaches_the_api_as_the_signed_in_user(
     shown = json.loads(result.stdout.strip().splitlines()[-1])
     assert shown["exception"] == [] and shown["errors"] == []
     assert shown["answer"] == [r"Net income was \$12\.5 million \[1\] \(turn 1\)\."]
-    ((authorization, body),) = queries(api)
+    ((authorization, body),) = [(a, b) for a, b in queries(api) if a == f"Bearer {TOKEN}"]
     assert authorization == f"Bearer {TOKEN}"
     assert body["question"] == "What was Northwind Cycles' net income?" and body["session"].startswith("ui-")
     loaded = subprocess.run(
@@ -290,3 +374,25 @@ def test_a_task_missing_a_setting_stops_at_once_naming_it(image_venv, task):
     assert "missing or blank environment variable(s): RAGLINE_UI_REDIRECT_URI, RAGLINE_UI_OIDC_METADATA_URL" in (
         result.stderr
     )
+
+
+def test_in_a_browser_a_user_signs_in_through_the_pool_and_asks_as_themselves(running, browser):  # noqa: F811
+    """The whole path a user takes: the page, Sign in, the pool's authorize and token endpoints (stubbed),
+    back signed in, a question and its follow-up; the API sees the ID token the pool issued, and one session."""
+    browser.get(running.base)
+    sign_in = (By.XPATH, "//button[.//p[text()='Sign in']]")
+    waiting(browser, STARTUP_S).until(ec.element_to_be_clickable(sign_in)).click()
+    first = ask(browser, "What was Northwind Cycles' net income?", 1)
+    screenshot(browser, "aws-signed-in-answer")
+    assert "Net income was $12.5 million [1] (turn 1)." in first.text
+    second = ask(browser, "and the year before?", 2)
+    assert "read as: and the year before? (Northwind Cycles net income)" in second.text
+    screenshot(browser, "aws-follow-up")
+    (issued,) = running.oidc.issued
+    asked = [(authorization, body) for authorization, body in queries(running.api) if body.get("session", "")]
+    browser_turns = [body for authorization, body in asked if authorization == f"Bearer {issued}"]
+    assert [body["question"] for body in browser_turns] == [
+        "What was Northwind Cycles' net income?",
+        "and the year before?",
+    ]
+    assert browser_turns[0]["session"] == browser_turns[1]["session"]
