@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from tests.aws.api_events import api_event, sqs_event
+from tests.aws.api_events import api_event, cognito_caller, iam_caller, sqs_event
 from tests.deployed.cloud import (
     MockCloud,
     install_iam_completion,
@@ -270,10 +270,25 @@ class Deployment:
             else:
                 sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
-    def api(self, method: str, path: str, body: Any = None, *, content_type: str = "application/json") -> dict:
-        """A request to the REST API, as the AWS_PROXY integration hands it to the function."""
+    def api(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        content_type: str = "application/json",
+        caller: str | None = None,
+    ) -> dict:
+        """A request to the REST API, as the AWS_PROXY integration hands it to the function. `caller` names a
+        user: the request context then carries the identity the method's authorizer gives that user."""
         function = self._api_function(method, path)
-        event = api_event(body, content_type=content_type if body is not None else None, method=method, path=path)
+        event = api_event(
+            body,
+            content_type=content_type if body is not None else None,
+            method=method,
+            path=path,
+            caller=self._authenticated(method, path, caller) if caller else None,
+        )
         response = self.invoke(function, event, trigger=f"API {method} {path}").result
         return {**response, "json": json.loads(response["body"]) if response.get("body") else None}
 
@@ -289,6 +304,21 @@ class Deployment:
                 if function.arn in uri:
                     return function
         raise AssertionError(f"{self.profile}: the API has no {method} {path} integrated with a function")
+
+    def _authenticated(self, method: str, path: str, user: str) -> dict:
+        """What API Gateway puts in the request context for `user` under the method's authorization type:
+        a Cognito user pool's claims (its `sub`), or the SigV4 signer's IAM identity."""
+        paths = self._api_paths()
+        [authorization] = {
+            resource.properties.get("AuthorizationType")
+            for resource in self.assembly.resources("AWS::ApiGateway::Method")
+            if resource.properties["HttpMethod"] == method
+            and paths.get((resource.stack, resource.properties["ResourceId"].get("Ref"))) == path
+        }
+        if authorization == "COGNITO_USER_POOLS":
+            return cognito_caller(str(uuid.uuid5(uuid.NAMESPACE_URL, user)), email=f"{user}@example.com")
+        assert authorization == "AWS_IAM", f"{self.profile}: {method} {path} is authorized by {authorization}"
+        return iam_caller(f"arn:aws:iam::{ACCOUNT}:user/{user}")
 
     def _api_paths(self) -> dict[tuple[str, str], str]:
         """Each AWS::ApiGateway::Resource's full path, from its PathPart and parents."""

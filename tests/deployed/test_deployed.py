@@ -175,6 +175,45 @@ def test_search_query_and_documents_answer_through_the_api(deployment: Deploymen
     assert {record["model"] for record in prompts} == {record["model"] for record in chunks}
 
 
+def rewrite_prompts(deployment: Deployment) -> list[str]:
+    """The follow-ups' rewrite prompts sent to the generation model (SageMaker or Bedrock), in order."""
+    prompts = []
+    for call in deployment.models.fake.calls:  # SageMaker's requests, and Bedrock Converse's as its double reads them
+        messages = call["request"].get("messages") or []
+        text = messages[-1]["content"] if messages else str(call["request"].get("inputs", ""))  # chat, or TGI
+        if "<follow_up>" in text:
+            prompts.append(text)
+    return prompts
+
+
+def test_a_conversation_of_two_turns_is_kept_for_its_caller_through_the_api(deployment: Deployment):
+    """POST /query with a session, as the deployed query function runs it: its environment names the table, its
+    role's grants (Query, PutItem) suffice, the generation model rewrites the follow-up, and the turns are kept
+    under the caller the API's authorizer gives (IAM or Cognito, by profile), so another user's same id is new."""
+    follow_up = "And what happens below it?"
+    table = deployment.function("query").environment["RAGLINE_CONVERSATION__TABLE"]
+    before = len(rewrite_prompts(deployment))
+    with deployment.cloud.enforcing():
+        first = deployment.api("POST", "/query", {"question": QUESTION, "session": "chat-1"}, caller="alice")
+        second = deployment.api("POST", "/query", {"question": follow_up, "session": "chat-1"}, caller="alice")
+        other = deployment.api("POST", "/query", {"question": follow_up, "session": "chat-1"}, caller="bob")
+    for response in (first, second, other):
+        assert response["statusCode"] == 200, response["body"]
+    assert (first["json"]["session"], first["json"]["standalone_question"]) == ("chat-1", QUESTION)
+    # Alice's follow-up: the model was sent her first turn, fenced, and retrieval embedded what it rewrote.
+    [prompt] = rewrite_prompts(deployment)[before:]
+    assert f"<question>{QUESTION}</question>" in prompt and f"<follow_up>{follow_up}</follow_up>" in prompt
+    rewritten = second["json"]["standalone_question"]
+    assert second["json"]["question"] == follow_up and rewritten != follow_up
+    assert rewritten in embedded_texts(deployment)
+    # Bob's request with the same id had no history: nothing to rewrite, asked as typed.
+    assert other["json"]["standalone_question"] == follow_up
+    items = deployment.cloud.client("dynamodb").scan(TableName=table)["Items"]
+    owners = [item["conversation"]["S"].rsplit("#", 1)[0] for item in items]
+    assert sorted(owners.count(owner) for owner in set(owners)) == [1, 2], owners  # Alice's two turns, Bob's one
+    assert all(item["conversation"]["S"].endswith("#chat-1") and int(item["expires_at"]["N"]) > 0 for item in items)
+
+
 def watched_metrics(deployment: Deployment) -> set[tuple[str, str, tuple]]:
     """(namespace, metric, dimensions) of every metric an alarm of the templates watches."""
     watched = set()
