@@ -195,6 +195,11 @@ class RaglineConfig(BaseModel):
                 "chatUi=true needs apiAuth=cognito: the UI signs users in with the API's Cognito user pool "
                 "and calls the API with their token"
             )
+        if self.chat_ui and (reserved := [word for word in ("aws", "amazon", "cognito") if word in self.app_name]):
+            raise ValueError(
+                f"chatUi=true names the user pool's sign-in domain after appName={self.app_name!r}, which must not "
+                f"contain {reserved[0]!r} (Cognito refuses such domain prefixes)"
+            )
         if bool(self.chat_ui_domain_name) != bool(self.chat_ui_certificate_arn):
             raise ValueError("chatUiDomainName and chatUiCertificateArn go together: set both or neither")
         if self.chat_ui_certificate_arn and not re.match(

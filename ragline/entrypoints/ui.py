@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -327,13 +328,23 @@ def ask(current: Backend, session: str, question: str) -> QueryResponse | None:
     return None
 
 
+def offer_sign_in(message: str) -> None:
+    st.info(message)
+    if st.button("Sign in"):
+        st.login()
+    st.stop()
+
+
 def signed_in_token() -> str:
-    """The signed-in user's ID token; without one, the page offers sign-in (or says what is missing) and stops."""
+    """The signed-in user's ID token; without a valid one, the page offers sign-in (or says what is missing) and stops.
+
+    Streamlit keeps the sign-in in a cookie for 30 days, the ID token in it for its validity only (`exp`, one of
+    its claims in st.user): past it, the API would refuse every request, so the user signs in again first."""
     if not st.user.get("is_logged_in", False):
-        st.info("Sign in to ask questions about the documents.")
-        if st.button("Sign in"):
-            st.login()
-        st.stop()
+        offer_sign_in("Sign in to ask questions about the documents.")
+    expires = st.user.get("exp")
+    if isinstance(expires, int | float) and expires <= time.time():
+        offer_sign_in("Your sign-in has expired: sign in again to go on asking.")
     token = st.user.tokens.get("id")
     if not token:
         st.error('configuration error: sign-in exposes no ID token (Streamlit\'s [auth] needs expose_tokens = ["id"])')

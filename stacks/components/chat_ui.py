@@ -50,6 +50,7 @@ HEALTH_CHECK_PATH = "/_stcore/health"  # Streamlit's own: 200 "ok" once the serv
 CHAT_UI_COMMAND = ["python", "/app/start.py"]
 CALLBACK_PATH = "/oauth2callback"  # where Streamlit's OIDC login returns
 ALB_LOG_PREFIX = "alb"
+ID_TOKEN_VALIDITY = Duration.hours(8)
 
 
 class ChatUi(Construct):
@@ -264,6 +265,10 @@ class ChatUi(Construct):
             ),
             supported_identity_providers=[cognito.UserPoolClientIdentityProvider.COGNITO],
             prevent_user_existence_errors=True,
+            # A working day between sign-ins (Cognito's default is one hour); the UI asks for a new sign-in
+            # once the ID token it holds has expired. No refresh token is used.
+            id_token_validity=ID_TOKEN_VALIDITY,
+            access_token_validity=ID_TOKEN_VALIDITY,
         )
 
     def _service(

@@ -168,6 +168,7 @@ def test_the_ui_client_signs_in_by_code_flow_with_a_secret_and_returns_to_cloudf
     assert ui_client["AllowedOAuthFlows"] == ["code"]
     assert ui_client["GenerateSecret"] is True
     assert set(ui_client["AllowedOAuthScopes"]) == {"openid", "email", "profile"}
+    assert (ui_client["IdTokenValidity"], ui_client["TokenValidityUnits"]["IdToken"]) == (480, "minutes")
     (callback,) = ui_client["CallbackURLs"]
     distribution = next(iter(chat_ui.resources("AWS::CloudFront::Distribution")))
     assert callback == {"Fn::Join": ["", ["https://", {"Fn::GetAtt": [distribution, "DomainName"]}, "/oauth2callback"]]}
@@ -256,6 +257,10 @@ def test_the_image_is_built_from_the_dockerfile_and_only_the_files_it_copies(cha
             "ARN in us-east-1",
         ),
         ({"chatUi": "true", "apiAuth": "cognito", "chatUiTasks": "0"}, "chatUiTasks"),
+        (
+            {"chatUi": "true", "apiAuth": "cognito", "appName": "rag-on-aws"},
+            "appName='rag-on-aws', which must not contain 'aws'",
+        ),
     ],
 )
 def test_a_chat_ui_setting_that_cannot_work_is_refused_naming_it(context, message):

@@ -7,6 +7,7 @@ AppTest's `user` stands in for Streamlit's OIDC sign-in (it sets what `st.user` 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import boto3
@@ -122,3 +123,16 @@ def test_a_source_outside_the_ingest_bucket_is_named_not_fetched(stub_api, s3_pd
         f"s3://{BUCKET}/{KEY}: not in the ingest bucket, so the UI may not read it; see page 2"
     ]
     assert not page.image
+
+
+def test_past_its_expiry_the_id_token_is_not_sent_and_sign_in_is_offered_again(stub_api):
+    page = AppTest.from_file(ui.__file__, default_timeout=TIMEOUT_S)
+    page.user = {"is_logged_in": True, "exp": time.time() - 1, "tokens": {"id": TOKEN}}
+    page.run()
+    assert not page.exception
+    assert [info.value for info in page.info] == ["Your sign-in has expired: sign in again to go on asking."]
+    assert [button.label for button in page.button] == ["Sign in"]
+    assert not page.chat_input and not stub_api.requests
+    page.user = {"is_logged_in": True, "exp": time.time() + 3600, "tokens": {"id": TOKEN}}
+    page.run()
+    assert not page.info and page.chat_input and stub_api.requests
