@@ -166,8 +166,8 @@ class ChatUi(Construct):
         nag.acknowledge(
             group,
             "EC23",
-            "The ALB admits port 80 from the VPC's own CIDR block only (a cross-stack value cdk-nag cannot read, so "
-            "the rule errors): an internal load balancer that CloudFront reaches through its VPC origin.",
+            "The ALB admits port 80 from the VPC's own CIDR block only, a cross-stack value cdk-nag cannot read (the "
+            "rule errors), so tests/infra/test_chat_ui.py checks that source and the internal scheme instead.",
         )
         self._log_access(balancer)
         return balancer
