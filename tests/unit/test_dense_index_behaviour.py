@@ -6,10 +6,13 @@ length, where float16 rounding is large in absolute terms, and queries that are 
 
 from __future__ import annotations
 
+import dataclasses
+from typing import ClassVar
+
 import numpy as np
 import pytest
 
-from ragline.adapters.local.index.dense import DenseMatrix
+from ragline.adapters.local.index.dense import DenseMatrix, half_error_bound
 
 # Norms near 1000: float16 steps by 0.5 there. Row 0 (1000.26) is rounded up to 1000.5, above row 1's
 # 1000.49, though row 1 is the better match for the query (1, 1) in float32.
@@ -55,3 +58,32 @@ def test_when_nothing_is_found_the_positions_select_no_rowid(k, allowed):
     matrix = DenseMatrix.build(np.array([5, 6, 7], dtype=np.int64), np.eye(3, 8, dtype=np.float32))
     positions, scores = matrix.top_k(np.ones(8, dtype=np.float32), k, allowed)
     assert matrix.rowids[positions].tolist() == [] and scores.tolist() == []
+
+
+class RowsRead(np.ndarray):
+    """The float32 matrix, remembering which of its rows a search reads by position."""
+
+    read: ClassVar[list[int]] = []
+
+    def __getitem__(self, key):
+        if isinstance(key, np.ndarray) and key.dtype.kind in "iu":
+            RowsRead.read.extend(key.tolist())
+        return np.asarray(super().__getitem__(key))
+
+
+def test_float32_is_read_only_for_the_rows_that_can_be_in_the_top_k():
+    """The half-precision pass is what makes a search cheap: the float16 scores are within
+    `half_error_bound` of the exact ones for unit rows, so a row confirmed in float32 has an exact score
+    within four bounds of the k-th best (the proof is in candidates_within), not any row of the index."""
+    rng = np.random.default_rng(9)
+    centres = rng.standard_normal((20, 64))
+    rows = centres[rng.integers(0, 20, 2000)] + 0.8 * rng.standard_normal((2000, 64))
+    vectors = (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+    built = DenseMatrix.build(np.arange(2000, dtype=np.int64), vectors)
+    matrix = dataclasses.replace(built, vectors=built.vectors.view(RowsRead))
+    for query in vectors[rng.integers(0, 2000, 5)]:
+        RowsRead.read.clear()
+        positions, _ = matrix.top_k(query, 10)
+        scores = vectors @ query
+        assert set(positions.tolist()) <= set(RowsRead.read)
+        assert scores[RowsRead.read].min() >= np.sort(scores)[-10] - 4 * half_error_bound(query, 1.0)
