@@ -247,8 +247,8 @@ def test_archive_bucket_keeps_the_three_prefixes_with_lifecycle_rules(synthesize
             "AWS::S3::Bucket",
             {"LifecycleConfiguration": {"Rules": Match.array_with([Match.object_like({"Prefix": prefix})])}},
         )
-    # The registry and five drift tables; nothing provisioned that the runtime does not use.
-    data.resource_count_is("AWS::DynamoDB::Table", 6)
+    # The registry, the conversations and five drift tables; nothing provisioned that the runtime does not use.
+    data.resource_count_is("AWS::DynamoDB::Table", 7)
 
 
 def test_the_query_function_times_out_before_the_api_integration(synthesized):
