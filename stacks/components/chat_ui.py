@@ -93,18 +93,7 @@ class ChatUi(Construct):
             log_key=log_key,
             log_retention=log_retention,
         )
-        # Rendering a cited page: the PDFs of the ingest bucket, read only.
-        role = self.service.task_definition.task_role
-        role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["s3:GetObject"], resources=[ingest_bucket.arn_for_objects("*")])
-        )
-        role.add_to_principal_policy(iam.PolicyStatement(actions=["kms:Decrypt"], resources=[data_key.key_arn]))
-        nag.acknowledge_resources(
-            role,
-            "The chat UI renders a cited page from any PDF of the ingest bucket, whose keys are the users' own "
-            "uploads: s3:GetObject on that bucket's objects, and nothing else.",
-            resources=[ingest_bucket.arn_for_objects("*")],
-        )
+        self._grant_page_reads(ingest_bucket, data_key)
         nag.acknowledge(
             self.service.task_definition.obtain_execution_role(),
             "IAM5",
@@ -113,6 +102,19 @@ class ChatUi(Construct):
             findings=["Resource::*"],
         )
         CfnOutput(scope, "ChatUiUrl", value=origin, description="the chat UI (sign in with the user pool)")
+
+    def _grant_page_reads(self, ingest_bucket: s3.IBucket, data_key: kms.IKey) -> None:
+        """Rendering a cited page: the task role reads the PDFs of the ingest bucket, and nothing else."""
+        role = self.service.task_definition.task_role
+        objects = ingest_bucket.arn_for_objects("*")
+        role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[objects]))
+        role.add_to_principal_policy(iam.PolicyStatement(actions=["kms:Decrypt"], resources=[data_key.key_arn]))
+        nag.acknowledge_resources(
+            role,
+            "The chat UI renders a cited page from any PDF of the ingest bucket, whose keys are the users' own "
+            "uploads: s3:GetObject on that bucket's objects, and nothing else.",
+            resources=[objects],
+        )
 
     def _logs_bucket(self, config: RaglineConfig) -> s3.Bucket:
         """The ALB's and CloudFront's access logs. SSE-S3: ALB log delivery cannot write to SSE-KMS buckets;
@@ -281,6 +283,73 @@ class ChatUi(Construct):
         log_key: kms.IKey,
         log_retention: logs.RetentionDays,
     ) -> ecs.FargateService:
+        """The Fargate service in the private subnets, registered with the load balancer."""
+        cluster = ecs.Cluster(self, "Cluster", vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENABLED)
+        service = ecs.FargateService(
+            self,
+            "Service",
+            cluster=cluster,
+            task_definition=self._task(environment, log_key, log_retention),
+            desired_count=config.chat_ui_tasks,
+            assign_public_ip=False,
+            vpc_subnets=private,
+            circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
+            min_healthy_percent=100,
+        )
+        listener = self.load_balancer.add_listener("Http", port=80, open=False)
+        listener.add_targets(
+            "Ui",
+            port=CONTAINER_PORT,
+            protocol=elbv2.ApplicationProtocol.HTTP,
+            targets=[service],
+            health_check=elbv2.HealthCheck(path=HEALTH_CHECK_PATH, healthy_http_codes="200"),
+            stickiness_cookie_duration=Duration.hours(8),
+            deregistration_delay=Duration.seconds(30),
+        )
+        return service
+
+    def _task(
+        self, environment: dict[str, str], log_key: kms.IKey, log_retention: logs.RetentionDays
+    ) -> ecs.FargateTaskDefinition:
+        """The UI's image, its command (the image's CMD, stated), its settings and secrets, its logs."""
+        task = ecs.FargateTaskDefinition(
+            self,
+            "Task",
+            cpu=512,
+            memory_limit_mib=1024,
+            runtime_platform=ecs.RuntimePlatform(
+                cpu_architecture=ecs.CpuArchitecture.X86_64, operating_system_family=ecs.OperatingSystemFamily.LINUX
+            ),
+        )
+        log_group = logs.LogGroup(
+            self, "Logs", encryption_key=log_key, retention=log_retention, removal_policy=RemovalPolicy.DESTROY
+        )
+        task.add_container(
+            "ui",
+            image=ecs.ContainerImage.from_asset(
+                str(REPO_ROOT),
+                file=DOCKERFILE,
+                exclude=IMAGE_CONTEXT,
+                ignore_mode=IgnoreMode.DOCKER,
+                platform=ecr_assets.Platform.LINUX_AMD64,
+            ),
+            command=CHAT_UI_COMMAND,
+            environment=environment,
+            secrets=self._secrets(),
+            port_mappings=[ecs.PortMapping(container_port=CONTAINER_PORT)],
+            logging=ecs.LogDrivers.aws_logs(stream_prefix="chat-ui", log_group=log_group),
+        )
+        nag.acknowledge(
+            task,
+            "ECS2",
+            "The container's environment holds the API URL, bucket name, redirect URI, OIDC metadata URL, "
+            "client id and port: none is a secret (the client and cookie secrets come from Secrets Manager).",
+        )
+        return task
+
+    def _secrets(self) -> dict[str, ecs.Secret]:
+        """The app client's secret (read from Cognito at deploy by CDK's AwsCustomResource) and a generated cookie
+        key, in Secrets Manager: ECS injects them at start, so neither is in the task definition."""
         client_secret = secretsmanager.Secret(
             self,
             "ClientSecret",
@@ -310,62 +379,7 @@ class ChatUi(Construct):
                 f"Holds {what} for the chat UI; Secrets Manager cannot rotate it without a rotation Lambda that "
                 "would also have to restart the tasks, which read it at start.",
             )
-        cluster = ecs.Cluster(self, "Cluster", vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENABLED)
-        task = ecs.FargateTaskDefinition(
-            self,
-            "Task",
-            cpu=512,
-            memory_limit_mib=1024,
-            runtime_platform=ecs.RuntimePlatform(
-                cpu_architecture=ecs.CpuArchitecture.X86_64, operating_system_family=ecs.OperatingSystemFamily.LINUX
-            ),
-        )
-        log_group = logs.LogGroup(
-            self, "Logs", encryption_key=log_key, retention=log_retention, removal_policy=RemovalPolicy.DESTROY
-        )
-        task.add_container(
-            "ui",
-            image=ecs.ContainerImage.from_asset(
-                str(REPO_ROOT),
-                file=DOCKERFILE,
-                exclude=IMAGE_CONTEXT,
-                ignore_mode=IgnoreMode.DOCKER,
-                platform=ecr_assets.Platform.LINUX_AMD64,
-            ),
-            command=CHAT_UI_COMMAND,
-            environment=environment,
-            secrets={
-                "RAGLINE_UI_CLIENT_SECRET": ecs.Secret.from_secrets_manager(client_secret),
-                "RAGLINE_UI_COOKIE_SECRET": ecs.Secret.from_secrets_manager(cookie_secret),
-            },
-            port_mappings=[ecs.PortMapping(container_port=CONTAINER_PORT)],
-            logging=ecs.LogDrivers.aws_logs(stream_prefix="chat-ui", log_group=log_group),
-        )
-        service = ecs.FargateService(
-            self,
-            "Service",
-            cluster=cluster,
-            task_definition=task,
-            desired_count=config.chat_ui_tasks,
-            assign_public_ip=False,
-            vpc_subnets=private,
-            circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
-            min_healthy_percent=100,
-        )
-        listener = self.load_balancer.add_listener("Http", port=80, open=False)
-        listener.add_targets(
-            "Ui",
-            port=CONTAINER_PORT,
-            protocol=elbv2.ApplicationProtocol.HTTP,
-            targets=[service],
-            health_check=elbv2.HealthCheck(path=HEALTH_CHECK_PATH, healthy_http_codes="200"),
-            stickiness_cookie_duration=Duration.hours(8),
-            deregistration_delay=Duration.seconds(30),
-        )
-        nag.acknowledge(
-            task,
-            "ECS2",
-            "The container's environment holds the API URL, bucket name, redirect URI, OIDC metadata URL, "
-            "client id and port: none is a secret (the client and cookie secrets come from Secrets Manager).",
-        )
-        return service
+        return {
+            "RAGLINE_UI_CLIENT_SECRET": ecs.Secret.from_secrets_manager(client_secret),
+            "RAGLINE_UI_COOKIE_SECRET": ecs.Secret.from_secrets_manager(cookie_secret),
+        }
