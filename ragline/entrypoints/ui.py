@@ -36,7 +36,7 @@ import streamlit as st
 from PIL.Image import Image
 from pydantic import ValidationError
 
-from ragline.api import ConversationRequest, ErrorResponse, QueryResponse, SourceOut
+from ragline.api import ConversationRequest, ErrorResponse, QueryResponse, SourceOut, describe_errors
 from ragline.entrypoints.display import short_names
 from ragline.errors import RaglineError
 from ragline.model import DocumentState
@@ -240,7 +240,7 @@ class RemoteBackend:
         try:
             request = ConversationRequest(question=question, session=session)
         except ValidationError as error:  # refused here in the API's words, without a round trip
-            raise AnswerError("; ".join(f"question: {item['msg']}" for item in error.errors())) from error
+            raise AnswerError(describe_errors(error.errors())) from error
         answer = self._call("POST", "query", request.model_dump(mode="json", exclude_unset=True))
         try:
             return QueryResponse.model_validate(answer)
@@ -278,7 +278,7 @@ def show_image(image: Image, source: SourceOut) -> None:
 
 def show_source(current: Backend, source: SourceOut) -> None:
     """The cited page as an image (PDFs), else the cited passage, for a source the user opened."""
-    name = Path(urlsplit(source.source).path).name
+    name = source.source.rsplit("/", 1)[-1]  # a local path's or an s3:// URI's last part, '#' and '?' included
     if not name.lower().endswith(".pdf"):
         st.caption(f"{name} is not a PDF: the cited passage")
         st.markdown(plain(source.text))

@@ -136,3 +136,10 @@ def test_past_its_expiry_the_id_token_is_not_sent_and_sign_in_is_offered_again(s
     page.user = {"is_logged_in": True, "exp": time.time() + 3600, "tokens": {"id": TOKEN}}
     page.run()
     assert not page.info and page.chat_input and stub_api.requests
+
+
+def test_a_question_the_api_would_refuse_is_refused_in_its_words_without_a_call(stub_api):
+    page = signed_in()
+    page.chat_input[0].set_value("x" * 2001).run()
+    assert [error.value for error in page.error] == ["question: String should have at most 2000 characters"]
+    assert not queries(stub_api) and not page.chat_message
