@@ -1,5 +1,6 @@
 """The embedded index's promises at its edges (issue 16): words whose only document went away, which
-registry shares its commit, and what a crash on either side of the archive delivery leaves to redo.
+registry shares its commit, what a crash on either side of the archive delivery leaves to redo, how a
+source filter with a folder is matched, and the memory the in-memory copies report.
 
 tests/contracts/test_index_sqlite.py holds the index's contract; tests/integration/test_crashes.py
 crashes whole ingests in child processes (which mutation runs leave out). These stay in-process.
@@ -14,6 +15,7 @@ from ragline import faults
 from ragline.adapters.local.archive import LocalArchive
 from ragline.adapters.local.index.sqlite import SqliteIndex
 from ragline.adapters.local.registry import SqliteRegistry
+from ragline.filters import SearchFilter
 from ragline.model import DocumentState, DocumentStatus
 from ragline.records import EMBEDDING_ARCHIVE_PREFIX, EmbeddingRecord, RecordKind
 from ragline.writes import Archive, PutChunks, Record
@@ -134,3 +136,47 @@ def test_a_crash_between_delivering_and_clearing_delivers_the_batch_again_and_th
     assert list(archive.read(EMBEDDING_ARCHIVE_PREFIX)) == list(records)
     assert index.dense_search(np.asarray(unit(1, 0)), k=1)[0][0] == PUMPS[0].chunk
     index.close()
+
+
+# --- a source filter holding a folder --------------------------------------------------------
+
+
+def test_a_source_filter_with_a_folder_is_matched_against_the_whole_path(index):
+    """Only a bare file name matches the last path component in any folder; a pattern that names a folder
+    is the whole source (an exact path or a glob over it), so a relative path matches nothing by itself."""
+    index.replace_document("/docs/pumps.pdf", PUMPS_ID, PUMPS)
+    index.replace_document("/docs/2023/birds.pdf", "b" * 64, [_moved(item, "/docs/2023/birds.pdf") for item in BIRDS])
+
+    def sources(pattern: str) -> set[str]:
+        where = SearchFilter(source=pattern)
+        dense = {chunk.source for chunk, _ in index.dense_search(np.asarray(unit(1, 1)), k=10, where=where)}
+        keyword = {chunk.source for chunk, _ in index.keyword_search("pumps birds", k=10, where=where)}
+        assert dense == keyword
+        return dense
+
+    assert sources("birds.pdf") == {"/docs/2023/birds.pdf"}
+    assert sources("2023/birds.pdf") == set()
+    assert sources("*/2023/birds.pdf") == {"/docs/2023/birds.pdf"}
+    assert sources("/docs/*") == {"/docs/pumps.pdf", "/docs/2023/birds.pdf"}
+
+
+def _moved(item, source: str):
+    return embedded(source, item.chunk.document_id, item.chunk.position, item.chunk.text, list(item.vector))
+
+
+# --- the memory the in-memory copies hold ------------------------------------------------------
+
+
+def test_memory_reports_each_in_memory_copy_once_a_search_has_loaded_it(index):
+    """bench/latency.py reads both numbers: a copy not loaded yet holds nothing; the keyword postings grow
+    with the chunks they hold."""
+    index.replace_document("/docs/pumps.pdf", PUMPS_ID, PUMPS)
+    assert index.memory() == {"dense": 0, "keyword": 0}
+    index.keyword_search("pumps", k=1)
+    first = index.memory()
+    assert first["dense"] == 0 and first["keyword"] > 0
+    index.replace_document("/docs/birds.pdf", "b" * 64, BIRDS)
+    index.keyword_search("birds", k=1)
+    index.dense_search(np.asarray(unit(1, 0)), k=1)
+    second = index.memory()
+    assert second["keyword"] > first["keyword"] and second["dense"] > 0
