@@ -157,7 +157,7 @@ class RaglineServiceStack(Stack):
                 api_url=self.api.api.url,
                 ingest_bucket=buckets.ingest,
                 data_key=data_key,
-                log_key=key,
+                key=key,
                 log_retention=retention,
             )
 

@@ -65,9 +65,10 @@ class ChatUi(Construct):
         api_url: str,
         ingest_bucket: s3.IBucket,
         data_key: kms.IKey,
-        log_key: kms.IKey,
+        key: kms.IKey,
         log_retention: logs.RetentionDays,
     ) -> None:
+        """`key` encrypts the UI's logs and secrets (the service stack's messaging key)."""
         super().__init__(scope, construct_id)
         private = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
         self.logs_bucket = self._logs_bucket(config)
@@ -90,7 +91,7 @@ class ChatUi(Construct):
                 "RAGLINE_UI_CLIENT_ID": self.client.user_pool_client_id,
                 "RAGLINE_UI_PORT": str(CONTAINER_PORT),
             },
-            log_key=log_key,
+            key=key,
             log_retention=log_retention,
         )
         self._grant_page_reads(ingest_bucket, data_key)
@@ -280,7 +281,7 @@ class ChatUi(Construct):
         vpc: ec2.IVpc,
         private: ec2.SubnetSelection,
         environment: dict[str, str],
-        log_key: kms.IKey,
+        key: kms.IKey,
         log_retention: logs.RetentionDays,
     ) -> ecs.FargateService:
         """The Fargate service in the private subnets, registered with the load balancer."""
@@ -289,7 +290,7 @@ class ChatUi(Construct):
             self,
             "Service",
             cluster=cluster,
-            task_definition=self._task(environment, log_key, log_retention),
+            task_definition=self._task(environment, key, log_retention),
             desired_count=config.chat_ui_tasks,
             assign_public_ip=False,
             vpc_subnets=private,
@@ -309,7 +310,7 @@ class ChatUi(Construct):
         return service
 
     def _task(
-        self, environment: dict[str, str], log_key: kms.IKey, log_retention: logs.RetentionDays
+        self, environment: dict[str, str], key: kms.IKey, log_retention: logs.RetentionDays
     ) -> ecs.FargateTaskDefinition:
         """The UI's image, its command (the image's CMD, stated), its settings and secrets, its logs."""
         task = ecs.FargateTaskDefinition(
@@ -322,7 +323,7 @@ class ChatUi(Construct):
             ),
         )
         log_group = logs.LogGroup(
-            self, "Logs", encryption_key=log_key, retention=log_retention, removal_policy=RemovalPolicy.DESTROY
+            self, "Logs", encryption_key=key, retention=log_retention, removal_policy=RemovalPolicy.DESTROY
         )
         task.add_container(
             "ui",
@@ -335,7 +336,7 @@ class ChatUi(Construct):
             ),
             command=CHAT_UI_COMMAND,
             environment=environment,
-            secrets=self._secrets(),
+            secrets=self._secrets(key),
             port_mappings=[ecs.PortMapping(container_port=CONTAINER_PORT)],
             logging=ecs.LogDrivers.aws_logs(stream_prefix="chat-ui", log_group=log_group),
         )
@@ -347,13 +348,14 @@ class ChatUi(Construct):
         )
         return task
 
-    def _secrets(self) -> dict[str, ecs.Secret]:
+    def _secrets(self, key: kms.IKey) -> dict[str, ecs.Secret]:
         """The app client's secret (read from Cognito at deploy by CDK's AwsCustomResource) and a generated cookie
         key, in Secrets Manager: ECS injects them at start, so neither is in the task definition."""
         client_secret = secretsmanager.Secret(
             self,
             "ClientSecret",
             description="chat UI: the Cognito app client's secret (Streamlit's OIDC login)",
+            encryption_key=key,
             secret_string_value=self.client.user_pool_client_secret,
         )
         provider = Stack.of(self).node.try_find_child("AWS" + AwsCustomResource.PROVIDER_FUNCTION_UUID.replace("-", ""))
@@ -370,6 +372,7 @@ class ChatUi(Construct):
             self,
             "CookieSecret",
             description="chat UI: signs Streamlit's sign-in cookie",
+            encryption_key=key,
             generate_secret_string=secretsmanager.SecretStringGenerator(password_length=48, exclude_punctuation=True),
         )
         for secret, what in ((client_secret, "a copy of the app client's secret"), (cookie_secret, "a cookie key")):

@@ -194,6 +194,16 @@ def test_the_task_runs_the_image_command_in_private_subnets_with_logs_retained_a
     assert container["PortMappings"][0]["ContainerPort"] == CONTAINER_PORT
     assert {s["Name"] for s in container["Secrets"]} == {"RAGLINE_UI_CLIENT_SECRET", "RAGLINE_UI_COOKIE_SECRET"}
     assert not any("SECRET" in e["Name"] for e in container["Environment"])
+    # Each secret under the stack's key, which lets the task's execution role decrypt it through Secrets Manager.
+    resources = chat_ui.template("service")["Resources"]
+    keys = {resources[s["ValueFrom"]["Ref"]]["Properties"]["KmsKeyId"]["Fn::GetAtt"][0] for s in container["Secrets"]}
+    (key,) = keys
+    execution_role = only(chat_ui, "AWS::ECS::TaskDefinition")["ExecutionRoleArn"]
+    assert [
+        statement["Condition"]["StringEquals"]["kms:ViaService"]
+        for statement in resources[key]["Properties"]["KeyPolicy"]["Statement"]
+        if statement["Principal"] == {"AWS": execution_role}
+    ] == [{"Fn::Join": ["", ["secretsmanager.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]}]
     log_group = chat_ui.template("service")["Resources"][
         container["LogConfiguration"]["Options"]["awslogs-group"]["Ref"]
     ]
