@@ -41,6 +41,9 @@ def settings(environ: dict[str, str]) -> dict[str, object]:
     auth: dict[str, object] = {key: environ[name].strip() for name, key in AUTH_SETTINGS.items()}
     # The API's Cognito authorizer validates ID tokens; ui.py sends st.user.tokens["id"].
     auth["expose_tokens"] = ["id"]
+    # Streamlit asks for prompt=select_account unless told otherwise, a value meant for Google or Microsoft
+    # accounts; prompt=login is one Cognito's authorize endpoint documents. The scopes are the app client's.
+    auth["client_kwargs"] = {"scope": "openid email profile", "prompt": "login"}
     return {"auth": auth}
 
 

@@ -316,6 +316,7 @@ def test_sign_in_sends_the_browser_to_the_user_pool_with_the_templates_client_an
     assert query["client_id"] == [CLIENT_ID]
     assert query["redirect_uri"] == [env["RAGLINE_UI_REDIRECT_URI"]]
     assert query["response_type"] == ["code"]
+    assert (query["scope"], query["prompt"]) == (["openid email profile"], ["login"])
 
 
 def _secrets_folder(env: dict[str, str]) -> str:
