@@ -1,5 +1,6 @@
 """BM25 over in-memory postings scores as SQLite FTS5's bm25() does, on the edge cases of its formula
-(issue 16): a word held by exactly half the chunks, terms the snapshot has never seen, empty results."""
+(issue 16): a word held by exactly half the chunks, terms the snapshot has never seen, empty results, and a
+question's stopwords in any case."""
 
 from __future__ import annotations
 
@@ -78,3 +79,11 @@ def test_no_candidates_or_k_zero_select_no_rowid(k):
     scores, matched = postings.score([ids["pump"]])
     candidates = np.flatnonzero(matched) if k == 0 else np.zeros(0, dtype=np.int64)
     assert postings.rowids[top_k(scores, candidates, postings.rowids, k)].tolist() == []
+
+
+def test_a_question_s_stopwords_are_left_out_in_any_case():
+    """A question typed in capitals must not search for THE and IS: they would rank chunks by how often they
+    hold them."""
+    tokenizer = Fts5Tokenizer()
+    assert tokenizer.query_terms("What IS the Pressure of THE pumps?") == ["pressur", "pump"]
+    tokenizer.close()
