@@ -138,6 +138,25 @@ def test_a_crash_between_delivering_and_clearing_delivers_the_batch_again_and_th
     index.close()
 
 
+def test_a_crash_between_two_writes_of_a_document_commits_none_of_them(tmp_path, disarmed):
+    """apply's writes are one transaction: a crash after the chunks and the archive records, before the
+    registry row, leaves no chunk, no row and nothing to archive; the document is then indexed whole."""
+    path = tmp_path / "index.sqlite3"
+    index, registry = SqliteIndex(path, dimension=DIMENSION), SqliteRegistry(path)
+    writes, records = _pumps_writes()
+    sink = CountingSink()
+    faults.arm("store.archive")
+    with pytest.raises(faults.InjectedCrash, match=r"store\.archive"):
+        index.apply(writes, lambda: sink)
+    assert index.count() == 0 and registry.get("/docs/pumps.pdf") is None
+    assert index.pending_archive() == 0 and sink.deliveries == []
+    index.apply(writes, lambda: sink)
+    assert index.count("/docs/pumps.pdf") == 2 and registry.get("/docs/pumps.pdf").chunk_count == 2
+    assert sink.deliveries == [list(records)]
+    index.close()
+    registry.close()
+
+
 # --- a source filter holding a folder --------------------------------------------------------
 
 
