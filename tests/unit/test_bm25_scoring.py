@@ -1,6 +1,6 @@
 """BM25 over in-memory postings scores as SQLite FTS5's bm25() does, on the edge cases of its formula
-(issue 16): a word held by exactly half the chunks, terms the snapshot has never seen, empty results, and a
-question's stopwords in any case."""
+(issue 16): a word held by exactly half the chunks, terms the snapshot has never seen, empty results, a
+question's stopwords in any case, and the memory the postings take."""
 
 from __future__ import annotations
 
@@ -87,3 +87,12 @@ def test_a_question_s_stopwords_are_left_out_in_any_case():
     tokenizer = Fts5Tokenizer()
     assert tokenizer.query_terms("What IS the Pressure of THE pumps?") == ["pressur", "pump"]
     tokenizer.close()
+
+
+def test_the_postings_take_eight_bytes_a_posting():
+    """At 1M chunks the postings are ~100M (chunk, term) pairs: each holds its chunk's row (int32) and its
+    weight (float32), and nothing wider, plus one rowid per chunk and one start per term."""
+    postings, ids = _postings(HALF)
+    pairs = len(postings.rows)
+    assert pairs == sum(len(set(text.split())) for text in HALF)  # one posting per distinct word of a text
+    assert postings.nbytes == 8 * pairs + 8 * len(HALF) + 8 * (len(ids) + 1)
