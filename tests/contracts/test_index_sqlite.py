@@ -192,7 +192,7 @@ def test_a_copy_s_name_finds_the_content_it_shares(tmp_path):
     index.replace_document("/docs/birds.pdf", "b" * 64, BIRDS)
     copy = DocumentStatus(source="/other/pumps-copy.pdf", state=DocumentState.DUPLICATE, document_id="p" * 64)
     registry.record(copy)
-    for pattern in ("pumps-copy.pdf", "/other/*.pdf", "*copy*"):
+    for pattern in ("pumps-copy.pdf", "/other/*.pdf", "*copy*", "/other/pumps-copy.pdf"):
         hits = index.keyword_search("pumps", k=5, where=SearchFilter(source=pattern))
         assert {chunk.source for chunk, _ in hits} == {"/docs/pumps.pdf"}, pattern
     assert index.keyword_search("pumps", k=5, where=SearchFilter(source="birds-copy.pdf")) == []

@@ -179,6 +179,36 @@ def test_a_source_filter_with_a_folder_is_matched_against_the_whole_path(index):
     assert sources("/docs/*") == {"/docs/pumps.pdf", "/docs/2023/birds.pdf"}
 
 
+def test_a_whole_path_without_a_star_names_that_source_alone_even_with_glob_characters(index):
+    """Only "*" is a wildcard in a source filter: "?" and "[1]" in a file name are that name's own characters
+    (SQLite's GLOB would read "[1]" as a class matching "1"); and a registry row naming the same content is
+    a copy's name only while it is a duplicate."""
+    from ragline.adapters.local.registry import SqliteRegistry
+
+    bracketed, plain = "/docs/report[1].pdf", "/docs/report1.pdf"
+    index.replace_document(bracketed, PUMPS_ID, [_moved(item, bracketed) for item in PUMPS])
+    index.replace_document(plain, "b" * 64, [_moved(item, plain) for item in BIRDS])
+
+    def sources(source: str) -> set[str]:
+        where = SearchFilter(source=source)
+        dense = {chunk.source for chunk, _ in index.dense_search(np.asarray(unit(1, 1)), k=10, where=where)}
+        keyword = {chunk.source for chunk, _ in index.keyword_search("pumps birds", k=10, where=where)}
+        assert dense == keyword
+        return dense
+
+    assert sources(bracketed) == {bracketed}
+    assert sources(plain) == {plain}
+    assert sources("/docs/report?.pdf") == set()
+    registry = SqliteRegistry(index._path)  # the same file: the copies' rows are read from it
+    try:
+        registry.record(DocumentStatus(source="/old/pumps.pdf", state=DocumentState.FAILED, document_id=PUMPS_ID))
+        assert sources("/old/pumps.pdf") == set()  # a failed row is no copy
+        registry.record(DocumentStatus(source="/old/pumps.pdf", state=DocumentState.DUPLICATE, document_id=PUMPS_ID))
+        assert sources("/old/pumps.pdf") == {bracketed}
+    finally:
+        registry.close()
+
+
 def _moved(item, source: str):
     return embedded(source, item.chunk.document_id, item.chunk.position, item.chunk.text, list(item.vector))
 

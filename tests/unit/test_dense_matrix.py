@@ -48,6 +48,32 @@ def test_the_mask_keeps_only_allowed_rows_and_k_shrinks_to_what_is_left():
     assert positions.tolist() == expected.tolist()
 
 
+@pytest.mark.parametrize(
+    ("share", "duplicates"), [(0.002, True), (0.1, True), (0.25, True), (0.26, False), (0.6, False)]
+)
+def test_masks_narrow_and_wide_give_the_brute_force_answer(share, duplicates):
+    """A narrow mask (one document of many: hybrid search's second look inside a named filing) is scored on its
+    rows alone, ties to the lower rowid; a wide one through the half-precision pass. Either way, the float32
+    brute force's answer. (Wide masks without duplicates: BLAS may round two equal rows' scores apart when it
+    reads them from different positions, so the wide path's ties are not exact.)"""
+    rng = np.random.default_rng(int(share * 1000))
+    vectors = _unit_rows(rng, 2000)
+    if duplicates:
+        vectors[300:306] = vectors[5]
+    rowids = np.arange(2000, dtype=np.int64)[::-1].copy()  # falling with position: ties by rowid, not by place
+    allowed = np.zeros(2000, dtype=bool)
+    allowed[rng.choice(2000, max(2, int(share * 2000)), replace=False)] = True
+    allowed[[5, 300, 301, 302]] = True
+    matrix = DenseMatrix.build(rowids, vectors)
+    positions = np.flatnonzero(allowed)
+    for k in (1, 4, 100):
+        found, scores = matrix.top_k(vectors[5], k, allowed)
+        subset_scores = vectors[positions] @ vectors[5]  # the same rows in the same order as a narrow search reads
+        order = np.lexsort((rowids[positions], -subset_scores))[:k]
+        assert found.tolist() == positions[order].tolist()
+        assert scores == pytest.approx(subset_scores[order], abs=1e-6)
+
+
 def test_values_beyond_float16_fall_back_to_float32_and_stay_exact():
     rng = np.random.default_rng(5)
     vectors = rng.standard_normal((200, 16)).astype(np.float32) * 1e5

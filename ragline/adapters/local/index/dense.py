@@ -26,6 +26,11 @@ _ABSOLUTE_SLACK = 1e-4
 FLOAT16_MAX = 65504.0
 
 
+#: A filter letting through at most 1/NARROW_FILTER_SHARE of the rows is scored on those rows alone, in float32
+#: (twice the bytes a row of the half-precision pass reads, plus the gather).
+NARROW_FILTER_SHARE = 4
+
+
 def cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -64,6 +69,8 @@ class DenseMatrix:
         query = np.ascontiguousarray(query, dtype=np.float32)
         if not len(self.rowids):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        if allowed is not None and np.count_nonzero(allowed) * NARROW_FILTER_SHARE <= len(self.rowids):
+            return self._exact_among(query, k, np.flatnonzero(allowed))
         approximate, bound = self._first_pass(query)
         if allowed is not None:
             approximate = np.where(allowed, approximate, -np.inf)
@@ -74,6 +81,13 @@ class DenseMatrix:
         exact = self.vectors[candidates] @ query
         order = np.lexsort((self.rowids[candidates], -exact))[:k]
         return candidates[order], exact[order]
+
+    def _exact_among(self, query: np.ndarray, k: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The best k of `rows` by their float32 scores alone: a narrow filter (one document) is cheaper to score
+        exactly than a half-precision pass over every row."""
+        exact = self.vectors[rows] @ query
+        order = np.lexsort((self.rowids[rows], -exact))[:k]
+        return rows[order], exact[order]
 
     def _first_pass(self, query: np.ndarray) -> tuple[np.ndarray, float]:
         """Scores of every row, and how far each may be from the exact float32 score."""

@@ -529,7 +529,16 @@ def filter_sql(where: SearchFilter | None) -> tuple[str, tuple[object, ...]]:
         return "1", ()
     conditions: list[str] = []
     parameters: list[object] = []
-    if where.source:
+    if where.source and "/" in where.source and "*" not in where.source:
+        # A whole path without a wildcard names one source: compared for equality, which the source indexes of
+        # both tables answer (a GLOB reads every row: 64 ms at 31,000 chunks, where hybrid search looks again
+        # inside the documents a question names), and which reads "?" and "[" in a file name as themselves.
+        conditions.append(
+            "(chunks.source = ? OR chunks.document_id IN "
+            "(SELECT copy.document_id FROM documents AS copy WHERE copy.source = ? AND copy.state = ?))"
+        )
+        parameters.extend([where.source, where.source, DocumentState.DUPLICATE.value])
+    elif where.source:
         # A bare file name (or pattern) matches the last path component.
         patterns = [where.source] if "/" in where.source else [where.source, f"*/{where.source}"]
         # The name the chunks are indexed under, or a copy's: content is indexed once, and every
