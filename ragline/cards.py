@@ -432,6 +432,10 @@ _QUESTION_TYPES = (
 )
 _QUESTION_YEAR = re.compile(r"(?<![\d])(?:fy\s?)?((?:19|20)\d{2})(?![\d])", re.I)
 _SHORT_FY = re.compile(r"\bfy\s?'?(\d{2})\b", re.I)
+#: A word written like an abbreviation of a name: letters (and "&"), two of them capitals: "JnJ", "AMEX", "J&J".
+_QUESTION_ABBREVIATION = re.compile(r"(?<![\w&])[A-Za-z][A-Za-z&]{1,7}(?![\w&])")
+#: An abbreviation made of a single word's beginning must be this long ("JPM" for JPMorgan), not "JP".
+_SINGLE_WORD_ABBREVIATION_MIN = 3
 
 
 #: What each facet of a card is worth in `card_match` (they sum to 1).
@@ -457,13 +461,19 @@ class QuestionFacets:
     years: frozenset[str]
     types: frozenset[str]
     span: str | None = None
+    abbreviations: frozenset[str] = frozenset()  # lower case: "jnj", "amex", "jpm"
 
 
 def question_facets(question: str) -> QuestionFacets:
     years = set(_QUESTION_YEAR.findall(question)) | {f"20{short}" for short in _SHORT_FY.findall(question)}
     types = {doc_type for doc_type, pattern in _QUESTION_TYPES if pattern.search(question)}
     span = "quarter" if _QUESTION_QUARTER.search(question) else "year" if years else None
-    return QuestionFacets(_plain_words(question), frozenset(years), frozenset(types), span)
+    abbreviations = {
+        token.replace("&", "").lower()
+        for token in _QUESTION_ABBREVIATION.findall(question)
+        if sum(character.isupper() for character in token) >= 2
+    }
+    return QuestionFacets(_plain_words(question), frozenset(years), frozenset(types), span, frozenset(abbreviations))
 
 
 def card_match(card: DocumentCard | None, facets: QuestionFacets, fiscal_year_end: date | None = None) -> float:
@@ -474,7 +484,7 @@ def card_match(card: DocumentCard | None, facets: QuestionFacets, fiscal_year_en
     which fiscal year a quarter falls in."""
     if card is None:
         return 0.0
-    issuer = card.issuer is not None and _names_issuer(card.issuer, facets.words)
+    issuer = names_issuer(card, facets)
     year = fiscal_year(card, fiscal_year_end)
     period = year is not None and year in facets.years
     if facets.types:
@@ -482,6 +492,52 @@ def card_match(card: DocumentCard | None, facets: QuestionFacets, fiscal_year_en
     else:
         kind = facets.span is not None and facets.span in card_spans(card)
     return ISSUER_WEIGHT * issuer + YEAR_WEIGHT * period + KIND_WEIGHT * kind
+
+
+def names_issuer(card: DocumentCard | None, facets: QuestionFacets) -> bool:
+    """Whether the question names the card's issuer (as `card_match` reads it): by name, or by an abbreviation."""
+    if card is None or card.issuer is None:
+        return False
+    return _names_issuer(card.issuer, facets.words) or any(
+        abbreviates(abbreviation, card.issuer) for abbreviation in facets.abbreviations
+    )
+
+
+def abbreviates(abbreviation: str, issuer: str) -> bool:
+    """Whether `abbreviation` (lower case) is made of the beginnings of the issuer's name words, in order from
+    the first: "amex" (AMerican EXpress), "jj" and, with the "n" of "&", "jnj" (Johnson & Johnson), or a
+    single word's beginning at least three letters long, "jpm" (JPMorgan Chase). Corporate words ("Inc.",
+    "Company") are not part of the name."""
+    words = [word for word in _plain_words(issuer).split() if word not in _CORPORATE_WORDS]
+    if not words:
+        return False
+    variants = {abbreviation}
+    if re.search(r"&|\band\b", issuer, re.I) and len(abbreviation) > 2:
+        variants |= {abbreviation[:at] + abbreviation[at + 1 :] for at in range(1, len(abbreviation) - 1)
+                     if abbreviation[at] == "n"}  # fmt: skip
+    return any(_prefixes_of(variant, words) for variant in variants)
+
+
+def _prefixes_of(abbreviation: str, words: list[str]) -> bool:
+    first = words[0]
+    if len(abbreviation) >= _SINGLE_WORD_ABBREVIATION_MIN and first.startswith(abbreviation) and abbreviation != first:
+        return True
+    return _split_into_prefixes(abbreviation, words)
+
+
+def _split_into_prefixes(abbreviation: str, words: list[str]) -> bool:
+    """Whether `abbreviation` is non-empty beginnings of words[0], words[1], ... in order, two words at least."""
+
+    def split(rest: str, at: int) -> bool:
+        if not rest:
+            return at >= 2  # one word's beginning alone is the rule above, with its minimum length
+        if at == len(words):
+            return False
+        return any(
+            words[at].startswith(rest[:length]) and split(rest[length:], at + 1) for length in range(1, len(rest) + 1)
+        )
+
+    return split(abbreviation, 0)
 
 
 def card_matches(cards: Sequence[DocumentCard | None], facets: QuestionFacets) -> list[float]:

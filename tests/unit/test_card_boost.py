@@ -39,7 +39,15 @@ def test_a_card_matches_what_the_question_names_the_issuer_weighing_most(questio
         ("3M COMPANY", "What is 3M's capital expenditure?", True),
         ("General Mills, Inc.", "What is the general outlook?", False),  # an ordinary first word is not enough
         ("PepsiCo, Inc.", "How did PepsiCo's revenue grow?", True),
-        ("Johnson & Johnson", "How did JnJ's sales grow?", False),  # an abbreviation is not the name
+        ("Johnson & Johnson", "How did JnJ's sales grow?", True),  # the initials, with the "n" of "&"
+        ("Johnson & Johnson", "How did J&J's sales grow?", True),
+        ("American Express Company", "Was AMEX able to retain card members?", True),  # the words' beginnings
+        ("JPMorgan Chase & Co.", "Which of JPM's segments had the lowest revenue?", True),  # one word's beginning
+        ("JPMorgan Chase & Co.", "Which JP segment grew?", False),  # too short to be one word's beginning alone
+        ("PepsiCo, Inc.", "What was PepsiCo's EPS?", True),
+        ("Eastman Paper Supply", "How did the EPS of Acme grow?", True),  # what an abbreviation cannot tell apart
+        ("Northwind Traders, Inc.", "What was the EPS in FY2022 in the US?", False),  # other capitals, no match
+        ("Johnson & Johnson", "How did jnj's sales grow?", False),  # no capitals: a word, not an abbreviation
     ],
 )
 def test_an_issuer_is_named_by_its_name_not_by_a_common_word(issuer, question, named):
