@@ -112,6 +112,14 @@ class RetrievalSettings(BaseModel):
         description="Hybrid: added to a fused score, times the share of issuer, period and type the question names "
         "that the passage's document card holds (README: questions meet cards).",
     )
+    named_documents: int = Field(
+        default=2,
+        ge=0,
+        le=5,
+        description="Hybrid: the documents among the candidates whose cards best match what the question names "
+        "(its issuer at least; at most this many, none when more tie) are searched again on their own, `candidates` "
+        "deep, so that their best passages compete even when other filings fill the corpus-wide lists. 0: off.",
+    )
 
 
 class GenerationSettings(BaseModel):
