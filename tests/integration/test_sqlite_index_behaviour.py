@@ -229,3 +229,13 @@ def test_memory_reports_each_in_memory_copy_once_a_search_has_loaded_it(index):
     index.dense_search(np.asarray(unit(1, 0)), k=1)
     second = index.memory()
     assert second["keyword"] > first["keyword"] and second["dense"] > 0
+
+
+# --- chunks handed to the wrong document ------------------------------------------------------
+
+
+def test_a_chunk_of_another_document_is_refused_naming_the_chunk_and_the_document(index):
+    expected = rf"chunk {BIRDS[0].chunk.id} does not belong to /docs/pumps.pdf \({PUMPS_ID}\)"
+    with pytest.raises(ValueError, match=expected):
+        index.replace_document("/docs/pumps.pdf", PUMPS_ID, [*PUMPS, BIRDS[0]])
+    assert index.count() == 0
