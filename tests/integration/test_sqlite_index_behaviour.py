@@ -175,6 +175,7 @@ def test_a_source_filter_with_a_folder_is_matched_against_the_whole_path(index):
 
     assert sources("birds.pdf") == {"/docs/2023/birds.pdf"}
     assert sources("2023/birds.pdf") == set()
+    assert sources("2023/*.pdf") == set()  # a glob naming a folder too
     assert sources("*/2023/birds.pdf") == {"/docs/2023/birds.pdf"}
     assert sources("/docs/*") == {"/docs/pumps.pdf", "/docs/2023/birds.pdf"}
 
