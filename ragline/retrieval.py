@@ -154,8 +154,8 @@ def named_documents(question: str, candidates: Sequence[tuple[Chunk, float]], li
     if limit <= 0:
         return []
     facets = question_facets(question)
-    cards = {chunk.source: chunk.card for chunk, _ in candidates if names_issuer(chunk.card, facets)}
-    sources = sorted(cards)
+    cards = {chunk.source: chunk.card for chunk, _ in candidates}  # one card a document: read each once
+    sources = sorted(source for source, card in cards.items() if names_issuer(card, facets))
     matches = card_matches([cards[source] for source in sources], facets)
     best = max(matches, default=0.0)
     named = [source for source, match in zip(sources, matches, strict=True) if match == best]

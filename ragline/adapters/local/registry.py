@@ -9,6 +9,7 @@ open and renamed `registry.sqlite3.migrated`.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -149,7 +150,10 @@ def card_json(card: DocumentCard | None) -> str | None:
     return json.dumps(card.to_json()) if card else None
 
 
+@functools.lru_cache(maxsize=4096)
 def card_from_json(text: str | None) -> DocumentCard | None:
+    """Cached by its text: every chunk of a document holds the same card (frozen, so sharing it is safe), and a
+    search reads hundreds of chunks of a few documents."""
     return DocumentCard.from_json(json.loads(text)) if text else None
 
 
