@@ -329,6 +329,13 @@ def test_filters_translate_to_bool_filters():
     assert filter_clauses(None) == [] and filter_clauses(SearchFilter()) == []
 
 
+def test_a_whole_path_without_a_star_is_one_source_even_with_wildcard_characters():
+    """As locally: only "*" is a wildcard in a source filter. S3 keys may hold "?", which OpenSearch's
+    wildcard query would read as any one character; hybrid search filters by one named filing's source."""
+    where = SearchFilter(source="s3://ingest/reports/what?.pdf")
+    assert filter_clauses(where) == [{"term": {"source": "s3://ingest/reports/what?.pdf"}}]
+
+
 def test_the_mapping_names_its_method_engine_and_space_and_bm25_text():
     body = index_body(dimension=384)
     vector = body["mappings"]["properties"]["vector"]

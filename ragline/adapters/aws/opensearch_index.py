@@ -256,7 +256,9 @@ def filter_clauses(where: SearchFilter | None) -> list[dict[str, Any]]:
         return []
     clauses: list[dict[str, Any]] = _card_clauses(where)
     if where.source:
-        if "/" in where.source:
+        if "/" in where.source and "*" not in where.source:
+            clauses.append(_term("source", where.source))  # one whole path: "?" in an S3 key is itself
+        elif "/" in where.source:
             clauses.append(_wildcard(where.source))
         else:  # a bare file name (or pattern) matches the last path component
             either = [_wildcard(where.source), _wildcard(f"*/{where.source}")]
