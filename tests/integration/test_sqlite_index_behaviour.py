@@ -13,6 +13,7 @@ import pytest
 
 from ragline import faults
 from ragline.adapters.local.archive import LocalArchive
+from ragline.adapters.local.index import sqlite
 from ragline.adapters.local.index.sqlite import SqliteIndex
 from ragline.adapters.local.registry import SqliteRegistry
 from ragline.filters import SearchFilter
@@ -240,3 +241,16 @@ def test_a_chunk_of_another_document_is_refused_naming_the_chunk_and_the_documen
     with pytest.raises(ValueError, match=expected):
         index.replace_document("/docs/pumps.pdf", PUMPS_ID, [*PUMPS, BIRDS[0]])
     assert index.count() == 0
+
+
+# --- the dense copy read in batches ----------------------------------------------------------
+
+
+def test_the_exact_dense_copy_read_in_several_batches_holds_every_chunk_in_its_place(index, monkeypatch):
+    """The vectors are read from SQLite in batches (so 1M rows' bytes never exist at once): with batches of
+    two, seven one-hot chunks must each still be their own best match."""
+    monkeypatch.setattr(sqlite, "_READ_BATCH", 2)
+    chunks = [embedded("/docs/parts.pdf", "q" * 64, i, f"Part {i}", unit(*[0] * i, 1)) for i in range(7)]
+    index.replace_document("/docs/parts.pdf", "q" * 64, chunks)
+    for i in range(7):
+        assert index.dense_search(np.asarray(unit(*[0] * i, 1)), k=1)[0][0] == chunks[i].chunk
