@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -72,6 +72,19 @@ class Turn:
     sources: tuple[CitedSource, ...]
     tokens: int
     created_at: str = ""
+
+
+def newest_within(turns_newest_first: Iterable[Turn], max_tokens: int) -> list[Turn]:
+    """The newest turns whose tokens fit in `max_tokens` together, oldest first: what every store's `recent` gives
+    back from the turns it read newest first (at most its max_turns of them)."""
+    kept: list[Turn] = []
+    budget = max_tokens
+    for turn in turns_newest_first:  # the oldest turns are the ones that do not fit
+        budget -= turn.tokens
+        if budget < 0:
+            break
+        kept.append(turn)
+    return kept[::-1]
 
 
 @dataclass(frozen=True)

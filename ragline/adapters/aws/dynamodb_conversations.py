@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ragline.config import Settings
-from ragline.conversation import CitedSource, Turn
+from ragline.conversation import CitedSource, Turn, newest_within
 from ragline.errors import ConfigurationError
 
 PARTITION_KEY = "conversation"
@@ -86,15 +86,7 @@ class DynamoDbConversationStore:
             Limit=self.max_turns,
             ConsistentRead=True,
         )
-        kept: list[Turn] = []
-        budget = self.max_tokens
-        for item in response.get("Items", []):
-            turn = _turn(item)
-            budget -= turn.tokens
-            if budget < 0:
-                break
-            kept.append(turn)
-        return kept[::-1]
+        return newest_within((_turn(item) for item in response.get("Items", [])), self.max_tokens)
 
     def append(self, session: str, turn: Turn) -> None:
         from botocore.exceptions import ClientError

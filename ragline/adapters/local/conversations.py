@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 from ragline.adapters.local.store import connect
-from ragline.conversation import CitedSource, Turn
+from ragline.conversation import CitedSource, Turn, newest_within
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversation_turns (
@@ -52,15 +52,7 @@ class SqliteConversationStore:
                 f"SELECT {_COLUMNS} FROM conversation_turns WHERE session = ? ORDER BY position DESC LIMIT ?",
                 (session, self.max_turns),
             ).fetchall()
-        kept: list[Turn] = []
-        budget = self.max_tokens
-        for row in rows:  # newest first: the oldest turns are the ones that do not fit
-            turn = _turn(row)
-            budget -= turn.tokens
-            if budget < 0:
-                break
-            kept.append(turn)
-        return kept[::-1]
+        return newest_within((_turn(row) for row in rows), self.max_tokens)
 
     def append(self, session: str, turn: Turn) -> None:
         with self._lock:
