@@ -33,18 +33,23 @@ class StubApi:
     tokens: set[str] = field(default_factory=lambda: {TOKEN})  # the bearer tokens the authorizer accepts
 
 
+def send_json(handler: BaseHTTPRequestHandler, status: int, body: dict) -> None:
+    """Answer `handler`'s request with `body` as JSON (the stub API's and the stub OIDC pool's replies)."""
+    data = json.dumps(body).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
 def _handler(stub: StubApi) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args) -> None:  # the test's output is for failures
             pass
 
         def _send(self, status: int, body: dict) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, status, body)
 
         def _serve(self, method: str) -> None:
             length = int(self.headers.get("Content-Length") or 0)

@@ -45,7 +45,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 
 from stacks.components.chat_ui import CHAT_UI_COMMAND, DOCKERFILE, HEALTH_CHECK_PATH
-from tests.ui.stub_api import BUCKET, TOKEN, StubApi, queries, serving
+from tests.ui.stub_api import BUCKET, TOKEN, StubApi, queries, send_json, serving
 from tests.ui.test_chat_browser import ask, browser, screenshot, waiting  # noqa: F401 (browser: Chromium, a fixture)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -131,12 +131,7 @@ class OidcProvider:
                 pass
 
             def _json(self, status: int, body: dict) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, status, body)
 
             def do_GET(self) -> None:
                 url = urlsplit(self.path)
