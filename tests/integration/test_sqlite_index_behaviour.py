@@ -167,18 +167,11 @@ def test_a_source_filter_with_a_folder_is_matched_against_the_whole_path(index):
     index.replace_document("/docs/pumps.pdf", PUMPS_ID, PUMPS)
     index.replace_document("/docs/2023/birds.pdf", "b" * 64, [_moved(item, "/docs/2023/birds.pdf") for item in BIRDS])
 
-    def sources(pattern: str) -> set[str]:
-        where = SearchFilter(source=pattern)
-        dense = {chunk.source for chunk, _ in index.dense_search(np.asarray(unit(1, 1)), k=10, where=where)}
-        keyword = {chunk.source for chunk, _ in index.keyword_search("pumps birds", k=10, where=where)}
-        assert dense == keyword
-        return dense
-
-    assert sources("birds.pdf") == {"/docs/2023/birds.pdf"}
-    assert sources("2023/birds.pdf") == set()
-    assert sources("2023/*.pdf") == set()  # a glob naming a folder too
-    assert sources("*/2023/birds.pdf") == {"/docs/2023/birds.pdf"}
-    assert sources("/docs/*") == {"/docs/pumps.pdf", "/docs/2023/birds.pdf"}
+    assert _sources(index, "birds.pdf") == {"/docs/2023/birds.pdf"}
+    assert _sources(index, "2023/birds.pdf") == set()
+    assert _sources(index, "2023/*.pdf") == set()  # a glob naming a folder too
+    assert _sources(index, "*/2023/birds.pdf") == {"/docs/2023/birds.pdf"}
+    assert _sources(index, "/docs/*") == {"/docs/pumps.pdf", "/docs/2023/birds.pdf"}
 
 
 def test_a_whole_path_without_a_star_names_that_source_alone_even_with_glob_characters(index):
@@ -191,24 +184,26 @@ def test_a_whole_path_without_a_star_names_that_source_alone_even_with_glob_char
     index.replace_document(bracketed, PUMPS_ID, [_moved(item, bracketed) for item in PUMPS])
     index.replace_document(plain, "b" * 64, [_moved(item, plain) for item in BIRDS])
 
-    def sources(source: str) -> set[str]:
-        where = SearchFilter(source=source)
-        dense = {chunk.source for chunk, _ in index.dense_search(np.asarray(unit(1, 1)), k=10, where=where)}
-        keyword = {chunk.source for chunk, _ in index.keyword_search("pumps birds", k=10, where=where)}
-        assert dense == keyword
-        return dense
-
-    assert sources(bracketed) == {bracketed}
-    assert sources(plain) == {plain}
-    assert sources("/docs/report?.pdf") == set()
+    assert _sources(index, bracketed) == {bracketed}
+    assert _sources(index, plain) == {plain}
+    assert _sources(index, "/docs/report?.pdf") == set()
     registry = SqliteRegistry(index._path)  # the same file: the copies' rows are read from it
     try:
         registry.record(DocumentStatus(source="/old/pumps.pdf", state=DocumentState.FAILED, document_id=PUMPS_ID))
-        assert sources("/old/pumps.pdf") == set()  # a failed row is no copy
+        assert _sources(index, "/old/pumps.pdf") == set()  # a failed row is no copy
         registry.record(DocumentStatus(source="/old/pumps.pdf", state=DocumentState.DUPLICATE, document_id=PUMPS_ID))
-        assert sources("/old/pumps.pdf") == {bracketed}
+        assert _sources(index, "/old/pumps.pdf") == {bracketed}
     finally:
         registry.close()
+
+
+def _sources(index, source: str) -> set[str]:
+    """The sources a filter on `source` lets dense and keyword search find (the two must agree)."""
+    where = SearchFilter(source=source)
+    dense = {chunk.source for chunk, _ in index.dense_search(np.asarray(unit(1, 1)), k=10, where=where)}
+    keyword = {chunk.source for chunk, _ in index.keyword_search("pumps birds", k=10, where=where)}
+    assert dense == keyword
+    return dense
 
 
 def _moved(item, source: str):
