@@ -83,17 +83,16 @@ def _violations(report_path: Path) -> list[dict]:
     return found
 
 
-@pytest.fixture(scope="session")
-def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+def synth(context: dict, outdir: Path, glue_scripts_dir: Path) -> Synthesized:
+    """The app synthesized with cdk.json's context plus `context` (bundling skipped) into `outdir`: its templates,
+    stack names, cdk-nag findings and the synth error, if any."""
     import aws_cdk as cdk
 
     from stacks.app import build_app
 
-    context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
-    context["aws:cdk:bundling-stacks"] = []
-    outdir = tmp_path_factory.mktemp("cdk.out")
-    app = cdk.App(context=context, outdir=str(outdir))
-    ragline = build_app(app, glue_scripts_dir=_glue_scripts_dir(tmp_path_factory))
+    base = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+    app = cdk.App(context={**base, "aws:cdk:bundling-stacks": [], **context}, outdir=str(outdir))
+    ragline = build_app(app, glue_scripts_dir=glue_scripts_dir)
     error = None
     try:
         app.synth()
@@ -102,11 +101,15 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     names = {"data": ragline.data.stack_name, "service": ragline.service.stack_name}
     if ragline.models is not None:
         names["models"] = ragline.models.stack_name
-    templates = {name: json.loads((outdir / f"{name}.template.json").read_text()) for name in names.values()}
     return Synthesized(
         outdir=outdir,
-        templates=templates,
+        templates={name: json.loads((outdir / f"{name}.template.json").read_text()) for name in names.values()},
         stack_names=names,
         violations=_violations(outdir / "validation-report.json"),
         synth_error=error,
     )
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return synth({}, tmp_path_factory.mktemp("cdk.out"), _glue_scripts_dir(tmp_path_factory))

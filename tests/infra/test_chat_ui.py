@@ -21,35 +21,10 @@ from pydantic import ValidationError
 from stacks import nag
 from stacks.components.chat_ui import CHAT_UI_COMMAND, CONTAINER_PORT, DOCKERFILE, HEALTH_CHECK_PATH
 from stacks.config import RaglineConfig
-from tests.infra.conftest import REPO_ROOT, Synthesized, _glue_scripts_dir, _violations
+from tests.infra.conftest import REPO_ROOT, Synthesized, _glue_scripts_dir, synth
 
 CHAT_UI_TYPES = ("AWS::ECS::", "AWS::ElasticLoadBalancingV2::", "AWS::CloudFront::")
 CONTAINER_DIR = REPO_ROOT / "containers" / "chat_ui"
-
-
-def synth(context: dict, outdir: Path, glue_scripts_dir: Path) -> Synthesized:
-    import aws_cdk as cdk
-
-    from stacks.app import build_app
-
-    base = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
-    app = cdk.App(context={**base, "aws:cdk:bundling-stacks": [], **context}, outdir=str(outdir))
-    ragline = build_app(app, glue_scripts_dir=glue_scripts_dir)
-    error = None
-    try:
-        app.synth()
-    except Exception as exc:  # a failed validation still leaves the templates and the report
-        error = str(exc)
-    names = {"data": ragline.data.stack_name, "service": ragline.service.stack_name}
-    if ragline.models is not None:
-        names["models"] = ragline.models.stack_name
-    return Synthesized(
-        outdir=outdir,
-        templates={name: json.loads((outdir / f"{name}.template.json").read_text()) for name in names.values()},
-        stack_names=names,
-        violations=_violations(outdir / "validation-report.json"),
-        synth_error=error,
-    )
 
 
 @pytest.fixture(scope="module")
