@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> None:
         from bench.scifact import make_embedder
 
         inputs, dialogues = financebench_dialogues()
-        embedder = CachedEmbedder(make_embedder("fp32", batch_size=Settings().embedding.batch_size), "fp32")
+        embedder = CachedEmbedder(make_embedder("fp32"), "fp32")
         label = "financebench-multi"
     else:
         inputs, dialogues = [DEMO_CORPUS], json.loads(args.set.read_text(encoding="utf-8"))["dialogues"]

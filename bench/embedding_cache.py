@@ -4,10 +4,9 @@ Keyed by the embedder's model name, its precision and the exact text embedded (t
 included), so a change of chunking or of the card's header misses and is embedded afresh, while every unchanged
 chunk is read back. Stored in SQLite under ``bench/out/cache/`` (git-ignored).
 
-fp32 only. An fp32 vector depends on its text alone (padding is masked; a different batch may move the last bits,
-~1e-7, never a ranking in practice). int8 activations are quantized per batch, so an int8 vector moves with its
-batch neighbours (cosine ~0.99 to itself, bench/RESULTS.md): a vector cached from one batch is not the one a fresh
-run would make, so an int8 run is refused here rather than silently measured on other vectors.
+Any precision: the local model runs each text alone, so a vector depends on its text only, in int8 as in fp32
+(until 2026-12-01 int8 ran in batches whose activation scales moved each vector with its neighbours, and was
+refused here; `tests/contracts/test_embedder_local.py` now checks the bits are the same in any company).
 
 Timings of a run through the cache are not throughput: the row records the hits and misses beside them.
 """
@@ -30,8 +29,6 @@ class CachedEmbedder:
     """The `Embedder` port around another embedder: texts seen before (same model, same precision) are read back."""
 
     def __init__(self, inner, precision: str, path: Path = CACHE_FILE) -> None:  # type: ignore[no-untyped-def]
-        if precision != "fp32":
-            raise ValueError(f"precision {precision!r}: only fp32 vectors are cached (int8 ones depend on their batch)")
         self._inner = inner
         self._prefix = f"{inner.model_name}\0{precision}\0"
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -217,37 +217,17 @@ def engine_chunk_texts(engine: Engine) -> list[str]:
     return [row[0] for row in connection.execute("SELECT embedding_text FROM chunks ORDER BY rowid")]
 
 
-def batch_size_trials(
-    precision: str, texts: Sequence[str], batch_sizes: Sequence[int] = (16, 32, 64, 128)
-) -> dict[int, float]:
-    """Chunks per second of the model at each batch size, on a sample of up to 384 of the texts."""
+def embedding_floor(precision: str, texts: Sequence[str]) -> dict:
+    """The same model on the same chunks, nothing else timed, run the fastest way measured here (each text
+    alone, one single-threaded session per core; batched runs were slower: bench.precision_speed)."""
     from bench.scifact import make_embedder
 
-    sample = list(texts[:: max(1, len(texts) // 384)])[:384]
-    trials = {}
-    for batch_size in batch_sizes:
-        embedder = make_embedder(precision, batch_size=batch_size)
-        embedder.embed(sample[:8])  # load the session outside the timing
-        started = time.perf_counter()
-        embedder.embed(sample)
-        trials[batch_size] = round(len(sample) / (time.perf_counter() - started), 2)
-    return trials
-
-
-def embedding_floor(precision: str, texts: Sequence[str], batch_sizes: Sequence[int] = (16, 32, 64, 128)) -> dict:
-    """The same model on the same chunks, nothing else timed, at the best batch size found on a sample."""
-    from bench.scifact import make_embedder
-
-    trials = batch_size_trials(precision, texts, batch_sizes)
-    best = max(trials, key=trials.get)
-    embedder = make_embedder(precision, batch_size=best)
-    embedder.embed(list(texts[:8]))  # load the session outside the timing
+    embedder = make_embedder(precision)
+    embedder.embed(list(texts[:8]))  # load the sessions outside the timing
     started = time.perf_counter()
     embedder.embed(list(texts))
     seconds = time.perf_counter() - started
     return {
-        "batch_size_trials_chunks_per_second": trials,
-        "best_batch_size": best,
         "chunks": len(texts),
         "seconds": round(seconds, 2),
         "chunks_per_second": round(len(texts) / seconds, 2),
@@ -423,7 +403,7 @@ def run_variants(
         from bench.embedding_cache import CachedEmbedder
         from bench.scifact import make_embedder
 
-        embedder = CachedEmbedder(make_embedder(precision, batch_size=Settings().embedding.batch_size), precision)
+        embedder = CachedEmbedder(make_embedder(precision), precision)
     with tempfile.TemporaryDirectory() as scratch:
         for variant in variants:
             row[variant] = run_variant(

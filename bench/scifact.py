@@ -92,11 +92,8 @@ def chunk_text(title: str, text: str) -> str:
     return f"{title}\n{text}" if title else text
 
 
-def make_embedder(precision: str, batch_size: int = 32) -> MiniLMOnnxEmbedder:
-    settings = Settings()
-    return MiniLMOnnxEmbedder(
-        packaged_model_dir(), settings.embedding.onnx_cache_dir, batch_size=batch_size, precision=precision
-    )
+def make_embedder(precision: str) -> MiniLMOnnxEmbedder:
+    return MiniLMOnnxEmbedder(packaged_model_dir(), Settings().embedding.onnx_cache_dir, precision=precision)
 
 
 def embed_truncated(embedder: MiniLMOnnxEmbedder, texts: Sequence[str], cache: Path | None = None) -> np.ndarray:

@@ -107,22 +107,14 @@ def run_ragline(files: Sequence[Path], precision: str) -> tuple[Run, list[str]]:
     return _run("ragline", timing, report.pages, report.chunks, {"stage_seconds": stages}), texts
 
 
-def fastest_batch_size(precision: str, texts: Sequence[str]) -> int:
-    """The batch size at which the model embeds a sample of the texts fastest (one untimed trial each)."""
-    from bench.financebench import batch_size_trials
-
-    trials = batch_size_trials(precision, texts)
-    return max(trials, key=trials.get)
-
-
-def run_floor(texts: Sequence[str], pages: int, precision: str, batch_size: int) -> Run:
+def run_floor(texts: Sequence[str], pages: int, precision: str) -> Run:
     from bench.scifact import make_embedder
 
-    embedder = make_embedder(precision, batch_size=batch_size)
-    embedder.embed(list(texts[:8]))  # load the session outside the timing
+    embedder = make_embedder(precision)
+    embedder.embed(list(texts[:8]))  # load the sessions outside the timing
     with measured() as timing:
         embedder.embed(list(texts))
-    return _run("floor", timing, pages, len(texts), {"batch_size": batch_size})
+    return _run("floor", timing, pages, len(texts), {})
 
 
 def run_langchain(files: Sequence[Path]) -> Run:
@@ -187,7 +179,6 @@ def run(
         raise ValueError("the ratios are ragline's: --pipelines must include ragline")
     texts: list[str] = []
     pages = 0
-    batch_size = 0
     history: list[dict[str, Run]] = []
     for number in range(rounds):
         runs: dict[str, Run] = {}
@@ -196,8 +187,7 @@ def run(
                 runs[pipeline], texts = run_ragline(files, precision)
                 pages = runs[pipeline].pages
             elif pipeline == "floor":
-                batch_size = batch_size or fastest_batch_size(precision, texts)
-                runs[pipeline] = run_floor(texts, pages, precision, batch_size)
+                runs[pipeline] = run_floor(texts, pages, precision)
             else:
                 runs[pipeline] = run_langchain(files)
             if on_run:

@@ -56,7 +56,6 @@ def _local_embedder(settings: Settings) -> Embedder:
     return MiniLMOnnxEmbedder(
         embedding.model_dir or packaged_model_dir(),
         embedding.onnx_cache_dir,
-        batch_size=embedding.batch_size,
         threads=embedding.threads,
         precision=embedding.precision,
     )

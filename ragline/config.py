@@ -46,8 +46,12 @@ class EmbeddingSettings(BaseModel):
         description="int8 runs ~2x faster, but its vectors shift slightly with batch composition "
         "(cosine >= 0.98 to themselves); see bench/RESULTS.md for its SciFact quality.",
     )
-    batch_size: int = Field(default=32, ge=1, le=512)
-    threads: int = Field(default=0, ge=0, description="onnxruntime intra-op threads; 0 lets it choose.")
+    batch_size: int = Field(
+        default=32, ge=1, le=512, description="Texts per request to a remote model; the local model runs each alone."
+    )
+    threads: int = Field(
+        default=0, ge=0, description="Local model: texts embedded at once, one core each; 0 = one per core."
+    )
     endpoint_name: str | None = None  # sagemaker
     model_id: str | None = None  # bedrock
     payload_format: Literal["tei", "jumpstart", "hf-sentence-embeddings"] = Field(

@@ -4,7 +4,6 @@ very vector it was given; a changed text, another model or another precision is 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from bench.embedding_cache import CachedEmbedder
 
@@ -42,9 +41,11 @@ def test_another_model_misses(tmp_path):
     assert other.embedded == ["alpha"]
 
 
-def test_int8_is_refused_because_its_vectors_depend_on_the_batch(tmp_path):
-    with pytest.raises(ValueError, match=r"int8.*batch"):
-        CachedEmbedder(CountingEmbedder(), "int8", tmp_path / "c.sqlite")
+def test_another_precision_misses(tmp_path):
+    CachedEmbedder(CountingEmbedder(), "fp32", tmp_path / "c.sqlite").embed(["alpha"])
+    inner = CountingEmbedder()
+    CachedEmbedder(inner, "int8", tmp_path / "c.sqlite").embed(["alpha"])
+    assert inner.embedded == ["alpha"]
 
 
 def test_the_inner_embedders_attributes_show_through(tmp_path):

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import queue
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
 
@@ -31,7 +34,18 @@ def packaged_model_dir() -> Path:
 
 
 class MiniLMOnnxEmbedder:
-    """Batched, L2-normalized sentence embeddings with mean pooling, as sentence-transformers does.
+    """L2-normalized sentence embeddings with mean pooling, as sentence-transformers computes them.
+
+    Each text is run through the model alone, on one of several single-threaded onnxruntime
+    sessions working in parallel (one per core unless `threads` says otherwise). Why alone:
+    - a text's vector depends on its text only. int8 quantizes activations with scales taken from
+      the whole input, so inside a batch a chunk's vector moved with its neighbours, which is
+      noise to the drift statistics; alone, the same text gives the same bits every time;
+    - no padding: a batch is as long as its longest text;
+    - it is faster on CPU: one session per core on one text beat one two-thread session on sorted
+      batches of 32 by 1.6x (fp32) and 1.7x (int8) here, as a 200-token input already fills the
+      matrix units and stays in cache (bench/RESULTS.md, section 3.2).
+    Identical texts in one call (a filing's repeated boilerplate) are embedded once.
 
     A text longer than the model reads at once (a long question; chunks never are, the chunker
     guarantees it) is embedded in full, never truncated: it is cut into windows the model can
@@ -39,17 +53,18 @@ class MiniLMOnnxEmbedder:
     pooled (each window's tokens attend only within their window).
     """
 
-    def __init__(
-        self, model_dir: Path, onnx_dir: Path, *, batch_size: int = 32, threads: int = 0, precision: str = "fp32"
-    ) -> None:
+    def __init__(self, model_dir: Path, onnx_dir: Path, *, threads: int = 0, precision: str = "fp32") -> None:
         if precision not in PRECISIONS:
             raise ValueError(f"precision {precision!r} is not one of {sorted(PRECISIONS)}")
+        if threads < 0:
+            raise ValueError(f"threads must be 0 (one per core) or more, not {threads}")
         self._model_dir = model_dir
         self._onnx_dir = onnx_dir
         self._precision = precision
-        self._batch_size = batch_size
-        self._threads = threads
-        self._session_lock = threading.Lock()
+        self._workers = threads or _available_cores()
+        self._idle_sessions: queue.SimpleQueue = queue.SimpleQueue()  # type: ignore[type-arg]
+        self._sessions_made = 0
+        self._pool_lock = threading.Lock()
         config = json.loads((model_dir / "sentence_bert_config.json").read_text())
         self.tokens = WordPieceTokenCounter(model_dir / "tokenizer.json", int(config["max_seq_length"]))
 
@@ -62,20 +77,23 @@ class MiniLMOnnxEmbedder:
     def dimension(self) -> int:
         return int(json.loads((self._model_dir / "config.json").read_text())["hidden_size"])
 
-    @cached_property
-    def _session(self):  # type: ignore[no-untyped-def]
-        import onnxruntime
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        # Longest first: the texts left when the work runs out are short, so no core idles long.
+        unique = sorted(dict.fromkeys(texts), key=len, reverse=True)
+        encodings = self._tokenizer.encode_batch(unique)
+        if len(unique) == 1 or self._workers == 1:
+            vectors = [self._vector(text, encoding) for text, encoding in zip(unique, encodings, strict=True)]
+        else:
+            vectors = list(self._pool.map(self._vector, unique, encodings))
+        by_text = dict(zip(unique, vectors, strict=True))
+        return np.stack([by_text[text] for text in texts])
 
-        onnx_file = self._onnx_dir / ONNX_FILE_NAME
-        if not onnx_file.is_file():
-            log.warning("no ONNX export of %s in %s yet: exporting it once (needs torch)", MODEL_NAME, self._onnx_dir)
-            export_to_onnx(self._model_dir, self._onnx_dir)
-        if self._precision == "int8":
-            int8_file = self._onnx_dir / INT8_FILE_NAME
-            onnx_file = int8_file if int8_file.is_file() else quantize_to_int8(onnx_file)
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = self._threads
-        return onnxruntime.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
+    @cached_property
+    def _pool(self) -> ThreadPoolExecutor:
+        # onnxruntime releases the GIL while it runs, so threads are enough to use every core.
+        return ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="embed")
 
     @cached_property
     def _tokenizer(self):  # type: ignore[no-untyped-def]
@@ -83,57 +101,76 @@ class MiniLMOnnxEmbedder:
 
         tokenizer = Tokenizer.from_file(str(self._model_dir / "tokenizer.json"))
         tokenizer.no_truncation()
-        tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+        tokenizer.no_padding()
         return tokenizer
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        # Sorting by length keeps padding small inside each batch: ~1.3x faster on real chunks.
-        order = sorted(range(len(texts)), key=lambda position: len(texts[position]))
-        vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
-        for start in range(0, len(order), self._batch_size):
-            batch = order[start : start + self._batch_size]
-            vectors[batch] = self._embed_batch([texts[position] for position in batch])
-        return vectors
+    def _vector(self, text: str, encoding) -> np.ndarray:  # type: ignore[no-untyped-def]
+        """Mean of the token embeddings over all of the text's tokens, L2-normalized."""
+        pieces = [encoding.ids]
+        if len(encoding.ids) > self.tokens.max_tokens + 2:
+            windows = self.tokens.split(text, self.tokens.max_tokens - WINDOW_MARGIN)
+            log.info("embedding a text of %d characters in %d windows", len(text), len(windows))
+            pieces = [window.ids for window in self._tokenizer.encode_batch(windows)]
+        token_sum = np.zeros(self.dimension, dtype=np.float64)
+        for ids in pieces:
+            token_sum += self._token_embeddings(ids).sum(axis=0)
+        pooled = token_sum / sum(len(ids) for ids in pieces)
+        return (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32)
 
-    def _embed_batch(self, texts: list[str]) -> np.ndarray:
-        encodings = self._tokenizer.encode_batch(texts)
+    def _token_embeddings(self, ids: list[int]) -> np.ndarray:
         limit = self.tokens.max_tokens + 2
-        # Padding makes every input of a batch as long as its longest: the mask counts real tokens.
-        long = {position for position, encoding in enumerate(encodings) if sum(encoding.attention_mask) > limit}
-        if not long:
-            sums, counts = self._token_sums(encodings)
-            return _normalize(sums / counts[:, None])
-        vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
-        short = [position for position in range(len(texts)) if position not in long]
-        if short:
-            vectors[short] = self._embed_batch([texts[position] for position in short])
-        for position in long:
-            vectors[position] = self._embed_long(texts[position])
-        return vectors
-
-    def _embed_long(self, text: str) -> np.ndarray:
-        windows = self.tokens.split(text, self.tokens.max_tokens - WINDOW_MARGIN)
-        log.info("embedding a text of %d characters in %d windows", len(text), len(windows))
-        sums, counts = self._token_sums(self._tokenizer.encode_batch(windows))
-        return _normalize(sums.sum(axis=0, keepdims=True) / counts.sum())[0]
-
-    def _token_sums(self, encodings: list) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[type-arg]
-        """Per input: the sum of its token embeddings, and how many tokens it has."""
-        input_ids = np.asarray([encoding.ids for encoding in encodings], dtype=np.int64)
-        if input_ids.shape[1] > self.tokens.max_tokens + 2:
-            raise ValueError(f"an input exceeds the model's {self.tokens.max_tokens + 2}-token limit")
-        attention_mask = np.asarray([encoding.attention_mask for encoding in encodings], dtype=np.int64)
-        token_type_ids = np.zeros_like(input_ids)
-        with self._session_lock:  # onnxruntime sessions are thread-safe, but 2 cores gain nothing from overlap
-            (hidden,) = self._session.run(
-                None, {"input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": token_type_ids}
+        if len(ids) > limit:
+            raise ValueError(f"an input of {len(ids)} tokens exceeds the model's {limit}-token limit")
+        input_ids = np.asarray([ids], dtype=np.int64)
+        session = self._session()
+        try:
+            (hidden,) = session.run(
+                None,
+                {
+                    "input_ids": input_ids,
+                    "attention_mask": np.ones_like(input_ids),
+                    "token_type_ids": np.zeros_like(input_ids),
+                },
             )
-        mask = attention_mask[..., None].astype(np.float32)
-        return (hidden * mask).sum(axis=1), np.clip(mask.sum(axis=1)[:, 0], 1e-9, None)
+        finally:
+            self._idle_sessions.put(session)
+        return hidden[0]
+
+    def _session(self):  # type: ignore[no-untyped-def]
+        """An idle session; a new one while there are fewer than workers, else wait for one to be put back."""
+        try:
+            return self._idle_sessions.get_nowait()
+        except queue.Empty:
+            pass
+        with self._pool_lock:
+            if self._sessions_made < self._workers:
+                self._sessions_made += 1
+                return self._new_session()
+        return self._idle_sessions.get()
+
+    def _new_session(self):  # type: ignore[no-untyped-def]
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        # One thread per session: the parallelism is across texts, which wastes no cycles on synchronization.
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        return onnxruntime.InferenceSession(str(self._model_file), options, providers=["CPUExecutionProvider"])
+
+    @cached_property
+    def _model_file(self) -> Path:
+        onnx_file = self._onnx_dir / ONNX_FILE_NAME
+        if not onnx_file.is_file():
+            log.warning("no ONNX export of %s in %s yet: exporting it once (needs torch)", MODEL_NAME, self._onnx_dir)
+            export_to_onnx(self._model_dir, self._onnx_dir)
+        if self._precision == "int8":
+            int8_file = self._onnx_dir / INT8_FILE_NAME
+            return int8_file if int8_file.is_file() else quantize_to_int8(onnx_file)
+        return onnx_file
 
 
-def _normalize(pooled: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-    return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+def _available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
