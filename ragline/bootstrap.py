@@ -81,10 +81,12 @@ def _extractive_generator(settings: Settings, embedder: Callable[[], Embedder]) 
     return ExtractiveAnswerer(embedder(), max_sentences=settings.generation.max_sentences)
 
 
-def _sqlite_index(settings: Settings, dimension: Callable[[], int], _registry: Callable[[], Registry]) -> Index:
+def _sqlite_index(
+    settings: Settings, dimension: Callable[[], int], _registry: Callable[[], Registry], model: Callable[[], str]
+) -> Index:
     from ragline.adapters.local.index.sqlite import SqliteIndex  # simsimd: not shipped to the Lambdas
 
-    return SqliteIndex(settings.index_path, dimension=dimension())
+    return SqliteIndex(settings.index_path, dimension=dimension(), model=model())
 
 
 def _sqlite_registry(settings: Settings) -> Registry:
@@ -238,10 +240,21 @@ class Services:
         # The vector size is declared on AWS (RAGLINE_EMBEDDING__DIMENSION): no embedder is built for it.
         # The registry is handed over lazily: on AWS its version ledger says which versions searches
         # exclude, and a function that never searches never builds it for that.
-        return self._factory("index", INDEXES)(self.settings, self.embedding_dimension, lambda: self.registry)
+        return self._factory("index", INDEXES)(
+            self.settings, self.embedding_dimension, lambda: self.registry, self.embedding_model
+        )
 
     def embedding_dimension(self) -> int:
         return self.settings.embedding.dimension or self.embedder.dimension
+
+    def embedding_model(self) -> str:
+        """The name of the model (and precision) that embeds; the local model's follows from the settings, so that
+        a function that never embeds (deleting, listing) builds no embedder to learn it."""
+        if "embedder" not in self.__dict__ and self.settings.embedding.backend == "local":
+            from ragline.adapters.local.embedding import local_model_name
+
+            return local_model_name(self.settings.embedding.precision)
+        return self.embedder.model_name
 
     @cached_property
     def registry(self) -> Registry:

@@ -29,7 +29,7 @@ from typing import Protocol, runtime_checkable
 
 from ragline.cards import with_card
 from ragline.chunking import Chunker
-from ragline.errors import DocumentError
+from ragline.errors import ConfigurationError, DocumentError
 from ragline.model import Chunk, Document, DocumentState, DocumentStatus, EmbeddedChunk, content_hash
 from ragline.ports import ArchiveSink, Embedder, Extractor, Index, Registry
 from ragline.records import EmbeddingRecord, RecordKind
@@ -310,6 +310,8 @@ class IngestService:
             with _timed({} if stages is None else stages, "index"):
                 self._apply(plan.writes)
             status = plan.status
+        except ConfigurationError:
+            raise  # not this document's fault: every other one would fail the same way
         except DocumentError as error:
             status = self.record_failure(source, error.reason, document_id=getattr(error, "document_id", None))
         except Exception as error:  # one bad document must not stop the batch; its reason is kept

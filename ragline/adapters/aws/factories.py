@@ -65,9 +65,12 @@ def bedrock_embedder(settings: Settings) -> Embedder:
     )
 
 
-def opensearch_index(settings: Settings, dimension: Callable[[], int], registry: Callable[[], Registry]) -> Index:
+def opensearch_index(
+    settings: Settings, dimension: Callable[[], int], registry: Callable[[], Registry], _model: Callable[[], str]
+) -> Index:
     from ragline.adapters.aws.opensearch_index import OpenSearchIndex
 
+    # The mapping fixes the vectors' dimension; the model is not recorded there (one deployment, one model).
     index = settings.index
     if "opensearch_index" not in index.model_fields_set:
         # A default name that happens to match a deployment's would hide a function that was never told

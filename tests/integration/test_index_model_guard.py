@@ -1,0 +1,97 @@
+"""An index holds the vectors of one embedding model and precision. A question embedded by another (even the same
+model in int8 against fp32) would be ranked against them on noise, and a re-ingest would mix the two silently:
+the embedded index records its model on first use and refuses another, naming both and the way out."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ragline.adapters.local.index.sqlite import UNRECORDED_MODEL, SqliteIndex
+from ragline.bootstrap import build_engine
+from ragline.config import Settings
+from ragline.errors import ConfigurationError
+from tests.contracts.index_contract import DIMENSION, PUMPS
+
+FP32 = "sentence-transformers/all-MiniLM-L6-v2"
+INT8 = f"{FP32}:int8"
+DEMO_PDFS = sorted((Path(__file__).resolve().parents[2] / "demo" / "corpus").glob("*.pdf"))
+
+
+def _written(path: Path, model: str | None) -> None:
+    index = SqliteIndex(path, dimension=DIMENSION, model=model)
+    index.replace_document("/docs/pumps.pdf", "p" * 64, PUMPS)
+    index.close()
+
+
+def _searched(path: Path, model: str) -> None:
+    index = SqliteIndex(path, dimension=DIMENSION, model=model)
+    try:
+        index.dense_search(PUMPS[0].vector, k=1)
+    finally:
+        index.close()
+
+
+def test_the_model_that_wrote_the_index_searches_it_and_another_is_refused_by_name(tmp_path):
+    path = tmp_path / "index.sqlite3"
+    _written(path, FP32)
+    _searched(path, FP32)
+    _written(path, FP32)
+    with pytest.raises(ConfigurationError) as refused:
+        _searched(path, INT8)
+    message = str(refused.value)
+    assert str(path) in message and f"holds vectors of {FP32}," in message and f"embeds with {INT8}" in message
+    assert "embedding.precision" in message
+
+
+def test_writing_is_refused_too_and_leaves_the_index_as_it_was(tmp_path):
+    path = tmp_path / "index.sqlite3"
+    _written(path, INT8)
+    index = SqliteIndex(path, dimension=DIMENSION, model=FP32)
+    with pytest.raises(ConfigurationError, match=r"holds vectors of .*:int8"):
+        index.replace_document("/docs/other.pdf", "o" * 64, [])
+    assert index.count() == len(PUMPS)  # listing and counting still work under the new settings
+    index.close()
+
+
+def test_an_empty_index_is_searched_by_any_model_and_taken_by_the_first_that_writes(tmp_path):
+    path = tmp_path / "index.sqlite3"
+    _searched(path, FP32)
+    _written(path, INT8)
+    with pytest.raises(ConfigurationError, match=r"holds vectors of .*:int8"):
+        _searched(path, FP32)
+
+
+def test_an_index_written_before_models_were_recorded_is_taken_as_fp32_minilm(tmp_path):
+    legacy, empty_legacy = tmp_path / "legacy.sqlite3", tmp_path / "empty.sqlite3"
+    _written(legacy, None)  # what an index of an earlier version looks like: chunks, no model recorded
+    SqliteIndex(empty_legacy, dimension=DIMENSION).close()
+    with pytest.raises(ConfigurationError, match=f"holds vectors of {UNRECORDED_MODEL},"):
+        _searched(legacy, INT8)
+    _searched(legacy, UNRECORDED_MODEL)
+    _written(empty_legacy, INT8)  # nothing in it to mix with
+
+
+def test_an_engine_switched_to_int8_refuses_to_add_to_or_search_the_fp32_index(tmp_path, monkeypatch):
+    for variable in [name for name in __import__("os").environ if name.startswith("RAGLINE_")]:
+        monkeypatch.delenv(variable)
+    pdf, another = (tmp_path / "docs" / source.name for source in DEMO_PDFS[:2])
+    pdf.parent.mkdir()
+    for source in DEMO_PDFS[:2]:
+        shutil.copy(source, pdf.parent / source.name)
+    fp32 = build_engine(Settings(data_dir=tmp_path / "data", embedding={"precision": "fp32"}))
+    assert fp32.ingest([pdf]).chunks > 0
+    chunks = fp32.index.count()
+    fp32.close()
+    int8 = build_engine(Settings(data_dir=tmp_path / "data", embedding={"precision": "int8"}))
+    with pytest.raises(ConfigurationError, match=r"holds vectors of sentence-transformers/all-MiniLM-L6-v2,"):
+        int8.ingest([another])
+    with pytest.raises(ConfigurationError, match=r"embeds with sentence-transformers/all-MiniLM-L6-v2:int8"):
+        int8.search("What did Northwind earn?")
+    assert len(int8.status()) == 1  # the registry still lists what is there
+    int8.close()
+    again = build_engine(Settings(data_dir=tmp_path / "data", embedding={"precision": "fp32"}))
+    assert again.index.count() == chunks
+    again.close()
