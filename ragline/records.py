@@ -8,7 +8,7 @@ pattern's defect 8) cannot be attributed to a document, a model or a time; this 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -39,7 +39,9 @@ class EmbeddingRecord:
         return cls(time=datetime.now(UTC).isoformat(timespec="milliseconds"), **fields)  # type: ignore[arg-type]
 
     def to_json(self) -> str:
-        payload = asdict(self)
+        # Field by field: dataclasses.asdict deep-copies each of the vector's floats, which made serializing the
+        # records most of the local index stage's time (2.6 of ~4 s for 2,469 chunks).
+        payload = {field.name: getattr(self, field.name) for field in fields(self)}
         payload["kind"] = self.kind.value
         payload["pages"] = list(self.pages)
         return json.dumps(payload, separators=(",", ":"))
