@@ -11,9 +11,12 @@ only, and reported as the median and the range over the accepted rounds.
 The three pipelines:
 * ragline: `engine.ingest` of the files into a fresh data folder (extraction, chunking, embedding, indexing);
 * floor: the same model at the same precision embedding exactly the texts ragline embedded (read back from
-  its index), at the fastest batch size of a trial on a sample, nothing else timed;
+  its index), the fastest way measured here (each text alone, one session per core), nothing else timed;
 * langchain: bench/langchain_pipeline.py (PyPDFLoader, 1,000-character splits, HuggingFaceEmbeddings, Chroma),
   with the `bench` extra; left out with `--pipelines ragline,floor`.
+
+After the rounds, the physical limit (bench/peak.py): the model's arithmetic on those texts at this machine's
+measured matrix-multiply peak, and the median ragline and floor runs as multiples of it.
 
 Usage:
     .venv/bin/python -m bench.throughput --limit-files 4 --rounds 3          # FinanceBench's first 4 PDFs
@@ -165,6 +168,25 @@ def summarize(rounds: Sequence[dict[str, Run]], max_other_cores: float) -> dict[
     return summary
 
 
+def physical_limit(rounds: Sequence[dict[str, Run]], texts: Sequence[str], pages: int, precision: str) -> dict:
+    """The least time the model's arithmetic on the distinct texts takes at the measured peak (measured now,
+    after the rounds, so on the same machine state), and the median runs as multiples of it."""
+    from bench import peak
+    from bench.scifact import make_embedder
+    from ragline.adapters.local.embedding import packaged_model_dir
+
+    shape = peak.model_shape(packaged_model_dir())
+    distinct = list(dict.fromkeys(texts))
+    token_counts = [count + 2 for count in make_embedder(precision).tokens.count_many(distinct)]  # [CLS], [SEP]
+    rate = peak.matmul_peak(precision, shape, len(os.sched_getaffinity(0)))
+    limit = peak.floor(token_counts, pages, precision, rate, shape)
+    for pipeline in ("ragline", "floor"):
+        seconds = [runs[pipeline].seconds for runs in rounds if pipeline in runs]
+        if seconds:
+            limit[f"{pipeline}_median_over_physical"] = round(statistics.median(seconds) / limit["seconds"], 2)
+    return limit
+
+
 def run(
     files: Sequence[Path],
     *,
@@ -204,6 +226,8 @@ def run(
         ],
         "summary": summarize(history, max_other_cores),
     }
+    if record and texts:
+        row["physical_limit"] = physical_limit(history, texts, pages, precision)
     if record:
         write_result("throughput", row)
     return row

@@ -69,3 +69,26 @@ def test_two_rounds_on_a_demo_pdf_record_every_run_and_the_floor_embeds_what_rag
 def test_the_ratios_need_ragline():
     with pytest.raises(ValueError, match="must include ragline"):
         throughput.run([DEMO / "songbird-field-guide.pdf"], pipelines=["floor"], record=False)
+
+
+def test_the_physical_limit_counts_each_distinct_text_once_with_its_special_tokens(monkeypatch):
+    from bench import peak
+    from ragline.adapters.local.embedding import packaged_model_dir
+
+    monkeypatch.setattr(peak, "matmul_peak", lambda precision, shape, cores: 1e9)
+    shape = peak.model_shape(packaged_model_dir())
+    rounds = [
+        {
+            "ragline": throughput.Run("ragline", 6.0, 10, 2, 0.0, 0.0),
+            "floor": throughput.Run("floor", 4.0, 10, 2, 0.0, 0.0),
+        }
+    ]
+    limit = throughput.physical_limit(rounds, ["pumps move water", "pumps move water", "valves"], 10, "fp32")
+    from bench.scifact import make_embedder
+
+    counts = [make_embedder("fp32").tokens.count(text) + 2 for text in ("pumps move water", "valves")]
+    expected_seconds = peak.operations(counts, shape) / 1e9
+    assert limit["tokens"] == sum(counts) and limit["texts"] == 2
+    assert limit["seconds"] == round(expected_seconds, 2)
+    assert limit["ragline_median_over_physical"] == round(6.0 / limit["seconds"], 2)
+    assert limit["floor_median_over_physical"] == round(4.0 / limit["seconds"], 2)
