@@ -18,7 +18,8 @@ MUTATE_PREFIX = $(patsubst %/,%,$(MUTATE))
 
 .PHONY: mutation mutation-deps mutation-report mutation-sample
 
-$(MUTATION_STAMP): $(VENV)/.installed pyproject.toml
+# The AWS extra too: tests/aws's conftest imports boto3, and a failed collection stops mutmut's stats run.
+$(MUTATION_STAMP): $(VENV)/.installed $(AWS_STAMP) pyproject.toml
 	$(PY) -m pip install --quiet -e '.[mutation]'
 	touch $@
 
