@@ -43,8 +43,8 @@ class EmbeddingSettings(BaseModel):
     )
     precision: Literal["fp32", "int8"] = Field(
         default="fp32",
-        description="int8 runs ~2x faster, but its vectors shift slightly with batch composition "
-        "(cosine >= 0.98 to themselves); see bench/RESULTS.md for its SciFact quality.",
+        description="int8 embeds ~1.3x faster (cosine ~0.99 to fp32, each text's vector independent of the others); "
+        "an index holds one of the two. Quality and speed: bench/RESULTS.md, section 3.2.",
     )
     batch_size: int = Field(
         default=32, ge=1, le=512, description="Texts per request to a remote model; the local model runs each alone."
