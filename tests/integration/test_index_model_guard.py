@@ -4,6 +4,7 @@ the embedded index records its model on first use and refuses another, naming bo
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -75,7 +76,7 @@ def test_an_index_written_before_models_were_recorded_is_taken_as_fp32_minilm(tm
 
 
 def test_an_engine_switched_to_int8_refuses_to_add_to_or_search_the_fp32_index(tmp_path, monkeypatch):
-    for variable in [name for name in __import__("os").environ if name.startswith("RAGLINE_")]:
+    for variable in [name for name in os.environ if name.startswith("RAGLINE_")]:
         monkeypatch.delenv(variable)
     pdf, another = (tmp_path / "docs" / source.name for source in DEMO_PDFS[:2])
     pdf.parent.mkdir()
