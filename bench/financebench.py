@@ -217,13 +217,20 @@ def engine_chunk_texts(engine: Engine) -> list[str]:
     return [row[0] for row in connection.execute("SELECT embedding_text FROM chunks ORDER BY rowid")]
 
 
-def embedding_floor(precision: str, texts: Sequence[str]) -> dict:
-    """The same model on the same chunks, nothing else timed, run the fastest way measured here (each text
-    alone, one single-threaded session per core; batched runs were slower: bench.precision_speed)."""
+def floor_embedder(precision: str, texts: Sequence[str]):
+    """The floor's model with its sessions loaded, so that only `embed(texts)` is timed. It runs the fastest
+    way measured here (each text alone, one single-threaded session per core; batched runs were slower:
+    bench.precision_speed). bench.throughput's floor uses it too."""
     from bench.scifact import make_embedder
 
     embedder = make_embedder(precision)
-    embedder.embed(list(texts[:8]))  # load the sessions outside the timing
+    embedder.embed(list(texts[:8]))
+    return embedder
+
+
+def embedding_floor(precision: str, texts: Sequence[str]) -> dict:
+    """The same model on the same chunks, nothing else timed."""
+    embedder = floor_embedder(precision, texts)
     started = time.perf_counter()
     embedder.embed(list(texts))
     seconds = time.perf_counter() - started

@@ -111,10 +111,9 @@ def run_ragline(files: Sequence[Path], precision: str) -> tuple[Run, list[str]]:
 
 
 def run_floor(texts: Sequence[str], pages: int, precision: str) -> Run:
-    from bench.scifact import make_embedder
+    from bench.financebench import floor_embedder
 
-    embedder = make_embedder(precision)
-    embedder.embed(list(texts[:8]))  # load the sessions outside the timing
+    embedder = floor_embedder(precision, texts)
     with measured() as timing:
         embedder.embed(list(texts))
     return _run("floor", timing, pages, len(texts), {})
