@@ -62,9 +62,22 @@ lambda-python: $(LAMBDA_PYTHON_STAMP)
 
 infra-deps: node_modules/.package-lock.json $(VENV)/.infra-installed $(LAMBDA_WHEELS)/.stamp $(LAMBDA_PYTHON_STAMP)
 
+# Each profile's cloud assembly is a file target: it is synthesized again only when something the
+# deployment is built from changed, so `make test`, `make cfn-lint` and `make checkov` in a row (as
+# .ci/run does) synthesize once. The profiles are independent (stacks/assets.py publishes its shared
+# cache atomically), so they are synthesized two at a time.
+SYNTH_INPUTS := app.py cdk.json pyproject.toml package-lock.json mk/infra.mk \
+	$(shell find stacks lambdas ragline glue_jobs containers -type f -not -path '*/__pycache__/*' 2>/dev/null)
+SYNTH_MANIFESTS = $(foreach p,$(SYNTH_PROFILES),$(CDK_OUT)/$(p)/manifest.json)
+
+$(CDK_OUT)/%/manifest.json: $(SYNTH_INPUTS) node_modules/.package-lock.json $(VENV)/.infra-installed \
+		$(LAMBDA_WHEELS)/.stamp $(LAMBDA_PYTHON_STAMP)
+	@echo "== cdk synth ($*) -> $(CDK_OUT)/$*"
+	@$(INFRA_ENV) $(CDK) synth --quiet --no-notices --output $(CDK_OUT)/$* $(SYNTH_CONTEXT_$*)
+	@touch $@
+
 synth: infra-deps
-	@$(foreach p,$(SYNTH_PROFILES),echo "== cdk synth ($(p)) -> $(CDK_OUT)/$(p)" && \
-		$(INFRA_ENV) $(CDK) synth --quiet --no-notices --output $(CDK_OUT)/$(p) $(SYNTH_CONTEXT_$(p)) && ) true
+	@$(MAKE) --no-print-directory -j2 --output-sync=target $(SYNTH_MANIFESTS)
 
 cfn-lint: synth
 	$(VENV)/bin/cfn-lint --non-zero-exit-code error $(SYNTH_TEMPLATES)
