@@ -56,16 +56,14 @@ format: $(STAMP)
 
 # Both suites need `synth` first: the deployed-shape suite drives its templates, and tests/infra/test_assets.py
 # imports the function dependency sets it builds (build/assets-cache/). After it, the deployed-shape
-# suite and the others share no files and no ports (each binds port 0), so on a
-# machine of two cores they run side by side: CI's wall time is the longer suite's, not their sum. Each
-# suite's output is printed whole when it ends (--output-sync), so the two logs never interleave.
-test: setup $(TEST_DEPS) lint synth
-	$(MAKE) --no-print-directory -j2 --output-sync=target deployed-suite other-suites
+# suite's two processes (mk/deployed.mk) and the other suites share no files and no ports (each binds
+# port 0), so they run side by side: CI's wall time is about their CPU time shared over the cores, not
+# their sum. Each process's output is printed whole when it ends (--output-sync), so the logs never
+# interleave.
+test: setup $(TEST_DEPS) lint synth deployed-prepare
+	$(MAKE) --no-print-directory -j3 --output-sync=target deployed-heavy deployed-rest other-suites
 
-.PHONY: deployed-suite other-suites
-deployed-suite:
-	$(DEPLOYED_SUITE)
-
+.PHONY: other-suites
 other-suites:
 	$(PY) -m pytest --ignore=tests/deployed $(PYTEST_ARGS)
 

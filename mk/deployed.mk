@@ -4,9 +4,24 @@
 VENV ?= .venv
 PY ?= $(VENV)/bin/python
 
-.PHONY: deployed-test deployed-mutations
+.PHONY: deployed-test deployed-mutations deployed-heavy deployed-rest deployed-prepare
 
 DEPLOYED_SUITE = $(PY) -m pytest tests/deployed -q -p no:cacheprovider
+
+# The 3,000-page scenario (marked `heavy`) takes about as long as all the others together, and each
+# process of this suite keeps about one core busy (the harness and a function's worker take turns).
+# So `make test` runs it in a process of its own, beside the other scenarios and the other suites:
+# three processes on two cores, instead of one long process after which a core sits idle.
+deployed-heavy:
+	$(DEPLOYED_SUITE) -m heavy
+
+deployed-rest:
+	$(DEPLOYED_SUITE) -m "not heavy"
+
+# The runtime SDKs (Python and Node.js) that both processes put on their functions' paths, installed
+# once before they start.
+deployed-prepare: $(VENV)/.aws-installed
+	$(PY) -m tests.deployed.functions
 
 deployed-test: synth $(VENV)/.aws-installed  ## synthesize, then deploy every profile into the mock account and drive it
 	$(DEPLOYED_SUITE)

@@ -43,6 +43,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "report: the deployed-shape suite's closing coverage check")
     config.addinivalue_line("markers", "one_profile: a scenario run on the default profile only")
+    config.addinivalue_line(
+        "markers", "creates_custom_resources: a scenario that runs the stack's own custom resources' Create itself"
+    )
+    config.addinivalue_line(
+        "markers", "heavy: a scenario as long as the rest together, which `make test` runs in a process of its own"
+    )
 
 
 @pytest.fixture(scope="module", params=PROFILES)
@@ -60,6 +66,16 @@ def deployment(request: pytest.FixtureRequest) -> Iterator[Deployment]:
     finally:
         built.stop()
         monkeypatch.undo()
+
+
+@pytest.fixture(autouse=True)
+def _stack_custom_resources_created(request: pytest.FixtureRequest) -> None:
+    """Each scenario starts where CloudFormation leaves a new stack, so that it passes alone or in any order
+    (`make test` runs the `heavy` one in a process of its own). The scenarios that test those Creates
+    themselves are marked `creates_custom_resources` and start before them."""
+    if "deployment" not in request.fixturenames or request.node.get_closest_marker("creates_custom_resources"):
+        return
+    request.getfixturevalue("deployment").provision()
 
 
 @pytest.fixture(autouse=True)

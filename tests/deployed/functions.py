@@ -281,3 +281,9 @@ def node_runtime_sdk() -> Path:
     subprocess.run(["npm", "ci", "--prefix", str(target), "--no-audit", "--no-fund", "--loglevel=error"], check=True)
     stamp.write_text(digest)
     return target / "node_modules"
+
+
+if __name__ == "__main__":
+    # `make test` installs both runtimes' SDKs once, before the suite's two processes start: each would
+    # otherwise install them into the same folders at the same time.
+    print(f"Python runtime SDK: {runtime_sdk()}\nNode.js runtime SDK: {node_runtime_sdk()}")

@@ -53,6 +53,8 @@ from tests.deployed.services import (
 from tests.deployed.template import ACCOUNT, REGION, Assembly, Resource
 
 MAX_DELIVERY_ROUNDS = 100
+# The custom resources without which no document can be indexed or searched, in the order they are created.
+STACK_CREATION_CUSTOM_RESOURCES = ("Custom::RaglineSearchIndex", "Custom::RaglineSearchRoleMapping")
 
 
 @dataclass
@@ -331,6 +333,18 @@ class Deployment:
             return f"{prefix}/{props['PathPart']}"
 
         return {(r.stack, logical_id): full_path(logical_id) for logical_id, r in resources.items()}
+
+    def provision(self) -> None:
+        """Where CloudFormation leaves a new stack: the search domain's custom resources created (the chunk index,
+        then the functions' role mappings), each once. A scenario that already created one is not repeated."""
+        assert self.cloud
+        for resource_type in STACK_CREATION_CUSTOM_RESOURCES:
+            [resource] = self.assembly.resources(resource_type)
+            if resource.key in self.physical_ids:
+                continue
+            with self.cloud.enforcing():
+                response = self.custom_resource(resource_type, "Create")
+            assert response.status == "SUCCESS", f"{resource_type}: {response.reason}"
 
     def custom_resource(self, resource_type: str, request_type: str = "Create") -> CloudFormationResponse:
         """Send CloudFormation's request for the custom resource of this type to the function its ServiceToken

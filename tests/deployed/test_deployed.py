@@ -68,6 +68,7 @@ def indexed_chunks(deployment: Deployment) -> list[dict]:
     return [doc for index in deployment.search.engine.indices.values() for doc in index.docs.values()]
 
 
+@pytest.mark.creates_custom_resources
 def test_the_index_custom_resource_creates_the_chunk_index(deployment: Deployment):
     with deployment.cloud.enforcing():
         created = deployment.custom_resource("Custom::RaglineSearchIndex", "Create")
@@ -81,6 +82,7 @@ def test_the_index_custom_resource_creates_the_chunk_index(deployment: Deploymen
     assert vector["type"] == "knn_vector" and vector["dimension"] > 0
 
 
+@pytest.mark.creates_custom_resources
 def test_the_role_mapping_custom_resource_maps_every_function_role(deployment: Deployment):
     with deployment.cloud.enforcing():
         mapped = deployment.custom_resource("Custom::RaglineSearchRoleMapping", "Create")
@@ -378,9 +380,21 @@ def searched_versions(deployment: Deployment, key: str, question: str) -> set[st
     return {source["chunk_id"].split(":")[0] for source in answered["json"]["sources"]}
 
 
+PROBLEM_FIELDS = ("level", "message", "source", "reason", "exception")
+
+
 def problems(handled: list) -> list[str]:
-    """The warnings and errors the functions logged: what an assertion shows when a chain broke."""
-    return [line[:600] for i in handled for line in i.logs if '"level":"WARNING"' in line or '"level":"ERROR"' in line]
+    """The warnings and errors the functions logged, each by its message and reason (the fields that say what
+    went wrong, which a cut-off log line loses): what an assertion shows when a chain broke."""
+    found = []
+    for invocation in handled:
+        for line in invocation.logs:
+            if '"level":"WARNING"' not in line and '"level":"ERROR"' not in line:
+                continue
+            record = json.loads(line)
+            said = {name: record[name] for name in PROBLEM_FIELDS if name in record}
+            found.append(f"{invocation.function}: {said}")
+    return found
 
 
 def window_runs(handled: list) -> list:
@@ -393,6 +407,7 @@ SMALL_FILING = 250  # three windows
 
 
 @pytest.mark.one_profile
+@pytest.mark.heavy
 def test_a_3000_page_filing_is_indexed_in_windows_every_chunk_exactly_once(deployment: Deployment):
     key, pages = "filings/annual-report-3000.pdf", 3000
     with deployment.cloud.enforcing():
