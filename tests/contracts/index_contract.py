@@ -136,6 +136,26 @@ class IndexContract:
         hits = loaded.dense_search(np.asarray(unit(1, 1, 1)), k=10, where=where)
         assert {chunk.id for chunk, _ in hits} == expected
 
+    # File names may hold "?" and "[": only "*" is a wildcard in a source filter (SearchFilter.source's
+    # description), so each name below finds itself and never its look-alike.
+    @pytest.mark.parametrize(
+        ("pattern", "expected"),
+        [
+            ("q?.pdf", {"/docs/q?.pdf"}),
+            ("q[1].pdf", {"/docs/q[1].pdf"}),
+            ("/docs/q?*", {"/docs/q?.pdf"}),
+            ("*[1].pdf", {"/docs/q[1].pdf"}),
+            ("q*.pdf", {"/docs/q?.pdf", "/docs/q[1].pdf", "/docs/qa.pdf", "/docs/q1.pdf"}),
+        ],
+    )
+    def test_only_a_star_is_a_wildcard_in_a_source_filter(self, index, pattern, expected):
+        names = ("/docs/q?.pdf", "/docs/q[1].pdf", "/docs/qa.pdf", "/docs/q1.pdf")
+        for number, name in enumerate(names):
+            document_id = str(number) * 64
+            index.replace_document(name, document_id, [embedded(name, document_id, 0, "Pump notes.", unit(1, 0))])
+        hits = index.dense_search(np.asarray(unit(1, 0)), k=10, where=SearchFilter(source=pattern))
+        assert {chunk.source for chunk, _ in hits} == expected
+
     def test_replace_document_leaves_only_the_new_chunks(self, loaded):
         replacement = [embedded("/docs/pumps.pdf", "q" * 64, 0, "Pumps were replaced by turbines.", unit(1, 0))]
         loaded.replace_document("/docs/pumps.pdf", "q" * 64, replacement)

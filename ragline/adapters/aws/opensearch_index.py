@@ -259,9 +259,10 @@ def filter_clauses(where: SearchFilter | None) -> list[dict[str, Any]]:
         if "/" in where.source and "*" not in where.source:
             clauses.append(_term("source", where.source))  # one whole path: "?" in an S3 key is itself
         elif "/" in where.source:
-            clauses.append(_wildcard(where.source))
+            clauses.append(_wildcard(_source_pattern(where.source)))
         else:  # a bare file name (or pattern) matches the last path component
-            either = [_wildcard(where.source), _wildcard(f"*/{where.source}")]
+            pattern = _source_pattern(where.source)
+            either = [_wildcard(pattern), _wildcard(f"*/{pattern}")]
             clauses.append({"bool": {"should": either, "minimum_should_match": 1}})
     if where.tags:
         clauses.append({"terms": {"tags": list(where.tags)}})
@@ -295,6 +296,12 @@ def _card_clauses(where: SearchFilter) -> list[dict[str, Any]]:
     if where.doc_type is not None:
         clauses.append(_term("doc_type", where.doc_type))
     return clauses
+
+
+def _source_pattern(source_filter: str) -> str:
+    """A source filter as a wildcard pattern: its `*` stay wildcards, its `?` (which S3 keys may hold) and
+    backslashes match themselves."""
+    return "*".join(_escape_wildcard(part) for part in source_filter.split("*"))
 
 
 def _escape_wildcard(text: str) -> str:

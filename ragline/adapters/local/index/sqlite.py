@@ -577,7 +577,8 @@ def filter_sql(where: SearchFilter | None) -> tuple[str, tuple[object, ...]]:
         parameters.extend([where.source, where.source, DocumentState.DUPLICATE.value])
     elif where.source:
         # A bare file name (or pattern) matches the last path component.
-        patterns = [where.source] if "/" in where.source else [where.source, f"*/{where.source}"]
+        pattern = _glob(where.source)
+        patterns = [pattern] if "/" in where.source else [pattern, f"*/{pattern}"]
         # The name the chunks are indexed under, or a copy's: content is indexed once, and every
         # name holding it finds it (the copies' registry rows are in this database).
         conditions.append(
@@ -617,6 +618,15 @@ def _card_conditions(where: SearchFilter, conditions: list[str], parameters: lis
     if where.doc_type is not None:
         conditions.append("json_extract(chunks.card, '$.doc_type') = ?")
         parameters.append(where.doc_type)
+
+
+def _glob(source_filter: str) -> str:
+    """A source filter as a GLOB pattern: its `*` stay wildcards, its `?` and `[` match themselves (file names
+    hold them; GLOB would read them as one character and a character class)."""
+    return "".join(_GLOB_LITERALS.get(character, character) for character in source_filter)
+
+
+_GLOB_LITERALS = {"?": "[?]", "[": "[[]"}
 
 
 def _any_glob(column: str, patterns: Sequence[str]) -> str:
