@@ -253,7 +253,7 @@ class Services:
         if "embedder" not in self.__dict__ and self.settings.embedding.backend == "local":
             from ragline.adapters.local.embedding import local_model_name
 
-            return local_model_name(self.settings.embedding.precision)
+            return local_model_name(self.settings.embedding.precision, self.settings.embedding.model_dir)
         return self.embedder.model_name
 
     @cached_property

@@ -39,7 +39,8 @@ class EmbeddingSettings(BaseModel):
     )
     onnx_cache_dir: Path = Field(
         default=Path("~/.cache/ragline/models/all-MiniLM-L6-v2-onnx-v1").expanduser(),
-        description="Where the ONNX export of the model is kept (made once by `ragline model prepare`).",
+        description="Where the ONNX export of the model is kept (made once by `ragline model prepare`); "
+        "a model of one's own (model_dir) needs a folder of its own.",
     )
     precision: Literal["fp32", "int8"] = Field(
         default="fp32",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -15,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ragline.adapters.local.onnx_export import INT8_FILE_NAME, ONNX_FILE_NAME, export_to_onnx, quantize_to_int8
-from ragline.errors import ModelUnavailableError
+from ragline.errors import ConfigurationError, ModelUnavailableError
 from ragline.tokens import WINDOW_MARGIN, WordPieceTokenCounter
 
 log = logging.getLogger(__name__)
@@ -24,9 +25,36 @@ MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 PRECISIONS = frozenset({"fp32", "int8"})
 
 
-def local_model_name(precision: str) -> str:
-    # int8 vectors differ slightly: archive records and the index must say which variant made them.
-    return MODEL_NAME if precision == "fp32" else f"{MODEL_NAME}:{precision}"
+# Beside an ONNX export: the name of the model it was exported from.
+EXPORT_SOURCE_FILE = "source-model.txt"
+
+
+def local_model_name(precision: str, model_dir: Path | None = None) -> str:
+    """The name archive records and the index carry for vectors of this model at this precision.
+
+    The packaged model goes by its hub name. A model of one's own (`embedding.model_dir`) goes by its
+    folder's name and a digest of its configuration, its tokenizer and its weights' sizes, so that two
+    different models never share a name (the index refuses to mix them). int8 vectors differ slightly
+    from fp32 ones, so the precision is part of the name.
+    """
+    base = MODEL_NAME if model_dir is None or _is_packaged(model_dir) else _own_model_name(model_dir)
+    return base if precision == "fp32" else f"{base}:{precision}"
+
+
+def _is_packaged(model_dir: Path) -> bool:
+    try:
+        return model_dir.resolve() == packaged_model_dir().resolve()
+    except ModelUnavailableError:
+        return False
+
+
+def _own_model_name(model_dir: Path) -> str:
+    digest = hashlib.sha256()
+    for name in ("config.json", "tokenizer.json"):
+        digest.update((model_dir / name).read_bytes())
+    for weights in sorted(model_dir.glob("*.safetensors")):  # sizes, not bytes: hashing the weights costs seconds
+        digest.update(f"{weights.name}:{weights.stat().st_size}".encode())
+    return f"local:{model_dir.resolve().name}:{digest.hexdigest()[:12]}"
 
 
 def packaged_model_dir() -> Path:
@@ -66,6 +94,7 @@ class MiniLMOnnxEmbedder:
         self._model_dir = model_dir
         self._onnx_dir = onnx_dir
         self._precision = precision
+        self._model_name = local_model_name("fp32", model_dir)  # of the model, whatever the precision
         self._workers = threads or _available_cores()
         self._idle_sessions: queue.SimpleQueue = queue.SimpleQueue()  # type: ignore[type-arg]
         self._sessions_made = 0
@@ -75,7 +104,7 @@ class MiniLMOnnxEmbedder:
 
     @property
     def model_name(self) -> str:
-        return local_model_name(self._precision)
+        return self._model_name if self._precision == "fp32" else f"{self._model_name}:{self._precision}"
 
     @cached_property
     def dimension(self) -> int:
@@ -164,9 +193,19 @@ class MiniLMOnnxEmbedder:
     @cached_property
     def _model_file(self) -> Path:
         onnx_file = self._onnx_dir / ONNX_FILE_NAME
+        source_file = self._onnx_dir / EXPORT_SOURCE_FILE
         if not onnx_file.is_file():
-            log.warning("no ONNX export of %s in %s yet: exporting it once (needs torch)", MODEL_NAME, self._onnx_dir)
+            log.warning("no ONNX export of %s in %s yet: exporting it once (needs torch)", self._model_name, onnx_file)
             export_to_onnx(self._model_dir, self._onnx_dir)
+            source_file.write_text(self._model_name + "\n", encoding="utf-8")
+        # An export from before the source was recorded is of the packaged model: the only one it was made from.
+        exported_from = source_file.read_text(encoding="utf-8").strip() if source_file.is_file() else MODEL_NAME
+        if exported_from != self._model_name:
+            # Its weights with this model's tokenizer would give wrong vectors without a word of warning.
+            raise ConfigurationError(
+                f"{self._onnx_dir} holds the ONNX export of {exported_from}, not of {self._model_name} "
+                f"(embedding.model_dir {self._model_dir}): set embedding.onnx_cache_dir to a folder of this model's own"
+            )
         if self._precision == "int8":
             int8_file = self._onnx_dir / INT8_FILE_NAME
             return int8_file if int8_file.is_file() else quantize_to_int8(onnx_file)

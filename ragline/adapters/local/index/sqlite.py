@@ -213,7 +213,8 @@ class SqliteIndex:
         if held is not None and held != self._model:
             raise ConfigurationError(
                 f"the index {self._path} holds vectors of {held}, but this configuration embeds with {self._model}: "
-                "set the embedding settings back (embedding.precision, RAGLINE_EMBEDDING__PRECISION), or use "
+                "set the embedding settings back (embedding.precision or embedding.model_dir, as RAGLINE_EMBEDDING__"
+                "PRECISION or RAGLINE_EMBEDDING__MODEL_DIR), or use "
                 "another data_dir and ingest again"
             )
         if held is None and not record:
