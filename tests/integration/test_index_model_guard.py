@@ -5,6 +5,7 @@ the embedded index records its model on first use and refuses another, naming bo
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -45,6 +46,23 @@ def test_the_model_that_wrote_the_index_searches_it_and_another_is_refused_by_na
     message = str(refused.value)
     assert str(path) in message and f"holds vectors of {FP32}," in message and f"embeds with {INT8}" in message
     assert "embedding.precision" in message
+
+
+def test_the_refusal_names_ways_out_that_work(tmp_path, monkeypatch):
+    """The message is all a user has after changing the settings: the environment variable it names must be the one
+    that sets the precision, and the other way out, a fresh data_dir, must be there to read."""
+    path = tmp_path / "index.sqlite3"
+    _written(path, FP32)
+    with pytest.raises(ConfigurationError) as refused:
+        _searched(path, INT8)
+    message = str(refused.value)
+    named = re.search(r"RAGLINE_[A-Z_]+", message)
+    assert named, f"no environment variable named in: {message}"
+    for variable in [name for name in os.environ if name.startswith("RAGLINE_")]:
+        monkeypatch.delenv(variable)
+    monkeypatch.setenv(named.group(), "int8")
+    assert Settings().embedding.precision == "int8"
+    assert "or use another data_dir and ingest again" in message
 
 
 def test_writing_is_refused_too_and_leaves_the_index_as_it_was(tmp_path):
