@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,21 @@ def test_writing_is_refused_too_and_leaves_the_index_as_it_was(tmp_path):
         index.replace_document("/docs/other.pdf", "o" * 64, [])
     assert index.count() == len(PUMPS)  # listing and counting still work under the new settings
     index.close()
+
+
+def test_a_first_write_that_is_rolled_back_leaves_the_next_write_to_record_the_model(tmp_path):
+    """The model is recorded inside the first write's transaction. When that write is rolled back (here: a document
+    whose two chunks share an id; in ingestion, a failed archive write), the record goes with it, so the next write
+    must record the model again: an index holding int8 vectors and no record would be taken for one from before
+    (fp32 MiniLM) and ranked against fp32 questions."""
+    path = tmp_path / "index.sqlite3"
+    index = SqliteIndex(path, dimension=DIMENSION, model=INT8)
+    with pytest.raises(sqlite3.IntegrityError):
+        index.replace_document("/docs/pumps.pdf", "p" * 64, [PUMPS[0], PUMPS[0]])
+    index.replace_document("/docs/pumps.pdf", "p" * 64, PUMPS)
+    index.close()
+    with pytest.raises(ConfigurationError, match=r"holds vectors of .*:int8"):
+        _searched(path, FP32)
 
 
 def test_an_empty_index_is_searched_by_any_model_and_taken_by_the_first_that_writes(tmp_path):

@@ -173,6 +173,9 @@ class SqliteIndex:
                 self._connection.execute("COMMIT")
             except BaseException:
                 self._connection.execute("ROLLBACK")
+                # A first write records the model inside its transaction: the record may be gone with it, and
+                # the next write must check, and record, again.
+                self._model_checked = False
                 raise
             finally:
                 self._writing = False
