@@ -65,7 +65,7 @@ test: setup $(TEST_DEPS) lint synth deployed-prepare
 
 .PHONY: other-suites
 other-suites:
-	$(PY) -m pytest --ignore=tests/deployed $(PYTEST_ARGS)
+	$(PY) -m pytest --ignore=tests/deployed --durations=25 $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .ragline cdk.out .pytest_cache .ruff_cache .hypothesis

@@ -6,7 +6,8 @@ PY ?= $(VENV)/bin/python
 
 .PHONY: deployed-test deployed-mutations deployed-heavy deployed-rest deployed-prepare
 
-DEPLOYED_SUITE = $(PY) -m pytest tests/deployed -q -p no:cacheprovider
+# --durations: CI's log shows where its minutes went (CI must stay under 30).
+DEPLOYED_SUITE = $(PY) -m pytest tests/deployed -q -p no:cacheprovider --durations=15
 
 # The 3,000-page scenario (marked `heavy`) takes about as long as all the others together, and each
 # process of this suite keeps about one core busy (the harness and a function's worker take turns).
