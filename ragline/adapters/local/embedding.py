@@ -38,7 +38,11 @@ def local_model_name(precision: str, model_dir: Path | None = None) -> str:
     from fp32 ones, so the precision is part of the name.
     """
     base = MODEL_NAME if model_dir is None or _is_packaged(model_dir) else _own_model_name(model_dir)
-    return base if precision == "fp32" else f"{base}:{precision}"
+    return _at_precision(base, precision)
+
+
+def _at_precision(model: str, precision: str) -> str:
+    return model if precision == "fp32" else f"{model}:{precision}"
 
 
 def _is_packaged(model_dir: Path) -> bool:
@@ -104,7 +108,7 @@ class MiniLMOnnxEmbedder:
 
     @property
     def model_name(self) -> str:
-        return self._model_name if self._precision == "fp32" else f"{self._model_name}:{self._precision}"
+        return _at_precision(self._model_name, self._precision)
 
     @cached_property
     def dimension(self) -> int:
