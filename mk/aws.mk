@@ -10,7 +10,7 @@ TEST_DEPS += $(AWS_STAMP)
 aws-deps: $(AWS_STAMP)
 
 $(AWS_STAMP): $(VENV)/.installed pyproject.toml
-	$(VENV)/bin/pip install --quiet -e '.[aws,aws-test]'
+	$(PIP_INSTALL) -e '.[aws,aws-test]'
 	touch $@
 
 # Set OPENSEARCH_URL to also run the index contract against a live OpenSearch.

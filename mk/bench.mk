@@ -12,7 +12,7 @@ BENCH_LOGS ?= bench/out/logs
 
 # LangChain, Chroma, sentence-transformers: baseline code only, never a runtime dependency.
 $(VENV)/.bench-installed: $(VENV)/.installed pyproject.toml
-	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PIP_INSTALL) -e '.[bench]'
 	@touch $@
 
 bench-deps: $(VENV)/.bench-installed

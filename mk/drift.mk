@@ -14,7 +14,7 @@ TEST_DEPS += $(DRIFT_STAMP)
 drift-deps: $(DRIFT_STAMP)  ## pyspark (Glue 5.0 = Spark 3.5.4), matplotlib and the notebook runner
 
 $(DRIFT_STAMP): $(VENV)/.installed pyproject.toml
-	$(VENV)/bin/pip install --quiet -e '.[drift]'
+	$(PIP_INSTALL) -e '.[drift]'
 	touch $@
 
 drift-test:  ## the drift tests: math, archive, CLI, Glue scripts under local pyspark, notebooks

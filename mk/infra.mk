@@ -40,7 +40,7 @@ node_modules/.package-lock.json: package.json package-lock.json
 	@touch $@
 
 $(VENV)/.infra-installed: $(VENV)/.installed pyproject.toml
-	$(PIP) install -e '.[infra]'
+	$(PIP_INSTALL) -e '.[infra]'
 	@touch $@
 
 # Lambda layer wheels for the Lambda platform, fetched once so that synth installs offline
@@ -84,7 +84,7 @@ cfn-lint: synth
 
 $(CHECKOV_VENV)/.installed:
 	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/pip install --quiet checkov==$(CHECKOV_VERSION)
+	$(CHECKOV_VENV)/bin/pip install --quiet --no-compile checkov==$(CHECKOV_VERSION)
 	@touch $@
 
 # Fails on any failed check not listed, with its reason, in .checkov.yaml (docs/CHECKOV.md).

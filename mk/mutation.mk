@@ -20,7 +20,7 @@ MUTATE_PREFIX = $(patsubst %/,%,$(MUTATE))
 
 # The AWS extra too: tests/aws's conftest imports boto3, and a failed collection stops mutmut's stats run.
 $(MUTATION_STAMP): $(VENV)/.installed $(AWS_STAMP) pyproject.toml
-	$(PY) -m pip install --quiet -e '.[mutation]'
+	$(PIP_INSTALL) -e '.[mutation]'
 	touch $@
 
 mutation-deps: $(MUTATION_STAMP)

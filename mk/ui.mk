@@ -10,7 +10,7 @@ TEST_DEPS += $(UI_STAMP) ui-browser
 .PHONY: ui ui-deps ui-browser
 
 $(UI_STAMP): $(VENV)/.installed pyproject.toml
-	$(PY) -m pip install --quiet -e '.[ui,ui-test]'
+	$(PIP_INSTALL) -e '.[ui,ui-test]'
 	touch $@
 
 ui-deps: $(UI_STAMP)
