@@ -9,16 +9,18 @@ Textract itself is a botocore Stubber, or moto completed by `TextractRecorder`.
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import logging
+from collections.abc import Iterator
 
 import boto3
 import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
-from ragline.adapters.aws.textract import TextractExtractor
+from ragline.adapters.aws.textract import TextractExtractor, parse_analysis
 from ragline.chunking import BlockKind, document_blocks
 from ragline.errors import ConfigurationError, DocumentError
 from ragline.model import content_hash
@@ -90,6 +92,53 @@ def test_a_result_that_textractor_cannot_parse_is_a_document_error_naming_the_so
         _document([truncated])
     assert failure.value.source == SOURCE
     assert failure.value.reason.startswith("Textract's result could not be parsed: AssertionError")
+
+
+@pytest.fixture
+def collections() -> Iterator[list[str]]:
+    """Each run of the cyclic garbage collector while the test runs ("start" callbacks)."""
+    seen: list[str] = []
+
+    def count(phase: str, info: dict) -> None:
+        if phase == "start":
+            seen.append(phase)
+
+    gc.callbacks.append(count)
+    try:
+        yield seen
+    finally:
+        gc.callbacks.remove(count)
+
+
+def test_the_collector_does_not_run_while_a_result_is_parsed_and_is_left_as_it_was(collections):
+    # Thousands of blocks: textractor makes enough objects of them that a running collector runs many times.
+    # Each page in words of its own: text repeated on every page is page furniture, which the parse drops.
+    words = ["valves", "pumps", "filters", "meters", "pipes"]
+    pages = [PageContent(paragraphs=[f"The {word} hold. " * 20 for _ in range(6)]) for word in words]
+    response = {"JobStatus": "SUCCEEDED", "DocumentMetadata": {"Pages": 5}, "Blocks": analysis_blocks(pages)}
+    parse_analysis(response, source=SOURCE, document_id="d" * 64)  # textractor's first import collects a lot
+    collections.clear()
+    assert gc.isenabled()
+    document = parse_analysis(response, source=SOURCE, document_id="d" * 64)
+    assert [page.text.count(f"The {word} hold.") for page, word in zip(document.pages, words, strict=True)] == [120] * 5
+    # Running, the collector runs about ten times a page here (55); paused, only the clean-up after textractor
+    # may set it off, once or so.
+    assert len(collections) < len(words), collections
+    assert gc.isenabled()  # a Lambda environment parses window after window: its cycles must be collected
+    gc.disable()
+    try:
+        parse_analysis(response, source=SOURCE, document_id="d" * 64)
+        assert not gc.isenabled()  # a caller that turned it off keeps it off
+    finally:
+        gc.enable()
+
+
+def test_the_collector_is_running_again_after_a_result_that_cannot_be_parsed():
+    truncated = _one_page(PageContent(paragraphs=["Valves stop the flow."]))
+    truncated["DocumentMetadata"]["Pages"] = 2
+    with pytest.raises(DocumentError):
+        _document([truncated])
+    assert gc.isenabled()
 
 
 def test_a_result_with_blocks_but_no_page_is_a_document_error_naming_the_source():

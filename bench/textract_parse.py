@@ -1,0 +1,99 @@
+"""Parsing one page window of a Textract result, with and without the garbage collector paused, in interleaved
+rounds.
+
+What differs: `parse_analysis` pauses Python's cyclic garbage collector while textractor builds its entities
+(`_collector_paused`). The baseline is the same function with the collector left running, so the ratio is the
+lever alone. The window is the deployed suite's synthetic filing (tests/deployed/large_document.py: FinanceBench's
+median page density, ~590 blocks a page), the size of one `index_document` invocation (100 pages). Run it with
+the Lambda runtime's Python as well (CPython 3.14, whose collector differs from 3.11's), on the function's own
+dependency set: that ratio is the one a deployed window sees.
+
+Every round parses with both, in an order that alternates; each run records the cores other processes kept
+busy meanwhile (bench.throughput.measured), and a round with a run above `--max-other-cores` is refused.
+
+Usage:
+    .venv/bin/python -m bench.textract_parse --pages 100 --rounds 5
+    # on the Lambda runtime's CPython (after `make synth`), with the ingestion functions' dependency set:
+    PYTHONPATH=.:$(dirname $(ls -d build/assets-cache/deps-*/textractor)):$(ls -d build/assets-cache/sdk-*) \
+        build/lambda-python/root/usr/bin/python3.14 -m bench.textract_parse --pages 100 --rounds 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import statistics
+from collections.abc import Callable
+from typing import Any
+
+from bench.common import run_main, write_result
+from bench.throughput import MAX_OTHER_CORES, measured
+
+
+def window(pages: int) -> dict[str, Any]:
+    from tests.aws.textract_responses import analysis_blocks
+    from tests.deployed import large_document
+
+    blocks = analysis_blocks(large_document.pages(pages, "bench"))
+    return {"DocumentMetadata": {"Pages": pages}, "JobStatus": "SUCCEEDED", "Blocks": blocks}
+
+
+def parsers() -> dict[str, Callable[[dict[str, Any]], Any]]:
+    from ragline.adapters.aws import textract
+
+    def ours(response: dict[str, Any]) -> Any:
+        return textract.parse_analysis(response, source="s3://bench/window.pdf", document_id="bench")
+
+    def baseline(response: dict[str, Any]) -> Any:
+        keep = textract._collector_paused
+        textract._collector_paused = contextlib.nullcontext  # the collector runs throughout, as by default
+        try:
+            return ours(response)
+        finally:
+            textract._collector_paused = keep
+
+    return {"ragline": ours, "collector_running": baseline}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pages", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--max-other-cores", type=float, default=MAX_OTHER_CORES)
+    args = parser.parse_args(argv)
+    response = window(args.pages)
+    run = parsers()
+    texts = {name: [page.text for page in parse(response).pages] for name, parse in run.items()}  # warm-up
+    if texts["ragline"] != texts["collector_running"]:
+        raise SystemExit("the two parses read different text: the comparison would mean nothing")
+    rounds = []
+    for number in range(args.rounds):
+        order = list(run) if number % 2 == 0 else list(reversed(run))
+        timings = {}
+        for name in order:
+            with measured() as timing:
+                run[name](response)
+            timings[name] = dict(timing)
+        accepted = all(t["other_cores"] <= args.max_other_cores for t in timings.values())
+        rounds.append({"order": order, "accepted": accepted, **timings})
+        print(
+            f"round {number + 1}: "
+            + ", ".join(
+                f"{name} {t['seconds']:.2f} s (others {t['other_cores']:.2f} cores)" for name, t in timings.items()
+            )
+            + ("" if accepted else "  REFUSED: the machine was busy")
+        )
+    ratios = [r["collector_running"]["seconds"] / r["ragline"]["seconds"] for r in rounds if r["accepted"]]
+    summary: dict[str, object] = {"pages": args.pages, "blocks": len(response["Blocks"]), "rounds": len(rounds)}
+    if ratios:
+        summary["speedup"] = {"median": round(statistics.median(ratios), 3), "min": round(min(ratios), 3),
+                              "max": round(max(ratios), 3), "accepted_rounds": len(ratios)}  # fmt: skip
+        print(f"collector running / paused: median {summary['speedup']['median']}x over {len(ratios)} rounds")
+    else:
+        summary["refused"] = f"every round ran while others kept more than {args.max_other_cores} cores busy"
+        print(summary["refused"])
+    write_result("textract_parse", {**summary, "round_details": rounds})
+
+
+if __name__ == "__main__":
+    run_main(main)
