@@ -76,7 +76,10 @@ $(CDK_OUT)/%/manifest.json: $(SYNTH_INPUTS) node_modules/.package-lock.json $(VE
 	@$(INFRA_ENV) $(CDK) synth --quiet --no-notices --output $(CDK_OUT)/$* $(SYNTH_CONTEXT_$*)
 	@touch $@
 
+# The Lambda dependency sets first, once (a no-op when cached): profiles synthesized two at a time would
+# otherwise both build every set.
 synth: infra-deps
+	@$(PY) -m stacks.assets build >/dev/null
 	@$(MAKE) --no-print-directory -j2 --output-sync=target $(SYNTH_MANIFESTS)
 
 cfn-lint: synth

@@ -56,6 +56,25 @@ def test_pyproject_pins_each_distribution_to_one_version_only():
     assert {name: specs for name, specs in versions.items() if len(specs) > 1} == {}
 
 
+def test_building_every_set_builds_each_distinct_set_once(monkeypatch):
+    """`make synth` builds the sets before its profiles run two at a time: each set once, none forgotten."""
+    built: list[tuple[str, ...]] = []
+
+    def record(requirements, python_version, digest):
+        built.append((tuple(requirements), python_version, digest))
+        return Path("/built") / digest
+
+    monkeypatch.setattr(assets, "_cached_site", record)
+    folders = assets.build_all()
+    assert set(folders) == set(assets.FUNCTION_SETS.values())
+    every_function = {(tuple(assets.requirements_for(f)), assets.LAMBDA_PYTHON, assets.dependencies_digest(f))
+                      for f in assets.FUNCTIONS}  # fmt: skip
+    assert sorted(built) == sorted(every_function)  # each distinct set once
+    for name, folder in folders.items():
+        function = next(f for f, s in assets.FUNCTION_SETS.items() if s == name)
+        assert folder == Path("/built") / assets.dependencies_digest(function)
+
+
 def test_no_second_requirements_file_for_the_lambdas():
     assert not (assets.LAMBDAS_DIR / "requirements.txt").exists(), "pins live in pyproject.toml only"
 
