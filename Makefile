@@ -68,7 +68,7 @@ test: setup $(TEST_DEPS) lint synth deployed-prepare
 	$(MAKE) --no-print-directory -j3 --output-sync=target deployed-heavy deployed-rest other-suites
 
 .PHONY: other-suites
-other-suites:
+other-suites: setup $(TEST_DEPS) synth
 	$(PY) -m pytest --ignore=tests/deployed --durations=25 $(PYTEST_ARGS)
 
 clean:
