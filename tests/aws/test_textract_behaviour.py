@@ -345,6 +345,21 @@ def test_windows_read_in_turn_give_every_page_once_in_order_across_result_files(
     ]
 
 
+def test_the_windows_of_one_job_list_its_result_files_once(s3, textract):
+    listings: list[str] = []
+    s3.meta.events.register(
+        "provide-client-params.s3.ListObjectsV2", lambda params, **_: listings.append(params.get("Prefix"))
+    )
+    extractor = _extractor(s3=s3, output_bucket="results")
+    first = _job(extractor, textract, _manual(TREES), len(TREES))
+    pages, _ = _read_windows(extractor, first, pages=len(TREES), size=6)
+    assert len(pages) == len(TREES) and listings == [f"textract-output/{first}"], listings
+    second = _job(extractor, textract, _manual(TREES[:6]), 6)  # another job: its own files, listed anew
+    pages, _ = _read_windows(extractor, second, pages=6, size=3)
+    assert [page.text for page in pages] == [" ".join(_lines(tree)) for tree in TREES[:6]]
+    assert listings == [f"textract-output/{first}", f"textract-output/{second}"], listings
+
+
 def test_a_result_that_stops_before_the_pages_its_job_counted_fails_the_next_window_as_nothing_to_read(s3, textract):
     extractor = _extractor(s3=s3, output_bucket="results")
     job_id = _job(extractor, textract, _manual(TREES[:4]), pages=6)  # pages 5 and 6 missing from the result

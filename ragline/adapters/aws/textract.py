@@ -169,6 +169,9 @@ class TextractExtractor:
         self._poll_seconds = poll_seconds
         self._timeout_seconds = timeout_seconds
         self._sleep = sleep
+        # The result files of the last job whose windows were read: a finished job's files never change, and a
+        # warm Lambda environment reads that job's windows one after another, so each need not list them again.
+        self._listed: tuple[str, list[str]] | None = None
 
     def supports(self, source: str) -> bool:
         return PurePosixPath(source).suffix.lower() in SUPPORTED_SUFFIXES
@@ -284,12 +287,18 @@ class TextractExtractor:
         return self._window(blocks, source, last_page - first_page + 1), ResultCursor(part, 0)
 
     def _output_keys(self, job_id: str) -> list[str]:
+        """The job's numbered result files, in number order, listed once per job (a 3,000-page result is
+        about 1,800 files: two LIST pages, which every one of its 30 windows listed again)."""
         from textractcaller.t_call import OutputConfig, get_s3_output_config_keys
 
+        if self._listed is not None and self._listed[0] == job_id:
+            return self._listed[1]
         assert self._output is not None
         config = OutputConfig(s3_bucket=self._output["S3Bucket"], s3_prefix=self._output["S3Prefix"])
-        # Lists `<prefix>/<job id>/` and keeps the numbered result files, in number order.
-        return get_s3_output_config_keys(output_config=config, job_id=job_id, s3_client=self._s3)
+        keys = get_s3_output_config_keys(output_config=config, job_id=job_id, s3_client=self._s3)
+        if keys:  # none yet is an error the caller reports; it is not remembered
+            self._listed = (job_id, keys)
+        return keys
 
     def _result_file(self, key: str) -> list[dict[str, Any]]:
         assert self._output is not None
