@@ -121,8 +121,8 @@ def _collector_paused() -> Iterator[None]:
     and finds nothing to free: the entities live until the parse ends. Then they are garbage, in reference
     cycles (a word and its line point at each other) that only the collector frees, so one full collection
     follows at once: without it a warm environment carried each window's entities into the next (1,240 MB
-    after four 100-page windows instead of 496). Parse and collection together take two thirds of the time
-    the collector running throughout takes, at the same peak memory (bench.textract_parse, CPython 3.14).
+    after four 100-page windows instead of 496). Parse and collection together are 1.7 times as fast as with
+    the collector running throughout, at the same peak memory (bench/RESULTS.md section 8, CPython 3.14).
     A caller that had turned the collector off keeps it off, and collects when it chooses.
     """
     if not gc.isenabled():
