@@ -65,11 +65,23 @@ format: $(STAMP)
 # their sum. Each process's output is printed whole when it ends (--output-sync), so the logs never
 # interleave.
 test: setup $(TEST_DEPS) lint synth deployed-prepare
-	$(MAKE) --no-print-directory -j3 --output-sync=target deployed-heavy deployed-rest other-suites
+	$(MAKE) --no-print-directory -j4 --output-sync=target deployed-heavy deployed-rest suites-services suites-core
 
-.PHONY: other-suites
-other-suites: setup $(TEST_DEPS) synth
-	$(PY) -m pytest --ignore=tests/deployed --durations=25 $(PYTEST_ARGS)
+# The suites outside tests/deployed, in two processes: in one process they ran 5 minutes on alone after the
+# deployed-shape suite's two had ended, one core idle. The AWS adapters, the chat UI and drift (moto, Chromium,
+# local Spark) in one; the domain, contracts, integration, infra and bench tests in the other. They share no
+# files and no ports (each binds port 0); no cache provider, so the two never write .pytest_cache at once.
+SERVICE_SUITES = tests/aws tests/ui tests/drift
+OTHER_PYTEST = $(PY) -m pytest -p no:cacheprovider --durations=15
+
+.PHONY: other-suites suites-services suites-core
+other-suites: suites-services suites-core
+
+suites-services: setup $(TEST_DEPS) synth
+	$(OTHER_PYTEST) $(SERVICE_SUITES) $(PYTEST_ARGS)
+
+suites-core: setup $(TEST_DEPS) synth
+	$(OTHER_PYTEST) --ignore=tests/deployed $(addprefix --ignore=,$(SERVICE_SUITES)) $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .ragline cdk.out .pytest_cache .ruff_cache .hypothesis
