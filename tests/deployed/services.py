@@ -229,7 +229,7 @@ class PreparedResult:
     def of(cls, pages: list) -> PreparedResult:
         # 3,000 pages are 1.7 million block dicts, all kept: with the cyclic collector running, it would walk
         # the growing heap again and again while they are made (as in ragline's own parse: _collector_paused).
-        paused = gc.isenabled()
+        was_enabled = gc.isenabled()
         gc.disable()
         try:
             blocks = analysis_blocks(pages)
@@ -237,7 +237,7 @@ class PreparedResult:
             starts = range(0, len(blocks), TEXTRACT_PAGE_SIZE)
             files = [json.dumps(TextractService._page(job, start, TEXTRACT_PAGE_SIZE)).encode() for start in starts]
         finally:
-            if paused:
+            if was_enabled:
                 gc.enable()
         return cls(blocks, len(pages), files)
 
