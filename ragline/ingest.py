@@ -32,7 +32,7 @@ from ragline.chunking import Chunker
 from ragline.errors import ConfigurationError, DocumentError
 from ragline.model import Chunk, Document, DocumentState, DocumentStatus, EmbeddedChunk, content_hash
 from ragline.ports import ArchiveSink, Embedder, Extractor, Index, Registry
-from ragline.records import EmbeddingRecord, RecordKind
+from ragline.records import EmbeddingRecord, RecordKind, archived_vector
 from ragline.writes import Archive, DropChunks, Forget, MoveChunks, PutChunks, Record, Write, apply_in_order
 
 log = logging.getLogger(__name__)
@@ -513,7 +513,7 @@ def chunk_record(chunk: Chunk, vector: Sequence[float], model: str) -> Embedding
         kind=RecordKind.CHUNK,
         source=chunk.source,
         model=model,
-        vector=[round(float(value), 7) for value in vector],
+        vector=archived_vector(vector),
         document_id=chunk.document_id,
         pages=chunk.pages,
     )

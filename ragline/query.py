@@ -15,7 +15,7 @@ from ragline.filters import SearchFilter
 from ragline.model import Answer, Citation, Hit
 from ragline.ports import ArchiveSink, Embedder, Generator, Metrics, Vector
 from ragline.prompt import NOT_FOUND_ANSWER
-from ragline.records import EmbeddingRecord, RecordKind
+from ragline.records import EmbeddingRecord, RecordKind, archived_vector
 from ragline.retrieval import RetrievalRequest, Retriever
 
 MAX_K = 50
@@ -135,7 +135,7 @@ class QueryService:
             kind=RecordKind.PROMPT,
             source=question.client,
             model=self._embedder.model_name,
-            vector=[round(float(value), 7) for value in vector],
+            vector=archived_vector(vector),
         )
         self._archive.write([record])
 
