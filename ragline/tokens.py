@@ -45,7 +45,8 @@ class WordPieceTokenCounter:
         return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
 
     def count_many(self, texts: list[str]) -> list[int]:
-        encodings = self._tokenizer.encode_batch(texts, add_special_tokens=False)
+        # The fast batch skips the character offsets, which a count never reads (a tenth of chunking's tokenizing).
+        encodings = self._tokenizer.encode_batch_fast(texts, add_special_tokens=False)
         return [len(encoding.ids) for encoding in encodings]
 
     def split(self, text: str, max_tokens: int) -> list[str]:
