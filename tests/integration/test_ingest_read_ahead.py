@@ -1,0 +1,131 @@
+"""The next file is read, extracted and chunked while this one is embedded (issue 15), and that changes
+nothing a user can see: which files are indexed, as what, and how a batch stops.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from ragline.errors import ConfigurationError
+from ragline.model import DocumentState, content_hash
+
+WAIT_SECONDS = 20  # only a broken read-ahead waits this long: it ends a failing test, not a passing one
+
+
+def _note(folder, name: str, subject: str) -> str:
+    path = folder / name
+    path.write_text(f"# {subject}\n\nThe {subject} is checked every quarter by the site engineer.\n")
+    return path.resolve().as_posix()
+
+
+def _states(report) -> dict:
+    return {outcome.status.source.rsplit("/", 1)[-1]: outcome.status for outcome in report.outcomes}
+
+
+class _WatchedExtractor:
+    """The real extractor, telling who asks when it starts on a file."""
+
+    def __init__(self, extractor) -> None:
+        self._extractor = extractor
+        self.started: dict[str, threading.Event] = {}
+        self.extracted: list[str] = []
+
+    def supports(self, name: str) -> bool:
+        return self._extractor.supports(name)
+
+    def extract(self, source: str, data: bytes):
+        self.extracted.append(source.rsplit("/", 1)[-1])
+        self.started.setdefault(source.rsplit("/", 1)[-1], threading.Event()).set()
+        return self._extractor.extract(source, data)
+
+    def when_started(self, name: str) -> threading.Event:
+        return self.started.setdefault(name, threading.Event())
+
+
+class _EmbedderWaitingFor:
+    """The test embedder, which on its first call waits for an event and notes whether it came."""
+
+    def __init__(self, embedder, event: threading.Event) -> None:
+        self._embedder, self._event = embedder, event
+        self.tokens = embedder.tokens
+        self.came: bool | None = None
+
+    @property
+    def model_name(self) -> str:
+        return self._embedder.model_name
+
+    @property
+    def dimension(self) -> int:
+        return self._embedder.dimension
+
+    def embed(self, texts):
+        if self.came is None:
+            self.came = self._event.wait(WAIT_SECONDS)
+        return self._embedder.embed(texts)
+
+
+def test_the_next_file_is_extracted_while_this_one_is_embedded(fast_engine, tmp_path):
+    _note(tmp_path, "a-pumps.md", "pump")
+    _note(tmp_path, "b-valves.md", "valve")
+    extractor = _WatchedExtractor(fast_engine.services.extractor)
+    embedder = _EmbedderWaitingFor(fast_engine.services.embedder, extractor.when_started("b-valves.md"))
+    fast_engine.services.extractor, fast_engine.services.embedder = extractor, embedder
+
+    states = _states(fast_engine.ingest([tmp_path]))
+
+    assert embedder.came is True  # the second file's extraction began while the first was being embedded
+    assert [states[name].state for name in ("a-pumps.md", "b-valves.md")] == [DocumentState.INDEXED] * 2
+
+
+def test_a_file_rewritten_while_the_one_before_it_is_ingested_is_indexed_as_it_is_at_its_turn(fast_engine, tmp_path):
+    _note(tmp_path, "a-pumps.md", "pump")
+    rewritten = tmp_path / "b-valves.md"
+    _note(tmp_path, "b-valves.md", "valve")
+    new_text = "# gate valve\n\nThe gate valve is replaced every spring, before the irrigation season starts.\n"
+
+    def rewrite_after_the_first(progress) -> None:
+        if progress.source.endswith("a-pumps.md"):
+            rewritten.write_text(new_text)
+
+    states = _states(fast_engine.ingest([tmp_path], on_progress=rewrite_after_the_first))
+
+    assert states["b-valves.md"].document_id == content_hash(new_text.encode())
+    citations = fast_engine.search("when is the gate valve replaced", mode="keyword").citations
+    assert any("irrigation season" in citation.text for citation in citations)
+
+
+def test_a_copy_of_the_file_before_it_is_still_a_duplicate(fast_engine, tmp_path):
+    # Both are read before either is indexed: the second is found to be a copy only at its turn.
+    _note(tmp_path, "a-pumps.md", "pump")
+    _note(tmp_path, "b-pumps-copy.md", "pump")
+    states = _states(fast_engine.ingest([tmp_path]))
+    assert states["a-pumps.md"].state is DocumentState.INDEXED
+    assert states["b-pumps-copy.md"].state is DocumentState.DUPLICATE
+    assert fast_engine.index.count(states["b-pumps-copy.md"].source) == 0
+
+
+class _MisconfiguredEmbedder:
+    """An embedder whose every call fails for want of configuration, as a missing model would."""
+
+    def __init__(self, embedder) -> None:
+        self.tokens = embedder.tokens
+        self.model_name, self.dimension = embedder.model_name, embedder.dimension
+
+    def embed(self, texts):
+        raise ConfigurationError("embedding.model_dir holds no model")
+
+
+def test_a_batch_stopped_by_a_configuration_error_leaves_no_preparation_running(fast_engine, tmp_path):
+    for name in ("a-pumps.md", "b-valves.md", "c-tanks.md"):
+        _note(tmp_path, name, name[2:-3])
+    extractor = _WatchedExtractor(fast_engine.services.extractor)
+    fast_engine.services.extractor = extractor
+    fast_engine.services.embedder = _MisconfiguredEmbedder(fast_engine.services.embedder)
+
+    with pytest.raises(ConfigurationError, match="holds no model"):
+        fast_engine.ingest([tmp_path])
+
+    assert not [thread.name for thread in threading.enumerate() if thread.name.startswith("ingest-prepare")]
+    assert "c-tanks.md" not in extractor.extracted  # read ahead by one file at most
