@@ -68,10 +68,11 @@ test: setup $(TEST_DEPS) lint synth deployed-prepare
 	$(MAKE) --no-print-directory -j4 --output-sync=target deployed-heavy deployed-rest suites-services suites-core
 
 # The suites outside tests/deployed, in two processes: in one process they ran 5 minutes on alone after the
-# deployed-shape suite's two had ended, one core idle. The AWS adapters, the chat UI and drift (moto, Chromium,
-# local Spark) in one; the domain, contracts, integration, infra and bench tests in the other. They share no
-# files and no ports (each binds port 0); no cache provider, so the two never write .pytest_cache at once.
-SERVICE_SUITES = tests/aws tests/ui tests/drift
+# deployed-shape suite's two had ended, one core idle. The AWS adapters and the chat UI (moto, Chromium) in one;
+# the domain, contracts, integration, infra, drift (local Spark) and bench tests in the other: with drift among the
+# services, that process ran 15:53 against the other's 9:52 (a83eeab's clean-clone run). They share no files and
+# no ports (each binds port 0); no cache provider, so the two never write .pytest_cache at once.
+SERVICE_SUITES = tests/aws tests/ui
 OTHER_PYTEST = $(PY) -m pytest -p no:cacheprovider --durations=15
 
 .PHONY: other-suites suites-services suites-core
