@@ -179,3 +179,32 @@ def test_a_failing_endpoint_names_the_endpoint_the_error_code_and_the_message():
         lambda: SageMakerLLMGenerator(runtime, "generator").generate(QUESTION, sources()),
     )
     assert str(raised) == "SageMaker endpoint generator: ModelError: Received server error (500) from primary"
+
+
+# --- an empty reply is the model's failure, never "the documents do not say" -----------------
+
+
+def test_an_empty_converse_reply_is_a_model_failure_naming_the_model_and_bedrock_s_stop_reason():
+    runtime = boto3.client("bedrock-runtime")
+    reply = _converse_reply("")
+    reply["output"]["message"]["content"] = []
+    reply["stopReason"] = "content_filtered"
+    with Stubber(runtime) as stubber:
+        stubber.add_response("converse", reply)
+        with pytest.raises(ModelUnavailableError) as raised:
+            BedrockConverseGenerator(runtime, MODEL).generate(QUESTION, sources())
+    assert str(raised.value) == f"Bedrock model {MODEL} returned no text (stop reason: content_filtered)"
+
+
+@pytest.mark.parametrize(
+    ("payload_format", "reply"),
+    [
+        ("messages", {"choices": [{"message": {"role": "assistant", "content": " \n "}}]}),
+        ("tgi", [{"generated_text": ""}]),
+    ],
+)
+def test_an_empty_endpoint_answer_is_a_model_failure_naming_the_endpoint(payload_format, reply):
+    generator = SageMakerLLMGenerator(LLMContainer(reply).client(), "generator", payload_format=payload_format)
+    with pytest.raises(ModelUnavailableError) as raised:
+        generator.generate(QUESTION, sources())
+    assert str(raised.value) == "SageMaker endpoint generator returned an empty answer"

@@ -55,7 +55,13 @@ class BedrockConverseGenerator:
         except Exception as error:
             raise ModelUnavailableError(f"Bedrock model {self._model_id}: {_reason(error)}") from error
         content = response.get("output", {}).get("message", {}).get("content", [])
-        return "".join(block.get("text", "") for block in content).strip()
+        text = "".join(block.get("text", "") for block in content).strip()
+        if not text:
+            # A content filter, a guardrail or a spent token budget: the model's failure, which an empty answer
+            # would pass off as the documents' silence ("not found").
+            stop = response.get("stopReason", "not given")
+            raise ModelUnavailableError(f"Bedrock model {self._model_id} returned no text (stop reason: {stop})")
+        return text
 
 
 class SageMakerLLMGenerator:
@@ -87,7 +93,10 @@ class SageMakerLLMGenerator:
             )
         except Exception as error:
             raise ModelUnavailableError(f"SageMaker endpoint {self._endpoint}: {_reason(error)}") from error
-        return self._answer(json.loads(response["Body"].read()))
+        answer = self._answer(json.loads(response["Body"].read()))
+        if not answer:  # as for Bedrock: the endpoint's failure, not the documents' silence
+            raise ModelUnavailableError(f"SageMaker endpoint {self._endpoint} returned an empty answer")
+        return answer
 
     def _request(self, messages: list[dict[str, str]]) -> dict[str, Any]:
         if self._format == "messages":
