@@ -102,7 +102,10 @@ def _sqlite_conversations(settings: Settings) -> ConversationStore:
     # In the index's database, as the registry is: the laptop's whole state in one file.
     conversation = settings.conversation
     return SqliteConversationStore(
-        settings.index_path, max_turns=conversation.max_turns, max_tokens=conversation.max_tokens
+        settings.index_path,
+        max_turns=conversation.max_turns,
+        max_tokens=conversation.max_tokens,
+        ttl_days=conversation.ttl_days,
     )
 
 

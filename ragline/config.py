@@ -158,7 +158,10 @@ class ConversationSettings(BaseModel):
     )
     table: str | None = Field(default=None, description="On AWS: the DynamoDB table conversations are kept in.")
     ttl_days: int = Field(
-        default=7, ge=1, le=365, description="On AWS: days a turn is kept after it was asked (the table's TTL)."
+        default=7,
+        ge=1,
+        le=365,
+        description="Days a turn is kept after it was asked: on AWS the table's TTL deletes it, locally the next turn.",
     )
 
 
