@@ -1,16 +1,15 @@
 """An in-memory OpenSearch data plane: the test double for the one AWS service moto does not serve.
 
-It plugs in under opensearch-py as a `Connection` class, so the real client, its bulk helper,
-serialization and error mapping all run; only the HTTP round trip is replaced. It implements
-the subset of the REST API and query DSL that `ragline.adapters.aws.opensearch_index` sends: index
-create/mapping/settings, `_bulk` (strict mapping, vector dimension checks), `_search` with
-`knn` (efficient filter; lucene cosinesimil/innerproduct scores) or `bool` + `match` (BM25 with
-an English-like analyzer), `_count`, `_delete_by_query`, `_update_by_query` (the one painless
-script the adapter sends: set `source`), `_mget`, and bool/term/terms/
-wildcard/range/ids filters, and the security plugin's `roles` / `rolesmapping` PUT and DELETE.
-Faults can be injected: an HTTP status for the next N requests whose path contains a given
-string, or refusal of given document ids in `_bulk`. Every request is recorded, so a test can
-count what one call really sent.
+It plugs in under opensearch-py as a `Connection` class, so the real client, its bulk helper, serialization
+and error mapping all run; only the HTTP round trip is replaced. It implements the subset of the REST API and
+query DSL that `ragline.adapters.aws.opensearch_index` sends: index create/mapping/settings, `_bulk` (the four
+actions OpenSearch knows, `create` refusing an existing id, strict mapping, vector dimension checks),
+`_search` with `knn` (efficient filter; lucene cosinesimil/innerproduct scores) or `bool` + `match` (BM25 with
+an English-like analyzer), `_count`, `_delete_by_query`, `_update_by_query` (the one painless script the
+adapter sends: set `source`), `_mget`, and bool/term/terms/wildcard/range/ids filters, and the security
+plugin's `roles` / `rolesmapping` PUT and DELETE. Faults can be injected: an HTTP status for the next N
+requests whose path contains a given string, or refusal of given document ids in `_bulk`. Every request is
+recorded, so a test can count what one call really sent.
 
 `fake_client` builds the client with the production builder
 (`ragline.adapters.aws.clients.opensearch_client`): its retry settings are the ones under test.
@@ -142,14 +141,40 @@ class FakeOpenSearch:
 
     # --- documents ------------------------------------------------------------------------
 
+    # The bulk actions OpenSearch knows; `delete` alone has no source line after it.
+    BULK_ACTIONS: ClassVar[tuple[str, ...]] = ("create", "delete", "index", "update")
+
     def bulk(self, default_index: str | None, params: dict, body: Any) -> tuple[int, Any]:
-        lines = [json.loads(line) for line in body.decode().splitlines() if line.strip()]
+        lines = iter([json.loads(line) for line in body.decode().splitlines() if line.strip()])
         items = []
-        for action, source in zip(lines[::2], lines[1::2], strict=True):
+        for number, action in enumerate(lines, start=1):
             ((op, meta),) = action.items()
+            if op not in self.BULK_ACTIONS:  # OpenSearch refuses the whole request
+                reason = f"Malformed action/metadata line [{number}], expected one of {list(self.BULK_ACTIONS)}"
+                return 400, {"error": {"type": "illegal_argument_exception", "reason": f"{reason} but found [{op}]"}}
             name = meta.get("_index", default_index)
-            items.append({op: {"_index": name, "_id": meta["_id"], **self._index_document(name, meta["_id"], source)}})
+            source = None if op == "delete" else next(lines)
+            result = self._bulk_item(op, name, meta["_id"], source)
+            items.append({op: {"_index": name, "_id": meta["_id"], **result}})
         return 200, {"took": 1, "errors": any(item[next(iter(item))].get("error") for item in items), "items": items}
+
+    def _bulk_item(self, op: str, name: str, doc_id: str, source: dict | None) -> dict[str, Any]:
+        """One action's result as OpenSearch reports it: `create` refuses an existing id, `update` a missing one."""
+        if name not in self.indices:
+            return {"status": 404, "error": {"type": "index_not_found_exception", "reason": name}}
+        docs = self.indices[name].docs
+        if op == "create" and doc_id in docs:
+            return {"status": 409, "error": {"type": "version_conflict_engine_exception", "reason": doc_id}}
+        if op in ("update", "delete") and doc_id not in docs:
+            if op == "delete":
+                return {"status": 404, "result": "not_found"}
+            return {"status": 404, "error": {"type": "document_missing_exception", "reason": doc_id}}
+        if op == "delete":
+            del docs[doc_id]
+            return {"status": 200, "result": "deleted"}
+        if op == "update":
+            return self._index_document(name, doc_id, {**docs[doc_id], **source["doc"]})  # type: ignore[index]
+        return self._index_document(name, doc_id, source)  # type: ignore[arg-type]
 
     def _index_document(self, name: str, doc_id: str, source: dict) -> dict[str, Any]:
         if doc_id in self.refused_ids:

@@ -6,8 +6,6 @@ Driven through the real opensearch-py client against the in-memory OpenSearch of
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from ragline.adapters.aws.opensearch_index import IndexWriteError, OpenSearchIndex
@@ -15,38 +13,11 @@ from ragline.errors import ConfigurationError
 from tests.aws.fake_opensearch import FakeOpenSearch, fake_client
 from tests.contracts.index_contract import DIMENSION, PUMPS, embedded, unit
 
-BULK_ACTIONS = ("index", "create", "update", "delete")
-
-
-class StrictBulkOpenSearch(FakeOpenSearch):
-    """The fake, with OpenSearch's own `_bulk` rules on the action of each line: one of four names,
-    and `create` refuses an id that exists (409), where `index` overwrites it."""
-
-    def bulk(self, default_index: str | None, params: dict, body: Any) -> tuple[int, Any]:
-        actions = [next(iter(line)) for line in _bulk_lines(body)[::2]]
-        unknown = [action for action in actions if action not in BULK_ACTIONS]
-        if unknown:
-            reason = f"Malformed action/metadata line, expected one of {list(BULK_ACTIONS)} but found [{unknown[0]}]"
-            return 400, {"error": {"type": "illegal_argument_exception", "reason": reason}}
-        if "create" in actions:
-            self.refused_ids |= {  # the fake's way of refusing one item of a bulk request
-                meta["_id"]
-                for line in _bulk_lines(body)[::2]
-                for action, meta in line.items()
-                if action == "create" and any(meta["_id"] in index.docs for index in self.indices.values())
-            }
-        return super().bulk(default_index, params, body)
-
-
-def _bulk_lines(body: bytes) -> list[dict]:
-    import json
-
-    return [json.loads(line) for line in body.decode().splitlines() if line.strip()]
-
 
 @pytest.fixture
 def fake() -> FakeOpenSearch:
-    return StrictBulkOpenSearch()
+    # With OpenSearch's own `_bulk` rules: four action names, `create` refusing an id that exists.
+    return FakeOpenSearch()
 
 
 @pytest.fixture
