@@ -353,10 +353,11 @@ class IngestService:
         return turn
 
     def _ingest_turn(self, turn: _Turn, tags: tuple[str, ...], stages: StageSeconds) -> IngestOutcome:
-        if turn.preparing is not None and _changed_since_read(turn):
+        if turn.version is not None and _changed_since_read(turn):
             # Removed or rewritten while the file before it was ingested: what it holds now counts, as if
             # it had not been read ahead.
-            turn.preparing.cancel()
+            if turn.preparing is not None:
+                turn.preparing.cancel()
             turn = self._read(turn.file, tags, stages, preparer=None)  # type: ignore[assignment]
         if turn.unreadable is not None:
             return IngestOutcome(_failed(turn.source, turn.unreadable), 0.0)

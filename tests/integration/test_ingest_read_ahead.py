@@ -96,6 +96,25 @@ def test_a_file_rewritten_while_the_one_before_it_is_ingested_is_indexed_as_it_i
     assert any("irrigation season" in citation.text for citation in citations)
 
 
+def test_an_indexed_file_rewritten_while_the_one_before_it_is_ingested_is_not_taken_as_unchanged(fast_engine, tmp_path):
+    first = tmp_path / "a-pumps.md"
+    _note(tmp_path, "a-pumps.md", "pump")
+    rewritten = tmp_path / "b-valves.md"
+    _note(tmp_path, "b-valves.md", "valve")
+    fast_engine.ingest([tmp_path])
+    first.write_text("# pump\n\nThe pump is now checked every month.\n")  # so that the batch has work before b
+    new_text = "# gate valve\n\nThe gate valve is replaced every spring.\n"
+
+    def rewrite_after_the_first(progress) -> None:
+        if progress.source.endswith("a-pumps.md"):
+            rewritten.write_text(new_text)
+
+    states = _states(fast_engine.ingest([tmp_path], on_progress=rewrite_after_the_first))
+
+    assert states["b-valves.md"].state is DocumentState.INDEXED
+    assert states["b-valves.md"].document_id == content_hash(new_text.encode())
+
+
 def test_a_copy_of_the_file_before_it_is_still_a_duplicate(fast_engine, tmp_path):
     # Both are read before either is indexed: the second is found to be a copy only at its turn.
     _note(tmp_path, "a-pumps.md", "pump")
