@@ -10,18 +10,10 @@ import pytest
 
 from ragline.errors import ConfigurationError
 from ragline.model import DocumentState, content_hash
+from tests.integration.test_ingest_outcomes import _by_name as _states
+from tests.integration.test_ingest_outcomes import _note
 
 WAIT_SECONDS = 20  # only a broken read-ahead waits this long: it ends a failing test, not a passing one
-
-
-def _note(folder, name: str, subject: str) -> str:
-    path = folder / name
-    path.write_text(f"# {subject}\n\nThe {subject} is checked every quarter by the site engineer.\n")
-    return path.resolve().as_posix()
-
-
-def _states(report) -> dict:
-    return {outcome.status.source.rsplit("/", 1)[-1]: outcome.status for outcome in report.outcomes}
 
 
 class _WatchedExtractor:
