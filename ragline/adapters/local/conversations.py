@@ -13,6 +13,7 @@ runs for months does not keep every conversation it ever had.
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -69,7 +70,11 @@ class SqliteConversationStore:
         """A store written before turns expired: its turns are kept `ttl_days` from now, as if just asked."""
         columns = {row[1] for row in self._connection.execute("PRAGMA table_info(conversation_turns)")}
         if "expires_at" not in columns:
-            self._connection.execute("ALTER TABLE conversation_turns ADD COLUMN expires_at INTEGER")
+            try:
+                self._connection.execute("ALTER TABLE conversation_turns ADD COLUMN expires_at INTEGER")
+            except sqlite3.OperationalError as error:  # another process opening the store added it first
+                if "duplicate column" not in str(error):
+                    raise
         self._connection.execute(
             "UPDATE conversation_turns SET expires_at = ? WHERE expires_at IS NULL", (self._expiry(),)
         )
