@@ -317,7 +317,7 @@ class IngestService:
             turn = self._read(next(upcoming, None), tuple(tags), report.stage_seconds, preparer)
             while turn is not None:
                 following = self._read(next(upcoming, None), tuple(tags), report.stage_seconds, preparer)
-                outcome = self._ingest_turn(turn, tuple(tags), report.stage_seconds)
+                outcome = self._ingest_turn(turn, tuple(tags), report.stage_seconds, preparer)
                 report.outcomes.append(outcome)
                 if on_progress:
                     on_progress(Progress(outcome.status.source, outcome.status.page_count, outcome.status.state))
@@ -352,7 +352,9 @@ class IngestService:
             turn.preparing = preparer.submit(self._prepare, source, data, tags, stages)
         return turn
 
-    def _ingest_turn(self, turn: _Turn, tags: tuple[str, ...], stages: StageSeconds) -> IngestOutcome:
+    def _ingest_turn(
+        self, turn: _Turn, tags: tuple[str, ...], stages: StageSeconds, preparer: ThreadPoolExecutor
+    ) -> IngestOutcome:
         if turn.version is not None and _changed_since_read(turn):
             # Removed or rewritten while the file before it was ingested: what it holds now counts, as if
             # it had not been read ahead.
@@ -366,7 +368,7 @@ class IngestService:
         status = self._recorded(
             turn.source,
             lambda: self._ingest_document(
-                turn.source, data, tags, stages, prepared=prepared, document_id=turn.document_id
+                turn.source, data, tags, stages, prepared=prepared, preparer=preparer, document_id=turn.document_id
             ),
             stages=stages,
         )
@@ -463,16 +465,21 @@ class IngestService:
         stages: StageSeconds,
         *,
         prepared: Future[Prepared] | None = None,
+        preparer: ThreadPoolExecutor | None = None,
         document_id: str | None = None,
     ) -> Plan:
-        """The file's plan. `prepared`: its preparation, if it was started ahead of its turn; `document_id`:
-        the hash of `data`, if it was taken already."""
+        """The file's plan. `prepared`: its preparation, if it was started ahead of its turn; `preparer`: the
+        batch's preparing thread, if any; `document_id`: the hash of `data`, if it was taken already."""
         if not data:
             raise DocumentError(source, "the file is empty (0 bytes)")
         if known := self._known(source, document_id or content_hash(data)):
             if prepared is not None:
                 prepared.cancel()  # prepared in vain: a file before it in this batch had the same bytes
             return known
+        if prepared is None and preparer is not None:
+            # Not prepared ahead (read again, or taken for indexed when read): still on the preparing thread,
+            # which may be extracting the next file: pdfium is not thread-safe, so only that thread extracts.
+            prepared = preparer.submit(self._prepare, source, data, tags, stages)
         # A failure while preparing (an unreadable PDF) is raised here, at the file's turn, and recorded as its own.
         return self._indexing(
             prepared.result() if prepared is not None else self._prepare(source, data, tags, stages), stages

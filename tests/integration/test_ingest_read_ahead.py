@@ -23,12 +23,14 @@ class _WatchedExtractor:
         self._extractor = extractor
         self.started: dict[str, threading.Event] = {}
         self.extracted: list[str] = []
+        self.threads: set[str] = set()
 
     def supports(self, name: str) -> bool:
         return self._extractor.supports(name)
 
     def extract(self, source: str, data: bytes):
         self.extracted.append(source.rsplit("/", 1)[-1])
+        self.threads.add(threading.current_thread().name)
         self.started.setdefault(source.rsplit("/", 1)[-1], threading.Event()).set()
         return self._extractor.extract(source, data)
 
@@ -105,6 +107,26 @@ def test_an_indexed_file_rewritten_while_the_one_before_it_is_ingested_is_not_ta
 
     assert states["b-valves.md"].state is DocumentState.INDEXED
     assert states["b-valves.md"].document_id == content_hash(new_text.encode())
+
+
+def test_a_file_read_again_at_its_turn_is_extracted_on_the_preparing_thread_alone(fast_engine, tmp_path):
+    # pdfium is not thread-safe: a file read again at its turn must not be extracted beside the next one.
+    for name in ("a-pumps.md", "b-valves.md", "c-tanks.md"):
+        _note(tmp_path, name, name[2:-3])
+    extractor = _WatchedExtractor(fast_engine.services.extractor)
+    fast_engine.services.extractor = extractor
+
+    def rewrite_b_after_a(progress) -> None:
+        if progress.source.endswith("a-pumps.md"):
+            (tmp_path / "b-valves.md").write_text("# valve\n\nThe valve is greased every week.\n")
+
+    states = _states(fast_engine.ingest([tmp_path], on_progress=rewrite_b_after_a))
+
+    assert extractor.extracted.count("b-valves.md") == 2  # read ahead, then again at its turn
+    assert len(extractor.threads) == 1 and next(iter(extractor.threads)).startswith("ingest-prepare")
+    assert {name: status.state for name, status in states.items()} == dict.fromkeys(
+        ("a-pumps.md", "b-valves.md", "c-tanks.md"), DocumentState.INDEXED
+    )
 
 
 def test_a_copy_of_the_file_before_it_is_still_a_duplicate(fast_engine, tmp_path):
