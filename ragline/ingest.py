@@ -312,12 +312,13 @@ class IngestService:
                 report.outcomes.append(IngestOutcome(status, 0.0))
         # One thread prepares the next file while this one is embedded (the module's docstring says why).
         preparer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-prepare")
+        tagged, stages = tuple(tags), report.stage_seconds
         try:
             upcoming = iter(files)
-            turn = self._read(next(upcoming, None), tuple(tags), report.stage_seconds, preparer)
+            turn = self._read(next(upcoming, None), tagged, stages, preparer)
             while turn is not None:
-                following = self._read(next(upcoming, None), tuple(tags), report.stage_seconds, preparer)
-                outcome = self._ingest_turn(turn, tuple(tags), report.stage_seconds, preparer)
+                following = self._read(next(upcoming, None), tagged, stages, preparer)
+                outcome = self._ingest_turn(turn, tagged, stages, preparer)
                 report.outcomes.append(outcome)
                 if on_progress:
                     on_progress(Progress(outcome.status.source, outcome.status.page_count, outcome.status.state))

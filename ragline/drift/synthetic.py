@@ -14,7 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ragline.records import EMBEDDING_ARCHIVE_PREFIX, PROMPT_ARCHIVE_PREFIX, EmbeddingRecord, RecordKind
+from ragline.records import (
+    EMBEDDING_ARCHIVE_PREFIX,
+    PROMPT_ARCHIVE_PREFIX,
+    EmbeddingRecord,
+    RecordKind,
+    archived_vector,
+)
 
 SYNTHETIC_MODEL = "synthetic-topics-384"
 
@@ -129,7 +135,7 @@ def _record(record_id, kind, moment, source, vector) -> EmbeddingRecord:
         time=moment.isoformat(timespec="milliseconds"),
         source=source,
         model=SYNTHETIC_MODEL,
-        vector=[round(float(x), 7) for x in vector],
+        vector=archived_vector(vector),
         document_id=source if kind is RecordKind.CHUNK else None,
     )
 
