@@ -1,23 +1,24 @@
-"""Parsing one page window of a Textract result, with and without the garbage collector paused, in interleaved
+"""Parsing one page window of a Textract result, with and without one of `parse_analysis`'s levers, in interleaved
 rounds.
 
-What differs: `parse_analysis` pauses Python's cyclic garbage collector while textractor builds its entities
-(`_collector_paused`). The baseline is the same function with the collector left running, so the ratio is the
-lever alone. Each timed run ends with a full collection: the parse leaves millions of entities in reference
-cycles, which a warm environment pays to free sooner or later, so leaving it out would bill one arm's garbage to
-the next run. The window is the deployed suite's synthetic filing (tests/deployed/large_document.py: FinanceBench's
-median page density, ~590 blocks a page), the size of one `index_document` invocation (100 pages). Run it with
-the Lambda runtime's Python as well (CPython 3.14, whose collector differs from 3.11's), on the function's own
-dependency set: that ratio is the one a deployed window sees.
+The levers (`--lever`): `collector`, Python's cyclic garbage collector paused while textractor builds its entities
+(`_collector_paused`); `lines`, textractor's deep copy of each page's lines not made (`_page_lines_shared`). The
+baseline is the same function with that one lever turned off, so the ratio is the lever alone. Each timed run ends
+with a full collection: the parse leaves millions of entities in reference cycles, which a warm environment pays to
+free sooner or later, so leaving it out would bill one arm's garbage to the next run. The window is the deployed
+suite's synthetic filing (tests/deployed/large_document.py: FinanceBench's median page density, ~590 blocks a page),
+the size of one `index_document` invocation (100 pages). Run it with the Lambda runtime's Python as well (CPython
+3.14, whose collector differs from 3.11's), on the function's own dependency set: that ratio is the one a deployed
+window sees.
 
 Every round parses with both, in an order that alternates; each run records the cores other processes kept
 busy meanwhile (bench.throughput.measured), and a round with a run above `--max-other-cores` is refused.
 
 Usage:
-    .venv/bin/python -m bench.textract_parse --pages 100 --rounds 5
+    .venv/bin/python -m bench.textract_parse --pages 100 --rounds 5 --lever lines
     # on the Lambda runtime's CPython (after `make synth`), with the ingestion functions' dependency set:
     PYTHONPATH=.:$(dirname $(ls -d build/assets-cache/deps-*/textractor)):$(ls -d build/assets-cache/sdk-*) \
-        build/lambda-python/root/usr/bin/python3.14 -m bench.textract_parse --pages 100 --rounds 5
+        build/lambda-python/root/usr/bin/python3.14 -m bench.textract_parse --pages 100 --rounds 5 --lever lines
 """
 
 from __future__ import annotations
@@ -41,7 +42,10 @@ def window(pages: int) -> dict[str, Any]:
     return {"DocumentMetadata": {"Pages": pages}, "JobStatus": "SUCCEEDED", "Blocks": blocks}
 
 
-def parsers() -> dict[str, Callable[[dict[str, Any]], Any]]:
+LEVERS = {"collector": "_collector_paused", "lines": "_page_lines_shared"}  # --lever: the function turned off
+
+
+def parsers(lever: str) -> dict[str, Callable[[dict[str, Any]], Any]]:
     from ragline.adapters.aws import textract
 
     def parse(response: dict[str, Any]) -> Any:
@@ -53,14 +57,14 @@ def parsers() -> dict[str, Callable[[dict[str, Any]], Any]]:
         return document
 
     def baseline(response: dict[str, Any]) -> Any:
-        keep = textract._collector_paused
-        textract._collector_paused = contextlib.nullcontext  # the collector runs throughout, as by default
+        keep = getattr(textract, LEVERS[lever])
+        setattr(textract, LEVERS[lever], contextlib.nullcontext)  # the parse as it would be without the lever
         try:
             return ours(response)  # the same parse, then the same collection
         finally:
-            textract._collector_paused = keep
+            setattr(textract, LEVERS[lever], keep)
 
-    return {"ragline": ours, "collector_running": baseline}
+    return {"ragline": ours, "without_lever": baseline}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -68,11 +72,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pages", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--max-other-cores", type=float, default=MAX_OTHER_CORES)
+    parser.add_argument("--lever", choices=sorted(LEVERS), default="lines")
     args = parser.parse_args(argv)
     response = window(args.pages)
-    run = parsers()
+    run = parsers(args.lever)
     texts = {name: [page.text for page in parse(response).pages] for name, parse in run.items()}  # warm-up
-    if texts["ragline"] != texts["collector_running"]:
+    if texts["ragline"] != texts["without_lever"]:
         raise SystemExit("the two parses read different text: the comparison would mean nothing")
     rounds = []
     for number in range(args.rounds):
@@ -91,12 +96,17 @@ def main(argv: list[str] | None = None) -> None:
             )
             + ("" if accepted else "  REFUSED: the machine was busy")
         )
-    ratios = [r["collector_running"]["seconds"] / r["ragline"]["seconds"] for r in rounds if r["accepted"]]
-    summary: dict[str, object] = {"pages": args.pages, "blocks": len(response["Blocks"]), "rounds": len(rounds)}
+    ratios = [r["without_lever"]["seconds"] / r["ragline"]["seconds"] for r in rounds if r["accepted"]]
+    summary: dict[str, object] = {
+        "lever": args.lever,
+        "pages": args.pages,
+        "blocks": len(response["Blocks"]),
+        "rounds": len(rounds),
+    }
     if ratios:
         summary["speedup"] = {"median": round(statistics.median(ratios), 3), "min": round(min(ratios), 3),
                               "max": round(max(ratios), 3), "accepted_rounds": len(ratios)}  # fmt: skip
-        print(f"collector running / paused: median {summary['speedup']['median']}x over {len(ratios)} rounds")
+        print(f"without / with the {args.lever} lever: {summary['speedup']['median']}x (median of {len(ratios)})")
     else:
         summary["refused"] = f"every round ran while others kept more than {args.max_other_cores} cores busy"
         print(summary["refused"])

@@ -9,27 +9,32 @@ Textract itself is a botocore Stubber, or moto completed by `TextractRecorder`.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import gc
 import io
 import json
 import logging
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import boto3
 import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
+from ragline.adapters.aws import textract
 from ragline.adapters.aws.textract import TextractExtractor, parse_analysis
 from ragline.chunking import BlockKind, document_blocks
 from ragline.errors import ConfigurationError, DocumentError
 from ragline.model import content_hash
 from ragline.windows import ResultCursor
 from tests.aws.textract_recorder import RESULT_FILE_BLOCKS
-from tests.aws.textract_responses import PageContent, analysis_blocks, paged_responses
+from tests.aws.textract_responses import PageContent, analysis_blocks, paged_responses, pages_from_pdf
 
 SOURCE = "s3://ingest/manuals/pumps.pdf"
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _document(responses: list[dict], source: str = SOURCE):
@@ -171,6 +176,69 @@ def test_the_collector_is_running_again_after_a_result_that_cannot_be_parsed():
     with pytest.raises(DocumentError):
         _document([truncated])
     assert gc.isenabled()
+
+
+# --- textractor's copy of each page's lines is not made: the same pages, sooner -------------------
+
+
+def _demo_pdf_result(name: str) -> dict:
+    pages = pages_from_pdf((REPO / "demo" / "corpus" / name).read_bytes())
+    return {"JobStatus": "SUCCEEDED", "DocumentMetadata": {"Pages": len(pages)}, "Blocks": analysis_blocks(pages)}
+
+
+def _synthetic_filing_window() -> dict:
+    # Headings, a table, paragraphs running over page breaks: the deployed suite's long filing, 12 pages of it.
+    from tests.deployed import large_document
+
+    pages = large_document.pages(12, "alpha")
+    return {"JobStatus": "SUCCEEDED", "DocumentMetadata": {"Pages": len(pages)}, "Blocks": analysis_blocks(pages)}
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        pytest.param(_synthetic_filing_window, id="synthetic-filing"),
+        pytest.param(lambda: _demo_pdf_result("riverbend-water-operations-runbook.pdf"), id="runbook"),
+        pytest.param(lambda: _demo_pdf_result("northwind-cycles-annual-report-2025.pdf"), id="annual-report"),
+    ],
+)
+def test_every_page_reads_as_textractor_reads_it_with_its_own_copy_of_the_lines(result, monkeypatch):
+    response = result()
+    shared = parse_analysis(response, source=SOURCE, document_id="d" * 64)
+    monkeypatch.setattr(textract, "_page_lines_shared", contextlib.nullcontext)  # textractor's parse, copy and all
+    copied = parse_analysis(response, source=SOURCE, document_id="d" * 64)
+    assert shared == copied
+    assert sum(len(page.text) for page in shared.pages) > 1000  # pages with text, not two empty documents
+
+
+def test_textractor_s_parser_is_left_as_it_was_after_a_result_and_after_one_that_cannot_be_parsed():
+    from textractor.parsers import response_parser
+
+    parse_analysis(_one_page(PageContent(paragraphs=["Valves stop the flow."])), source=SOURCE, document_id="")
+    assert response_parser.deepcopy is copy.deepcopy
+    truncated = _one_page(PageContent(paragraphs=["Valves stop the flow."]))
+    truncated["DocumentMetadata"]["Pages"] = 2
+    with pytest.raises(DocumentError):
+        parse_analysis(truncated, source=SOURCE, document_id="")
+    assert response_parser.deepcopy is copy.deepcopy
+
+
+def test_a_parser_whose_copy_was_replaced_elsewhere_is_left_alone_and_reads_the_same(monkeypatch):
+    # Another parse under way in this process (or another library) has replaced it: it is neither used nor restored.
+    from textractor.parsers import response_parser
+
+    copies = []
+
+    def elsewhere(value):
+        copies.append(value)
+        return copy.deepcopy(value)
+
+    response = _synthetic_filing_window()
+    expected = parse_analysis(response, source=SOURCE, document_id="")
+    monkeypatch.setattr(response_parser, "deepcopy", elsewhere)
+    assert parse_analysis(response, source=SOURCE, document_id="") == expected
+    assert response_parser.deepcopy is elsewhere
+    assert len(copies) == 12  # textractor's own copy, once a page
 
 
 def test_a_result_with_blocks_but_no_page_is_a_document_error_naming_the_source():

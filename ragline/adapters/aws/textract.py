@@ -16,6 +16,7 @@ layout model labels; the shared clean-up then handles what it missed, as it does
 
 from __future__ import annotations
 
+import copy
 import gc
 import json
 import logging
@@ -103,7 +104,8 @@ def _page_texts(response: dict[str, Any], source: str) -> list[tuple[int, str]]:
     from textractor.entities.document import Document as TextractDocument
 
     try:
-        parsed = TextractDocument.open(response)
+        with _page_lines_shared():
+            parsed = TextractDocument.open(response)
     except Exception as error:  # the same result would fail the same way: not worth a retry
         raise DocumentError(source, f"Textract's result could not be parsed: {type(error).__name__} {error}") from error
     config = _linearization()
@@ -116,7 +118,7 @@ def _page_texts(response: dict[str, Any], source: str) -> list[tuple[int, str]]:
 def _collector_paused() -> Iterator[None]:
     """Python's cyclic garbage collector off while textractor builds a result's entities, then one collection.
 
-    textractor makes several objects per word (and deep-copies each page's lines), millions for a 100-page
+    textractor makes several objects per word, millions for a 100-page
     window, so a running collector runs thousands of times mid-parse, each time walking the young objects,
     and finds nothing to free: the entities live until the parse ends. Then they are garbage, in reference
     cycles (a word and its line point at each other) that only the collector frees, so one full collection
@@ -134,6 +136,34 @@ def _collector_paused() -> Iterator[None]:
     finally:
         gc.enable()
         gc.collect()
+
+
+@contextmanager
+def _page_lines_shared() -> Iterator[None]:
+    """textractor's parse without its deep copy of every page's lines.
+
+    textractor (1.10) gives each page a deep copy of the lines it has just built (`page.lines =
+    deepcopy(lines)` in `response_parser.parse_document_api_response`): every line, word and bounding
+    box made a second time, two thirds of a 100-page window's parse (bench/RESULTS.md section 8.1).
+    ragline reads a page only through `page.get_text`, which walks the page's layouts, and they hold
+    the original lines: the copies are never read. So for the parse, the parser's `deepcopy` makes a
+    plain list of the same lines. Large results parsing slowly is textractor's open issue #337.
+
+    The parser's module attribute is swapped for the parse and put back after it, whatever happens.
+    If it is not `copy.deepcopy` when the parse starts (another parse in this process is under way,
+    or something else replaced it), it is left alone: the parse copies as textractor does, giving the
+    same text, only slower. tests/aws/test_textract_behaviour.py checks both texts are the same.
+    """
+    from textractor.parsers import response_parser
+
+    if response_parser.deepcopy is not copy.deepcopy:
+        yield
+        return
+    response_parser.deepcopy = list
+    try:
+        yield
+    finally:
+        response_parser.deepcopy = copy.deepcopy
 
 
 def _page_numbers(response: dict[str, Any], source: str) -> dict[str, int]:
