@@ -445,6 +445,20 @@ def test_windows_read_in_turn_give_every_page_once_in_order_across_result_files(
     ]
 
 
+def test_the_collector_does_not_run_while_a_window_is_read_and_runs_again_after(s3, textract, collections):
+    # Two windows' worth of result files: thousands of decoded block dicts, all kept until the window is parsed.
+    extractor = _extractor(s3=s3, output_bucket="results")
+    job_id = _job(extractor, textract, _manual(TREES), len(TREES))
+    _read_windows(extractor, job_id, pages=len(TREES), size=18)  # warm: first reads, first imports
+    collections.clear()
+    pages, _ = _read_windows(extractor, job_id, pages=len(TREES), size=18)
+    assert [page.text for page in pages] == [" ".join(_lines(tree)) for tree in TREES]
+    # Running, the collector ran about ten times here; paused, only the collection that ends each window's pause.
+    assert len(collections) <= 2, collections
+    assert gc.isenabled()
+    assert not [entity for entity in gc.get_objects() if type(entity).__module__ in TEXTRACTOR_ENTITIES]
+
+
 def test_the_windows_of_one_job_list_its_result_files_once(s3, textract):
     listings: list[str] = []
     s3.meta.events.register(
