@@ -70,6 +70,18 @@ def test_converse_answer_joins_every_text_block_of_the_reply():
         assert BedrockConverseGenerator(runtime, MODEL).generate(QUESTION, sources()) == "Below 55 psi [1]."
 
 
+def test_a_reasoning_model_s_thinking_is_left_out_of_the_answer():
+    # A reasoning model (DeepSeek-R1, Claude with extended thinking) puts its chain of thought in a
+    # reasoningContent block before the text: the answer is the text alone.
+    runtime = boto3.client("bedrock-runtime")
+    reply = _converse_reply("Below 55 psi [1].")
+    thinking = {"reasoningText": {"text": "The user asks for the alarm threshold; source 1 says", "signature": "sig"}}
+    reply["output"]["message"]["content"].insert(0, {"reasoningContent": thinking})
+    with Stubber(runtime) as stubber:
+        stubber.add_response("converse", reply)
+        assert BedrockConverseGenerator(runtime, MODEL).generate(QUESTION, sources()) == "Below 55 psi [1]."
+
+
 def _refusal(client, operation: str, error: tuple[str, str, int], call) -> ModelUnavailableError:
     """What `call` raises when `operation` answers the service error (code, message, HTTP status)."""
     code, message, status = error
