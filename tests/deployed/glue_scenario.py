@@ -20,6 +20,7 @@ from pathlib import Path
 
 from tests.deployed.harness import Deployment
 from tests.deployed.template import REGION, Resource
+from tests.spark_jvm import java_tool_options
 
 SPARK_READ_OR_WRITTEN = ("--data_path", "--prompt_path", "--distance_path")
 
@@ -74,6 +75,7 @@ def run_glue_job(
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": os.environ.get("HOME", "/root"),
         "JAVA_HOME": os.environ.get("JAVA_HOME", ""),
+        "JAVA_TOOL_OPTIONS": java_tool_options(),  # how fast the JVM runs, not what the job computes
         "SPARK_LOCAL_IP": "127.0.0.1",
         "PYTHONPATH": str(package),  # --extra-py-files: the staged ragline.zip, ahead of anything installed
         "AWS_REGION": REGION,

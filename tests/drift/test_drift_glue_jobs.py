@@ -20,6 +20,7 @@ from ragline.drift.jobs import parse_job_arguments
 from ragline.drift.service import baseline_run, distance_run, snapshot_run
 from ragline.drift.snapshot import SnapshotOptions
 from ragline.records import RecordKind
+from tests.spark_jvm import java_tool_options
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DRIFT_SCRIPT = REPO_ROOT / "glue_jobs" / "embedding_drift_analysis.py"
@@ -71,6 +72,7 @@ def spark_environment() -> dict[str, str]:
         "SPARK_LOCAL_IP": "127.0.0.1",
         "PYSPARK_PYTHON": sys.executable,
         "PYSPARK_DRIVER_PYTHON": sys.executable,
+        "JAVA_TOOL_OPTIONS": java_tool_options(),
         # On Glue, --extra-py-files puts ragline on the path; here the checkout does.
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
     }
@@ -112,7 +114,7 @@ def test_glue_snapshot_and_distance_under_local_pyspark_agree_with_numpy(synthet
     prompts = read_local_archive(data_dir, Selection(RecordKind.PROMPT))
     expected_distance = distance_run(prompts, numpy_store, baseline=baseline)
 
-    for name in ("SPARK_LOCAL_IP", "PYSPARK_PYTHON", "PYSPARK_DRIVER_PYTHON"):
+    for name in ("SPARK_LOCAL_IP", "PYSPARK_PYTHON", "PYSPARK_DRIVER_PYTHON", "JAVA_TOOL_OPTIONS"):
         monkeypatch.setenv(name, spark_environment()[name])
     spark = (
         SparkSession.builder.master("local[2]").appName("drift-test")
