@@ -9,6 +9,7 @@ import threading
 import pytest
 
 from ragline.errors import ConfigurationError
+from ragline.filters import SearchFilter
 from ragline.model import DocumentState, content_hash
 from tests.integration.test_ingest_outcomes import _by_name as _states
 from tests.integration.test_ingest_outcomes import _note
@@ -162,3 +163,37 @@ def test_a_batch_stopped_by_a_configuration_error_leaves_no_preparation_running(
 
     assert not [thread.name for thread in threading.enumerate() if thread.name.startswith("ingest-prepare")]
     assert "c-tanks.md" not in extractor.extracted  # read ahead by one file at most
+
+
+def test_each_new_file_is_extracted_once_and_an_unchanged_one_not_at_all(fast_engine, tmp_path):
+    # Reading ahead must not cost a second extraction (a scanned PDF's OCR, a Textract job on AWS), and a
+    # second run of an unchanged folder costs a hash per file, not an extraction.
+    for name in ("a-pumps.md", "b-valves.md", "c-tanks.md"):
+        _note(tmp_path, name, name[2:-3])
+    extractor = _WatchedExtractor(fast_engine.services.extractor)
+    fast_engine.services.extractor = extractor
+
+    first = _states(fast_engine.ingest([tmp_path]))
+    extracted_by_the_first_run = sorted(extractor.extracted)
+    second = _states(fast_engine.ingest([tmp_path]))
+
+    assert extracted_by_the_first_run == ["a-pumps.md", "b-valves.md", "c-tanks.md"]
+    assert {status.state for status in first.values()} == {DocumentState.INDEXED}
+    assert sorted(extractor.extracted) == extracted_by_the_first_run  # nothing more by the second run
+    assert {status.state for status in second.values()} == {DocumentState.UNCHANGED}
+
+
+def test_a_file_rewritten_before_its_turn_keeps_the_batch_s_tags(fast_engine, tmp_path):
+    _note(tmp_path, "a-pumps.md", "pump")
+    rewritten = tmp_path / "b-valves.md"
+    _note(tmp_path, "b-valves.md", "valve")
+
+    def rewrite_after_the_first(progress) -> None:
+        if progress.source.endswith("a-pumps.md"):
+            rewritten.write_text("# gate valve\n\nThe gate valve is replaced every spring.\n")
+
+    fast_engine.ingest([tmp_path], tags=["operations"], on_progress=rewrite_after_the_first)
+
+    hits = fast_engine.index.keyword_search("gate valve spring", k=10, where=SearchFilter(tags=("operations",)))
+    assert [chunk.source.rsplit("/", 1)[-1] for chunk, _ in hits] == ["b-valves.md"]
+    assert hits[0][0].tags == ("operations",)
