@@ -118,13 +118,13 @@ def _page_texts(response: dict[str, Any], source: str) -> list[tuple[int, str]]:
 def _collector_paused() -> Iterator[None]:
     """Python's cyclic garbage collector off while textractor builds a result's entities, then one collection.
 
-    textractor makes several objects per word, millions for a 100-page
-    window, so a running collector runs thousands of times mid-parse, each time walking the young objects,
-    and finds nothing to free: the entities live until the parse ends. Then they are garbage, in reference
-    cycles (a word and its line point at each other) that only the collector frees, so one full collection
-    follows at once: without it a warm environment carried each window's entities into the next (1,240 MB
-    after four 100-page windows instead of 496). Parse and collection together are 1.7 times as fast as with
-    the collector running throughout, at the same peak memory (bench/RESULTS.md section 8, CPython 3.14).
+    textractor makes several objects per word, millions for a 100-page window, so a running collector runs
+    thousands of times mid-parse, each time walking the young objects, and finds nothing to free: the entities
+    live until the parse ends. Then they are garbage, in reference cycles (a word and its line point at each
+    other) that only the collector frees, so one full collection follows at once: without it a warm environment
+    carried each window's entities into the next (1,240 MB after four 100-page windows instead of 496). Parse
+    and collection together are 1.7 times as fast as with the collector running throughout, at the same peak
+    memory (bench/RESULTS.md section 8, CPython 3.14).
     A caller that had turned the collector off keeps it off, and collects when it chooses.
     """
     if not gc.isenabled():
@@ -144,7 +144,7 @@ def _page_lines_shared() -> Iterator[None]:
 
     textractor (1.10) gives each page a deep copy of the lines it has just built (`page.lines =
     deepcopy(lines)` in `response_parser.parse_document_api_response`): every line, word and bounding
-    box made a second time, two thirds of a 100-page window's parse (bench/RESULTS.md section 8.1).
+    box made a second time, more than half of a 100-page window's parse (bench/RESULTS.md section 8.1).
     ragline reads a page only through `page.get_text`, which walks the page's layouts, and they hold
     the original lines: the copies are never read. So for the parse, the parser's `deepcopy` makes a
     plain list of the same lines. Large results parsing slowly is textractor's open issue #337.
