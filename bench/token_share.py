@@ -30,8 +30,9 @@ SETTINGS = {
 }
 
 
-def constant_vectors(texts: Sequence[str]) -> np.ndarray:
-    vectors = np.ones((len(texts), 384), dtype=np.float32)
+def constant_vectors(count: int, dimension: int) -> np.ndarray:
+    """`count` equal unit vectors: the texts are what is measured here, not what they embed to."""
+    vectors = np.ones((count, dimension), dtype=np.float32)
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
@@ -42,7 +43,8 @@ def chunk_tokens(files: Sequence[Path], chunking: dict[str, object]) -> list[int
         settings = settings.model_copy(update={"chunking": settings.chunking.model_copy(update=chunking)})
         engine = build_engine(settings)
         try:
-            engine.embedder.embed = constant_vectors  # type: ignore[method-assign]
+            dimension = engine.embedder.dimension
+            engine.embedder.embed = lambda texts: constant_vectors(len(texts), dimension)  # type: ignore[method-assign]
             engine.ingest(files)
             connection = engine.index._connection  # a benchmark may look inside; the engine never does
             return [row[0] for row in connection.execute("SELECT token_count FROM chunks")]
