@@ -24,18 +24,24 @@ REPLY = {"choices": [{"message": {"role": "assistant", "content": "Below 55 psi 
 
 
 class ChatServer:
-    """A loopback OpenAI-compatible server: records path, headers and JSON body of each POST."""
+    """A loopback OpenAI-compatible server: records path, headers and JSON body of each POST.
 
-    def __init__(self) -> None:
+    It answers `reply` with HTTP `status`; with `hold_seconds` it first holds each request that long, or until
+    the server is closed, as a server busy loading a model does.
+    """
+
+    def __init__(self, reply: object = REPLY, status: int = 200, hold_seconds: float = 0.0) -> None:
         self.requests: list[dict] = []
+        self._closed = threading.Event()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 server.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
-                data = json.dumps(REPLY).encode()
-                self.send_response(200)
+                server._closed.wait(hold_seconds)
+                data = reply.encode() if isinstance(reply, str) else json.dumps(reply).encode()
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -52,6 +58,7 @@ class ChatServer:
         return self
 
     def __exit__(self, *_) -> None:
+        self._closed.set()
         self._http.shutdown()
         self._http.server_close()
 
@@ -122,3 +129,36 @@ def test_a_server_that_cannot_be_reached_is_named_with_its_url_after_the_retries
         str(raised.value) == "http://llm.local/v1/chat/completions could not be reached: [Errno 111] Connection refused"
     )
     assert len(attempts) == 4
+
+
+def test_a_server_slower_than_the_configured_timeout_is_given_up_on_after_the_retries(settings):
+    # The server holds each request for 2 s; the generator the engine builds must give up after its configured
+    # 0.2 s, not wait for httpx's default of 5 s or forever.
+    with ChatServer(hold_seconds=2.0) as slow_server:
+        generator = _configured_generator(
+            settings, backend="openai", openai_base_url=f"{slow_server.url}/v1", timeout_seconds=0.2
+        )
+        with pytest.raises(ModelUnavailableError) as raised:
+            generator.generate("What is the threshold?", sources())
+    assert str(raised.value).startswith(f"{slow_server.url}/v1/chat/completions could not be reached: ")
+    assert len(slow_server.requests) == 4
+
+
+@pytest.mark.parametrize(
+    "reply", [{"choices": []}, {"error": {"message": "model 'tiny' not found"}}, {"choices": [{"text": "x" * 500}]}]
+)
+def test_a_reply_without_an_answer_is_reported_with_the_start_of_what_the_server_sent(reply):
+    with ChatServer(reply=reply) as server, pytest.raises(ModelUnavailableError) as raised:
+        OpenAICompatibleGenerator(server.url, "tiny").generate("What is the threshold?", sources())
+    # At most the first 200 characters: a whole error page would drown the message.
+    assert (
+        str(raised.value) == f"{server.url}/chat/completions returned no choices[0].message.content: {str(reply)[:200]}"
+    )
+
+
+@pytest.mark.parametrize("body", ["model 'tiny' not found", "<html>" + "x" * 500])
+def test_a_refused_request_is_reported_with_its_status_and_the_start_of_the_server_s_answer(body):
+    with ChatServer(reply=body, status=404) as server, pytest.raises(ModelUnavailableError) as raised:
+        OpenAICompatibleGenerator(server.url, "tiny").generate("What is the threshold?", sources())
+    assert str(raised.value) == f"{server.url}/chat/completions answered HTTP 404: {body[:200]}"
+    assert len(server.requests) == 1  # a 404 is not worth retrying
