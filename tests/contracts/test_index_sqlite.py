@@ -244,3 +244,21 @@ def test_a_registry_kept_in_its_own_file_is_moved_into_the_index_database(tmp_pa
     reopened = SqliteRegistry(tmp_path / "index.sqlite3", legacy=tmp_path / "registry.sqlite3")
     assert reopened.all() == []  # migrated once: a deleted row does not come back
     reopened.close()
+
+
+def test_moving_a_registry_file_tells_the_operator_which_file_went_where(tmp_path, caplog):
+    # The move renames the operator's file: the warning is how they learn where its rows are now.
+    import logging
+
+    from ragline.adapters.local.registry import SqliteRegistry
+    from tests.contracts.registry_contract import INDEXED
+
+    legacy = SqliteRegistry(tmp_path / "registry.sqlite3")
+    legacy.record(INDEXED)
+    legacy.close()
+    with caplog.at_level(logging.WARNING, logger="ragline.adapters.local.registry"):
+        registry = SqliteRegistry(tmp_path / "index.sqlite3", legacy=tmp_path / "registry.sqlite3")
+    registry.close()
+    [warning] = [r.getMessage() for r in caplog.records if r.name == "ragline.adapters.local.registry"]
+    assert str(tmp_path / "registry.sqlite3") in warning
+    assert str(tmp_path / "index.sqlite3") in warning
