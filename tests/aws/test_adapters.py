@@ -27,7 +27,7 @@ from ragline.filters import SearchFilter
 from ragline.records import EmbeddingRecord, RecordKind
 from tests import pdf_factory
 from tests.aws.conftest import CONTEXT, create_stack
-from tests.aws.fake_opensearch import FakeOpenSearch, fake_client
+from tests.aws.fake_opensearch import FakeIndex, FakeOpenSearch, fake_client
 from tests.aws.textract_responses import PageContent, analysis_blocks, paged_responses
 from tests.contracts.index_contract import BIRDS, DIMENSION, PUMPS, unit
 
@@ -357,6 +357,23 @@ def test_bootstrap_updates_an_existing_index_and_refuses_an_immutable_change(sea
     assert "indexed_at" in fake.indices["chunks"].mappings["properties"]
     with pytest.raises(ConfigurationError, match=r"\['dimension'\] cannot change"):
         OpenSearchIndex(fake_client(fake), "chunks", dimension=DIMENSION * 2).ensure_index()
+
+
+@pytest.mark.parametrize(
+    ("mappings", "changed"),
+    [
+        ({}, ["dimension", "engine", "space_type"]),  # made by hand (`PUT /chunks`): no field at all yet
+        ({"properties": {"title": {"type": "text"}}}, ["dimension", "engine", "space_type"]),  # fields, no vector
+        # The original pattern's vector (defect 6): a dimension, the engine's default method and space left implicit.
+        ({"properties": {"vector": {"type": "knn_vector", "dimension": DIMENSION}}}, ["engine", "space_type"]),
+    ],
+    ids=["no-mapping", "no-vector-field", "vector-without-method"],
+)
+def test_bootstrap_refuses_an_index_of_that_name_not_made_by_ragline_naming_what_differs(mappings, changed):
+    fake = FakeOpenSearch(indices={"chunks": FakeIndex(mappings=mappings, settings={})})
+    with pytest.raises(ConfigurationError, match=re.escape(f"{changed} cannot change on an existing index")):
+        OpenSearchIndex(fake_client(fake), "chunks", dimension=DIMENSION).ensure_index()
+    assert fake.indices["chunks"].mappings == mappings  # refused before any field was added
 
 
 # --- Metrics -------------------------------------------------------------------------------

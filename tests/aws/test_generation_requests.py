@@ -105,6 +105,23 @@ def test_a_refused_converse_call_names_the_model_the_error_code_and_bedrock_s_me
     )
 
 
+def test_a_refusal_bedrock_does_not_model_still_names_its_own_error_code():
+    # An expired or unknown credential is refused before the model is reached, with a code outside
+    # bedrock-runtime's modelled errors: botocore raises a plain ClientError, so the code the operator
+    # needs ("refresh the credentials") is only in the response's Error, not in the exception's type.
+    runtime = boto3.client("bedrock-runtime")
+    raised = _refusal(
+        runtime,
+        "converse",
+        ("ExpiredTokenException", "The security token included in the request is expired", 403),
+        lambda: BedrockConverseGenerator(runtime, MODEL).generate(QUESTION, sources()),
+    )
+    assert type(raised.__cause__).__name__ == "ClientError"
+    assert str(raised) == (
+        f"Bedrock model {MODEL}: ExpiredTokenException: The security token included in the request is expired"
+    )
+
+
 def test_an_unreachable_bedrock_endpoint_names_the_model_and_the_connection_error():
     runtime = boto3.client("bedrock-runtime", config=NO_RETRIES)
     url = "https://bedrock-runtime.us-east-1.amazonaws.com"
