@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import boto3
 import pytest
 
@@ -144,11 +146,13 @@ def test_an_owner_cannot_reach_another_s_conversation_through_the_separator(clie
 
 def test_a_store_not_told_its_owner_refuses_to_read_or_write(client):
     unowned = store(client, owner=None)
-    with pytest.raises(ConfigurationError, match="not told whose conversations"):
+    not_told = r"^the DynamoDB conversation store was not told whose conversations it holds$"
+    with pytest.raises(ConfigurationError, match=not_told):
         unowned.recent("chat-1")
-    with pytest.raises(ConfigurationError, match="not told whose conversations"):
+    with pytest.raises(ConfigurationError, match=not_told):
         unowned.append("chat-1", turn(1))
-    with pytest.raises(ConfigurationError, match="caller's identity"):
+    no_identity = r"^a conversation on AWS needs its caller's identity; none was given$"
+    with pytest.raises(ConfigurationError, match=no_identity):
         unowned.owned_by("")
 
 
@@ -159,10 +163,32 @@ def test_two_turns_in_the_same_microsecond_are_both_kept(client):
     assert [t.question for t in conversations.recent("chat-1")] == ["q1", "q2"]
 
 
+def test_a_turn_that_finds_every_next_microsecond_taken_is_refused_naming_its_conversation(client):
+    # Three tries, each one microsecond later: a clock stuck for a fourth turn is a fault to report, not to loop on.
+    conversations = store(client, clock=lambda: NOW)
+    for n in range(1, 4):
+        conversations.append("chat-1", turn(n))
+    with pytest.raises(RuntimeError, match=r"^conversation 'chat-1': 3 turns written in the same microseconds$"):
+        conversations.append("chat-1", turn(4))
+    assert [t.question for t in conversations.recent("chat-1")] == ["q1", "q2", "q3"]
+
+
 @pytest.mark.parametrize(("field", "value"), [("max_turns", 0), ("max_tokens", 0), ("ttl_days", 0)])
 def test_bounds_below_one_are_refused_naming_them(client, field, value):
-    with pytest.raises(ValueError, match=f"{field} \\({value}\\)"):
-        store(client, **{field: value})
+    bounds = {"max_turns": 6, "max_tokens": 2000, "ttl_days": 7, field: value}
+    expected = (
+        f"max_turns ({bounds['max_turns']}), max_tokens ({bounds['max_tokens']}) and ttl_days ({bounds['ttl_days']}) "
+        "must be at least 1"
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(expected)}$"):
+        store(client, **bounds)
+
+
+def test_the_smallest_bounds_keep_the_newest_one_token_turn_for_a_day(client):
+    conversations = store(client, max_turns=1, max_tokens=1, ttl_days=1)
+    conversations.append("chat-1", turn(1, tokens=1))
+    conversations.append("chat-1", turn(2, tokens=1))
+    assert conversations.recent("chat-1") == [turn(2, tokens=1)]
 
 
 def test_bootstrap_builds_it_beside_opensearch_with_the_conversation_settings(monkeypatch):
@@ -174,6 +200,7 @@ def test_bootstrap_builds_it_beside_opensearch_with_the_conversation_settings(mo
     built = Services(Settings(), world=World.AWS).conversation_store
     assert isinstance(built, DynamoDbConversationStore)
     assert (built.table, built.max_turns, built.max_tokens, built.ttl_days, built.owner) == (TABLE, 4, 900, 2, None)
+    assert built.dynamodb.meta.service_model.service_name == "dynamodb"
 
 
 @pytest.mark.parametrize("days", ["0", "366"])

@@ -111,7 +111,7 @@ def test_a_conversation_outlives_the_engine_that_began_it(settings, hashing_embe
 
 def test_on_aws_a_conversation_store_without_its_table_is_refused_naming_the_variable():
     settings = Settings(index={"backend": "opensearch"}, generation={"backend": "extractive"})
-    with pytest.raises(ConfigurationError, match="RAGLINE_CONVERSATION__TABLE is not set"):
+    with pytest.raises(ConfigurationError, match=r"^RAGLINE_CONVERSATION__TABLE is not set: name the table"):
         _ = Services(settings, world=World.AWS).conversation_store
 
 
@@ -139,13 +139,10 @@ def test_a_generator_that_cannot_rewrite_is_refused_naming_it(settings):
         _ = Services(configured, generator=AnswersOnly()).rewriter
 
 
-def test_with_an_llm_the_follow_up_is_rewritten_by_it_and_answered_as_rewritten(
-    settings, hashing_embedder, northwind, monkeypatch
-):
+def test_with_an_llm_the_follow_up_is_rewritten_by_it_and_answered_as_rewritten(settings, hashing_embedder, northwind):
     # The chat server has one reply for every request: the rewrite, and an answer too.
     reply = {"choices": [{"message": {"role": "assistant", "content": f"{REWRITTEN}\n(the year before 2025)"}}]}
-    monkeypatch.setattr("tests.unit.test_openai_compatible_requests.REPLY", reply)
-    with ChatServer() as chat:
+    with ChatServer(reply) as chat:
         generation = settings.generation.model_copy(
             update={"backend": "openai", "openai_base_url": f"{chat.url}/v1", "openai_model": "tiny"}
         )
