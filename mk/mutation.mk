@@ -3,6 +3,7 @@
 # Results stay in mutants/ (git-ignored), so a second run only tries mutants of functions that changed.
 #   make mutation                              every pending mutant, then the score per module
 #   make mutation MUTATE=ragline/filters.py    re-check one module (or a folder: ragline/adapters/aws/)
+#   make mutation-pending MUTATE=ragline/api.py  only that module's mutants without a result (a stopped run resumed)
 #   make mutation-report                       the scores and the survivors of the last runs
 #   make mutation-sample                       a seeded 20% sample of every module, then the estimated scores
 VENV ?= .venv
@@ -16,7 +17,7 @@ MUTATION_STAMP := $(VENV)/.mutation-installed
 MUTANT_GLOB = $(if $(MUTATE),"$(subst /,.,$(patsubst %.py,%,$(patsubst %/,%,$(MUTATE)))).*")
 MUTATE_PREFIX = $(patsubst %/,%,$(MUTATE))
 
-.PHONY: mutation mutation-deps mutation-report mutation-sample
+.PHONY: mutation mutation-deps mutation-pending mutation-report mutation-sample
 
 # The AWS extra too: tests/aws's conftest imports boto3, and a failed collection stops mutmut's stats run.
 $(MUTATION_STAMP): $(VENV)/.installed $(AWS_STAMP) pyproject.toml
@@ -27,6 +28,13 @@ mutation-deps: $(MUTATION_STAMP)
 
 mutation: $(MUTATION_STAMP)  ## mutmut on the core and the AWS adapters; MUTATE=path re-checks one module
 	$(MUTATION_NICE) $(VENV)/bin/mutmut run --max-children $(MUTATION_JOBS) $(MUTANT_GLOB)
+	$(PY) -m tests.mutation_report $(MUTATE_PREFIX)
+
+mutation-pending: $(MUTATION_STAMP)  ## only MUTATE's mutants without a result: a module's run stopped part-way, resumed
+	@# By name: a pattern such as MUTATE's would make mutmut run every mutant it matches again, decided or not.
+	$(PY) -m tests.mutation_report --pending $(MUTATE_PREFIX) > mutants/pending-names.txt
+	if [ -s mutants/pending-names.txt ]; then \
+		$(MUTATION_NICE) $(VENV)/bin/mutmut run --max-children $(MUTATION_JOBS) $$(cat mutants/pending-names.txt); fi
 	$(PY) -m tests.mutation_report $(MUTATE_PREFIX)
 
 mutation-report: $(MUTATION_STAMP)  ## scores per module and every surviving mutant (`mutmut show NAME` for its diff)
