@@ -316,6 +316,11 @@ def test_knn_scores_convert_back_to_the_cosine(cosine):
     assert similarity_from_score(inner, "innerproduct") == pytest.approx(cosine)
 
 
+def test_a_space_type_without_a_cosine_reading_is_refused_naming_it():
+    with pytest.raises(ValueError, match=r"^no cosine similarity for space type l2$"):
+        similarity_from_score(0.5, "l2")
+
+
 def test_filters_translate_to_bool_filters():
     where = SearchFilter(source="*.pdf", tags=("ops",), page_from=2, page_to=4, date_from="2024-01-01")
     assert filter_clauses(where) == [
@@ -357,6 +362,15 @@ def test_bootstrap_updates_an_existing_index_and_refuses_an_immutable_change(sea
     assert "indexed_at" in fake.indices["chunks"].mappings["properties"]
     with pytest.raises(ConfigurationError, match=r"\['dimension'\] cannot change"):
         OpenSearchIndex(fake_client(fake), "chunks", dimension=DIMENSION * 2).ensure_index()
+
+
+def test_bootstrap_creates_the_index_with_the_shards_and_replicas_asked_and_later_changes_the_replicas():
+    fake = FakeOpenSearch()
+    index = OpenSearchIndex(fake_client(fake), "chunks", dimension=DIMENSION)
+    assert index.ensure_index(shards=2, replicas=1) == "created"
+    assert fake.indices["chunks"].settings["index"] == {"knn": True, "number_of_shards": 2, "number_of_replicas": 1}
+    assert index.ensure_index(shards=2, replicas=2) == "updated"  # a second node: replicas can change in place
+    assert fake.indices["chunks"].settings["index"]["number_of_replicas"] == 2
 
 
 @pytest.mark.parametrize(

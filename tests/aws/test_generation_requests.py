@@ -194,6 +194,30 @@ def test_a_tgi_endpoint_gets_one_prompt_and_the_generate_parameters_without_the_
     assert answer == "Below 55 psi [1]."
 
 
+def test_a_tgi_endpoint_answering_one_object_instead_of_a_list_is_read_too():
+    # TGI answers a list of generations; some containers (an LMI/DJL endpoint with the TGI schema) answer one object.
+    container = LLMContainer({"generated_text": " Below 55 psi [1].\n"})
+    generator = SageMakerLLMGenerator(container.client(), "generator", payload_format="tgi")
+    assert generator.generate(QUESTION, sources()) == "Below 55 psi [1]."
+
+
+@pytest.mark.parametrize(
+    ("payload_format", "reply"),
+    [
+        ("messages", {"error": "CUDA out of memory. " * 20}),  # a chat container's error, not a chat completion
+        ("tgi", {"error": "Input validation error: `inputs` must have less than 4096 tokens. " * 5}),
+    ],
+)
+def test_an_endpoint_answer_without_the_reply_quotes_its_first_200_characters(payload_format, reply):
+    generator = SageMakerLLMGenerator(LLMContainer(reply).client(), "generator", payload_format=payload_format)
+    with pytest.raises(ModelUnavailableError) as raised:
+        generator.generate(QUESTION, sources())
+    message = str(raised.value)
+    assert message.startswith("SageMaker endpoint generator answered {'error': ")
+    quoted = message.removeprefix("SageMaker endpoint generator answered ")
+    assert len(quoted) == 200 and str(reply).startswith(quoted)  # a long error is cut, not dumped whole
+
+
 def test_an_unknown_payload_format_is_refused_naming_it_and_the_choices():
     with pytest.raises(ValueError, match=re.escape("payload_format 'chat' is not one of ['messages', 'tgi']")):
         SageMakerLLMGenerator(boto3.client("sagemaker-runtime"), "generator", payload_format="chat")
