@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from ragline.adapters.local.extractive import ExtractiveAnswerer
+import pytest
+
+from ragline.adapters.local.extractive import HEADER_MAX_WORDS, MIN_SENTENCE_WORDS, ExtractiveAnswerer
 from ragline.model import Citation
 
 
@@ -60,9 +62,32 @@ def test_a_shortlist_can_be_embedded_and_ranked_by_meaning():
     assert embedder.batches == [["Hillcrest alarm?", *(s.text for s in sources)]]
 
 
-def test_only_the_shortlist_is_embedded():
+@pytest.mark.parametrize("embedded", [1, 2])
+def test_only_the_shortlist_is_embedded(embedded):
     embedder = MarkedEmbedder()
     many = [source(n, f"Sentence number {n} mentions the Hillcrest alarm of pump {n}.") for n in range(1, 5)]
-    ExtractiveAnswerer(embedder, max_sentences=1, embedded=2).generate("Hillcrest alarm?", many)
+    ExtractiveAnswerer(embedder, max_sentences=1, embedded=embedded).generate("Hillcrest alarm?", many)
     [batch] = embedder.batches
-    assert len(batch) == 3  # the question and two sentences, of four
+    assert len(batch) == 1 + embedded  # the question and as many sentences as asked, of four
+
+
+def test_a_sentence_of_the_fewest_words_that_count_is_quoted():
+    shortest = "Hillcrest pumps failed twice."
+    assert len(shortest.split()) == MIN_SENTENCE_WORDS
+    answer = ExtractiveAnswerer(NoEmbedder()).generate("Did the Hillcrest pumps fail?", [source(1, shortest)])
+    assert answer == "Hillcrest pumps failed twice. [1]"
+
+
+def test_a_table_row_with_no_titles_above_it_is_quoted_as_it_is():
+    rows = "Hillcrest pumps 2 55 61\nMillrace pumps 3 48 52"
+    answer = ExtractiveAnswerer(NoEmbedder(), max_sentences=1).generate("Hillcrest pumps?", [source(1, rows)])
+    assert answer == "Hillcrest pumps 2 55 61 [1]"
+
+
+def test_column_titles_as_long_as_titles_may_be_title_the_row_below_them():
+    titles = "Station pumps in service and alarm pressure psi"
+    assert len(titles.split()) == HEADER_MAX_WORDS
+    answer = ExtractiveAnswerer(NoEmbedder(), max_sentences=1).generate(
+        "Hillcrest alarm pressure?", [source(1, f"{titles}\nHillcrest 2 55")]
+    )
+    assert answer == f"{titles}: Hillcrest 2 55 [1]"
