@@ -125,3 +125,16 @@ def test_the_command_line_reads_a_day_only_as_yyyy_mm_dd():
     assert parse_filter_expressions(["date>=2024-01-01"]).date_from == date(2024, 1, 1)
     with pytest.raises(ValidationError, match="date_from\n  Input should be a valid date, written YYYY-MM-DD"):
         parse_filter_expressions(["date>=1704067200"])
+
+
+def test_true_or_text_for_a_number_is_refused_as_any_other_non_integer_is(client, engine):
+    """A client handling pydantic's refusal of a non-integer by its type handles these two the same way."""
+
+    def refusal_of(k: object) -> tuple[str, str]:
+        response = client.post("/query", json={"question": "what was revenue?", "k": k})
+        assert_error_shape(response, 400)
+        [detail] = response.json()["details"]
+        return detail["type"], detail["msg"]
+
+    assert refusal_of(True) == refusal_of("5") == refusal_of([5])
+    assert engine.asked == []
