@@ -87,3 +87,14 @@ def test_float32_is_read_from_storage_only_for_rows_that_can_be_in_the_top_k():
         read = (np.array(storage.read) // 3) - 1
         assert set(positions.tolist()) <= set(read.tolist())
         assert scores[read].min() >= kth - 4 * half_error_bound(query, 1.0)
+
+
+def test_every_row_from_the_first_to_the_last_is_found_by_its_own_vector_through_the_sign_pass(monkeypatch):
+    """A pool of 1%: a row whose signs were not written from its vector would fall out of it."""
+    monkeypatch.setattr(signs, "MIN_POOL", 20)
+    monkeypatch.setattr(signs, "OVERSAMPLE", 2)
+    vectors = _embeddings(np.random.default_rng(5), 2_000, offset=0.25)
+    matrix, _ = _matrix(vectors)
+    for row in (0, 1, 999, len(vectors) - 1):
+        positions, _ = matrix.top_k(vectors[row], 1)
+        assert positions.tolist() == [row]
