@@ -91,3 +91,10 @@ def test_column_titles_as_long_as_titles_may_be_title_the_row_below_them():
         "Hillcrest alarm pressure?", [source(1, f"{titles}\nHillcrest 2 55")]
     )
     assert answer == f"{titles}: Hillcrest 2 55 [1]"
+
+
+def test_titles_after_a_table_title_the_next_table_s_rows():
+    # Two tables on one page: the second's column titles follow the first's last row directly.
+    page = "Station pumps\nHillcrest 2 3\nAlarm pressure psi\nMillrace 48 52"
+    answer = ExtractiveAnswerer(NoEmbedder(), max_sentences=1).generate("Millrace alarm pressure?", [source(1, page)])
+    assert answer == "Alarm pressure psi: Millrace 48 52 [1]"
