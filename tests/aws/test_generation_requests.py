@@ -92,34 +92,31 @@ def _refusal(client, operation: str, error: tuple[str, str, int], call) -> Model
     return raised.value
 
 
-def test_a_refused_converse_call_names_the_model_the_error_code_and_bedrock_s_message():
+@pytest.mark.parametrize(
+    ("code", "message", "botocore_raises"),
+    [
+        (
+            "AccessDeniedException",
+            "You don't have access to the model with the specified model ID.",
+            "AccessDeniedException",
+        ),
+        # An expired credential is refused before the model is reached, with a code bedrock-runtime does not
+        # model: botocore raises a plain ClientError, so the code the operator needs ("refresh the
+        # credentials") is only in the response's Error, not in the exception's type.
+        ("ExpiredTokenException", "The security token included in the request is expired", "ClientError"),
+    ],
+    ids=["modelled", "not-modelled"],
+)
+def test_a_refused_converse_call_names_the_model_the_error_code_and_bedrock_s_message(code, message, botocore_raises):
     runtime = boto3.client("bedrock-runtime")
     raised = _refusal(
         runtime,
         "converse",
-        ("AccessDeniedException", "You don't have access to the model with the specified model ID.", 403),
+        (code, message, 403),
         lambda: BedrockConverseGenerator(runtime, MODEL).generate(QUESTION, sources()),
     )
-    assert str(raised) == (
-        f"Bedrock model {MODEL}: AccessDeniedException: You don't have access to the model with the specified model ID."
-    )
-
-
-def test_a_refusal_bedrock_does_not_model_still_names_its_own_error_code():
-    # An expired or unknown credential is refused before the model is reached, with a code outside
-    # bedrock-runtime's modelled errors: botocore raises a plain ClientError, so the code the operator
-    # needs ("refresh the credentials") is only in the response's Error, not in the exception's type.
-    runtime = boto3.client("bedrock-runtime")
-    raised = _refusal(
-        runtime,
-        "converse",
-        ("ExpiredTokenException", "The security token included in the request is expired", 403),
-        lambda: BedrockConverseGenerator(runtime, MODEL).generate(QUESTION, sources()),
-    )
-    assert type(raised.__cause__).__name__ == "ClientError"
-    assert str(raised) == (
-        f"Bedrock model {MODEL}: ExpiredTokenException: The security token included in the request is expired"
-    )
+    assert type(raised.__cause__).__name__ == botocore_raises
+    assert str(raised) == f"Bedrock model {MODEL}: {code}: {message}"
 
 
 def test_an_unreachable_bedrock_endpoint_names_the_model_and_the_connection_error():
