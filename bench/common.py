@@ -45,6 +45,32 @@ def run_main(main, argv: Sequence[str] | None = None) -> int:  # type: ignore[no
     return 0
 
 
+def chunking_overrides(spec: str | None) -> dict[str, object]:
+    """`--chunking contextual_header=false,overlap_tokens=0` as chunking settings, each value read as JSON.
+
+    For ablations: the benchmarks clear the caller's RAGLINE_* variables so that nothing unrecorded moves a
+    result; a setting under trial is passed here instead and recorded in the result row.
+    """
+    from ragline.config import ChunkingSettings
+
+    if not spec:
+        return {}
+    overrides: dict[str, object] = {}
+    for item in spec.split(","):
+        key, equals, raw = item.partition("=")
+        key = key.strip()
+        if not equals or key not in ChunkingSettings.model_fields:
+            raise ValueError(
+                f"--chunking {spec!r}: {item!r} is not key=value with a key of {sorted(ChunkingSettings.model_fields)}"
+            )
+        try:
+            overrides[key] = json.loads(raw)
+        except json.JSONDecodeError as bad:
+            raise ValueError(f"--chunking {spec!r}: the value of {key} is not JSON (true, false, a number)") from bad
+    ChunkingSettings(**overrides)  # refuses what the engine would refuse, before any work starts
+    return overrides
+
+
 # --- ranking metrics (the trec_eval definitions) -------------------------------------------------
 
 

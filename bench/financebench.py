@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from bench.common import data_dir, fmt, mean, run_main, write_result
+from bench.common import chunking_overrides, data_dir, fmt, mean, run_main, write_result
 from bench.scifact import CONVEX_CHOSEN_ON_TRAIN
 from ragline.bootstrap import Engine, build_engine
 from ragline.config import RetrievalSettings, SearchMode, Settings
@@ -335,6 +335,7 @@ def run_variant(
     langchain: bool,
     fusions: dict[str, dict[str, object]] | None = None,
     embedder=None,
+    chunking: dict[str, object] | None = None,
 ) -> dict[str, object]:
     """One variant (named: the files as they are; anonymized: random names, no metadata) through the engine
     in every mode and fusion, and through LangChain on the very same files when asked."""
@@ -345,7 +346,8 @@ def run_variant(
     elif variant != "named":
         raise ValueError(f"variant {variant!r}: expected named or anonymized")
     row: dict[str, object] = {"variant": variant}
-    engine = build_engine(bench_settings(scratch / f"data-{variant}", precision), embedder=embedder)
+    overrides = {"chunking": chunking} if chunking else {}
+    engine = build_engine(bench_settings(scratch / f"data-{variant}", precision, **overrides), embedder=embedder)
     try:
         engine.embedder.embed(["warm up the model session outside the timing"])
         row["ragline_ingest"] = ingest(engine, files)
@@ -399,6 +401,7 @@ def run_variants(
     record: bool = True,
     embedder=None,
     cache: bool = False,
+    chunking: dict[str, object] | None = None,
 ) -> dict[str, object]:
     """Every variant through the engine; LangChain (when asked) on the last variant only: PyPDFLoader and Chroma
     embed page text alone, never the file name or the metadata title, so its rankings are the same on both."""
@@ -406,6 +409,8 @@ def run_variants(
     wanted = {f.stem for f in files}
     questions = [q for q in load_questions() if q.doc_name in wanted]
     row: dict[str, object] = {"label": label, "precision": precision, "pdfs": [f.name for f in files]}
+    if chunking:
+        row["chunking"] = chunking
     if cache and embedder is None:
         from bench.embedding_cache import CachedEmbedder
         from bench.scifact import make_embedder
@@ -415,7 +420,7 @@ def run_variants(
         for variant in variants:
             row[variant] = run_variant(
                 files, questions, variant=variant, precision=precision, scratch=Path(scratch),
-                langchain=langchain and variant == variants[-1], embedder=embedder,
+                langchain=langchain and variant == variants[-1], embedder=embedder, chunking=chunking,
             )  # fmt: skip
             _print_variant(row[variant])
     if hasattr(embedder, "hits"):  # ingestion timings of a cached run are not throughput
@@ -523,6 +528,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--no-cache", action="store_true", help="with --variants: embed everything (fp32 runs read bench/out/cache)"
     )
+    parser.add_argument(
+        "--chunking", help="with --variants: chunking settings on trial, e.g. contextual_header=false,overlap_tokens=0"
+    )
     args = parser.parse_args(argv)
     if args.cards:
         result = card_accuracy(pdf_files(args.limit_files))
@@ -534,6 +542,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         run_variants(
             names=names, label=label, variants=args.variants.split(","), precision=args.precision,
             langchain=args.langchain, cache=args.precision == "fp32" and not args.no_cache,
+            chunking=chunking_overrides(args.chunking),
         )  # fmt: skip
     elif args.smoke:
         run(precision=args.precision, names=SMOKE_FILES, label="smoke")
