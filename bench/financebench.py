@@ -517,7 +517,7 @@ def _print(row: dict) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--precision", default="fp32", choices=["fp32", "int8"])
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "int8", "bf16"])
     parser.add_argument("--limit-files", type=int, default=None, help="the first N PDFs by file name")
     parser.add_argument("--compare", action="store_true", help="also the embedding floor and LangChain, same files")
     parser.add_argument("--smoke", action="store_true", help="two small PDFs, engine only")

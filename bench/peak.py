@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -76,19 +77,14 @@ def _matmul_model(precision: str, hidden: int, intermediate: int) -> bytes:
 
 def matmul_peak(precision: str, shape: dict[str, int], cores: int, repetitions: int = 5, calls: int = 200) -> float:
     """Operations per second of the model's largest product on every core at once, best of `repetitions`."""
-    import onnxruntime
-
     hidden, intermediate = shape["hidden"], shape["intermediate"]
-    model = _matmul_model(precision, hidden, intermediate)
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    sessions = [onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"]) for _ in range(cores)]
+    model = _matmul_model("int8" if precision == "int8" else "fp32", hidden, intermediate)
+    sessions = [_session(model, precision) for _ in range(cores)]
     rng = np.random.default_rng(1)
-    if precision == "fp32":
-        data = rng.standard_normal((ROWS, hidden)).astype(np.float32)
-    else:
+    if precision == "int8":
         data = rng.integers(0, 256, (ROWS, hidden), dtype=np.uint8)
+    else:
+        data = rng.standard_normal((ROWS, hidden)).astype(np.float32)
 
     def work(session) -> None:  # type: ignore[no-untyped-def]
         for _ in range(calls):
@@ -102,6 +98,25 @@ def matmul_peak(precision: str, shape: dict[str, int], cores: int, repetitions: 
             list(pool.map(work, sessions))
             best = min(best, time.perf_counter() - started)
     return 2.0 * ROWS * hidden * intermediate * calls * cores / best
+
+
+def _session(model: bytes, precision: str):  # type: ignore[no-untyped-def]
+    """One single-threaded runner of the product, as the embedder runs the model at this precision."""
+    if precision == "bf16":  # the embedder's own OpenVINO runner, reading the fp32 product from a file
+        from ragline.adapters.local.embedding import _OpenVinoBf16Session
+
+        with tempfile.NamedTemporaryFile(suffix=".onnx", delete=False) as handle:
+            handle.write(model)
+        try:
+            return _OpenVinoBf16Session(Path(handle.name))
+        finally:
+            os.unlink(handle.name)
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    return onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
 def floor(token_counts: Sequence[int], pages: int, precision: str, peak: float, shape: dict[str, int]) -> dict:
@@ -121,10 +136,15 @@ def floor(token_counts: Sequence[int], pages: int, precision: str, peak: float, 
 def main(argv: Sequence[str] | None = None) -> None:
     from bench.common import write_result
     from ragline.adapters.local.embedding import packaged_model_dir
+    from ragline.errors import ConfigurationError
 
     shape = model_shape(packaged_model_dir())
     cores = len(os.sched_getaffinity(0))
     peaks = {precision: matmul_peak(precision, shape, cores) for precision in ("fp32", "int8")}
+    try:
+        peaks["bf16"] = matmul_peak("bf16", shape, cores)
+    except ConfigurationError as unsupported:  # a CPU without bfloat16 instructions: say so, measure the rest
+        print(f"bf16 not measured: {unsupported}")
     row = {
         "cores": cores,
         "load": round(os.getloadavg()[0], 2),

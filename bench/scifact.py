@@ -489,7 +489,7 @@ def run(
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--precision", default="fp32", help="comma-separated: fp32,int8")
+    parser.add_argument("--precision", default="fp32", help="comma-separated: fp32,int8,bf16")
     parser.add_argument("--levers", action="store_true", help="tune fusion/BM25 levers on train, report test")
     parser.add_argument("--rrf-k", type=int, default=None)
     parser.add_argument("--candidates", type=int, default=None)

@@ -247,7 +247,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     source.add_argument("--files", type=Path, nargs="+", help="these PDFs instead of FinanceBench's")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--pipelines", default=",".join(PIPELINES), help="comma-separated, from " + ",".join(PIPELINES))
-    parser.add_argument("--precision", default="fp32", choices=["fp32", "int8"])
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "int8", "bf16"])
     parser.add_argument("--max-other-cores", type=float, default=MAX_OTHER_CORES)
     args = parser.parse_args(argv)
     pipelines = [name.strip() for name in args.pipelines.split(",") if name.strip()]

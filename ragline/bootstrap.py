@@ -57,8 +57,25 @@ def _local_embedder(settings: Settings) -> Embedder:
         embedding.model_dir or packaged_model_dir(),
         embedding.onnx_cache_dir,
         threads=embedding.threads,
-        precision=embedding.precision,
+        precision=_local_precision(settings),
     )
+
+
+def _local_precision(settings: Settings) -> str:
+    """The local model's precision: the setting's, or for `auto` the one the local index already holds, else the
+    machine's best (`resolve_precision`). Asked of the index file, so that an index keeps working on any machine
+    without a word of configuration: one made at bf16 is searched at bf16 (refused by name on a CPU without it)."""
+    from ragline.adapters.local.embedding import AUTO, resolve_precision
+
+    precision = settings.embedding.precision
+    if precision != AUTO:
+        return precision
+    held = None
+    if settings.index.backend == "sqlite":
+        from ragline.adapters.local.index.sqlite import SqliteIndex
+
+        held = SqliteIndex.held_model(settings.index_path)
+    return resolve_precision(AUTO, held_model=held, model_dir=settings.embedding.model_dir)
 
 
 def _openai_generator(settings: Settings, _: Callable[[], Embedder]) -> Generator:
@@ -256,7 +273,7 @@ class Services:
         if "embedder" not in self.__dict__ and self.settings.embedding.backend == "local":
             from ragline.adapters.local.embedding import local_model_name
 
-            return local_model_name(self.settings.embedding.precision, self.settings.embedding.model_dir)
+            return local_model_name(_local_precision(self.settings), self.settings.embedding.model_dir)
         return self.embedder.model_name
 
     @cached_property

@@ -42,10 +42,12 @@ class EmbeddingSettings(BaseModel):
         description="Where the ONNX export of the model is kept (made once by `ragline model prepare`); "
         "a model of one's own (model_dir) needs a folder of its own.",
     )
-    precision: Literal["fp32", "int8"] = Field(
+    precision: Literal["fp32", "bf16", "int8", "auto"] = Field(
         default="fp32",
-        description="int8 embeds ~1.3x faster (cosine ~0.99 to fp32, each text's vector independent of the others); "
-        "an index holds one of the two. Quality and speed: bench/RESULTS.md, section 3.2.",
+        description="bf16: run by OpenVINO where the CPU has bfloat16 instructions (AVX512_BF16, AMX), ~1.4x faster, "
+        "vectors within cosine 1e-4 of fp32's; int8: ~1.3x faster, within ~1e-2; auto: the precision the local index "
+        "already holds, else bf16 where the CPU has it, else fp32. An index holds one precision. Quality and speed: "
+        "bench/RESULTS.md, sections 3.2 and 3.5.",
     )
     batch_size: int = Field(
         default=32, ge=1, le=512, description="Texts per request to a remote model; the local model runs each alone."

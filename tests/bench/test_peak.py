@@ -33,7 +33,7 @@ def test_attention_grows_with_the_square_of_the_text():
     assert operations_per_text(10, shape) == 10 * linear + 2 * 10 * 10 * 2 * 2
 
 
-@pytest.mark.parametrize("precision", ["fp32", "int8"])
-def test_a_peak_is_measured_in_both_precisions(precision):
+@pytest.mark.parametrize("precision", ["fp32", "int8", "bf16"])
+def test_a_peak_is_measured_in_each_precision(precision):
     peak = matmul_peak(precision, {"layers": 1, "hidden": 64, "intermediate": 128}, cores=1, repetitions=1, calls=2)
     assert peak > 1e6

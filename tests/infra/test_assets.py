@@ -22,7 +22,7 @@ from packaging.utils import canonicalize_name
 
 from stacks import assets
 
-LOCAL_ONLY = ("pypdfium2", "httpx", "onnxruntime", "scipy", "simsimd", "typer", "rich", "fastapi", "torch")
+LOCAL_ONLY = ("pypdfium2", "httpx", "onnxruntime", "openvino", "scipy", "simsimd", "typer", "rich", "fastapi", "torch")
 
 
 def _names(lines: list[str]) -> set[str]:

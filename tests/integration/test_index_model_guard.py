@@ -130,3 +130,59 @@ def test_an_engine_switched_to_int8_refuses_to_add_to_or_search_the_fp32_index(t
     again = build_engine(Settings(data_dir=tmp_path / "data", embedding={"precision": "fp32"}))
     assert again.index.count() == chunks
     again.close()
+
+
+BF16 = f"{FP32}:bf16"
+AUTO = {"precision": "auto"}
+
+
+@pytest.mark.parametrize("machine_has_bf16", [True, False])
+def test_auto_keeps_an_existing_index_and_gives_a_new_one_the_machines_best(tmp_path, monkeypatch, machine_has_bf16):
+    """`embedding.precision = "auto"`: an index made at fp32 keeps working on a machine with bfloat16 instructions
+    without a word of configuration, and one made at bf16 keeps its precision on a machine without them (embedding
+    at bf16 is then refused by name, not emulated); a new index takes the machine's best."""
+    from ragline.adapters.local import embedding
+
+    for variable in [name for name in os.environ if name.startswith("RAGLINE_")]:
+        monkeypatch.delenv(variable)
+    monkeypatch.setattr(embedding, "cpu_has_bf16", lambda: machine_has_bf16)
+    for held in (FP32, INT8, BF16):
+        data = tmp_path / held.rpartition("/")[2].replace(":", "-")
+        _written(Settings(data_dir=data).index_path, held)
+        assert build_engine(Settings(data_dir=data, embedding=AUTO)).services.embedding_model() == held
+    fresh = build_engine(Settings(data_dir=tmp_path / "fresh", embedding=AUTO))
+    assert fresh.services.embedding_model() == (BF16 if machine_has_bf16 else FP32)
+    explicit = build_engine(Settings(data_dir=tmp_path / "fresh", embedding={"precision": "int8"}))
+    assert explicit.services.embedding_model() == INT8
+
+
+def test_an_engine_on_auto_searches_the_fp32_index_it_finds(tmp_path, monkeypatch):
+    for variable in [name for name in os.environ if name.startswith("RAGLINE_")]:
+        monkeypatch.delenv(variable)
+    pdf = tmp_path / "docs" / DEMO_PDFS[0].name
+    pdf.parent.mkdir()
+    shutil.copy(DEMO_PDFS[0], pdf)
+    fp32 = build_engine(Settings(data_dir=tmp_path / "data", embedding={"precision": "fp32"}))
+    assert fp32.ingest([pdf]).chunks > 0
+    expected = [citation.chunk_id for citation in fp32.search("What did Northwind earn?").citations]
+    fp32.close()
+    default = build_engine(Settings(data_dir=tmp_path / "data", embedding=AUTO))
+    assert [citation.chunk_id for citation in default.search("What did Northwind earn?").citations] == expected
+    assert default.embedder.model_name == FP32
+    default.close()
+
+
+def test_reading_the_held_model_changes_nothing_and_creates_nothing(tmp_path):
+    missing = tmp_path / "none" / "index.sqlite3"
+    assert SqliteIndex.held_model(missing) is None
+    assert not missing.parent.exists()
+    path = tmp_path / "index.sqlite3"
+    SqliteIndex(path, dimension=DIMENSION, model=INT8).close()  # empty: the first write decides
+    assert SqliteIndex.held_model(path) is None
+    _written(path, INT8)
+    before = path.read_bytes()
+    assert SqliteIndex.held_model(path) == INT8
+    assert path.read_bytes() == before
+    legacy = tmp_path / "legacy.sqlite3"
+    _written(legacy, None)
+    assert SqliteIndex.held_model(legacy) == UNRECORDED_MODEL

@@ -92,11 +92,15 @@ def test_the_engine_records_the_own_models_name_in_its_index(tmp_path, monkeypat
     for variable in [name for name in os.environ if name.startswith("RAGLINE_")]:
         monkeypatch.delenv(variable)
     mine = own_model(tmp_path / "my-encoder", "fine-tuned on pumps")
-    packaged = build_engine(Settings(data_dir=tmp_path / "data"))
+    # fp32 named: the default (auto) would follow the machine, and the names below with it.
+    packaged = build_engine(Settings(data_dir=tmp_path / "data", embedding={"precision": "fp32"}))
     packaged.index.replace_document("/docs/birds.pdf", "b" * 64, [])  # the first to write: the index is its
     packaged.close()
     engine = build_engine(
-        Settings(data_dir=tmp_path / "data", embedding={"model_dir": mine, "onnx_cache_dir": tmp_path / "onnx"})
+        Settings(
+            data_dir=tmp_path / "data",
+            embedding={"model_dir": mine, "onnx_cache_dir": tmp_path / "onnx", "precision": "fp32"},
+        )
     )
     with pytest.raises(ConfigurationError) as refused:
         engine.index.replace_document("/docs/pumps.pdf", "p" * 64, [])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -22,7 +23,9 @@ from ragline.tokens import WINDOW_MARGIN, WordPieceTokenCounter
 log = logging.getLogger(__name__)
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-PRECISIONS = frozenset({"fp32", "int8"})
+PRECISIONS = frozenset({"fp32", "int8", "bf16"})
+#: The setting's default: a precision chosen for the machine and the index (see `resolve_precision`).
+AUTO = "auto"
 
 
 # Beside an ONNX export: the name of the model it was exported from.
@@ -39,6 +42,32 @@ def local_model_name(precision: str, model_dir: Path | None = None) -> str:
     """
     base = MODEL_NAME if model_dir is None or _is_packaged(model_dir) else _own_model_name(model_dir)
     return _at_precision(base, precision)
+
+
+def resolve_precision(precision: str, *, held_model: str | None = None, model_dir: Path | None = None) -> str:
+    """The precision `precision` stands for: itself, or for `auto`, in this order:
+    - the precision of this model's vectors the index already holds (`held_model`), so that an index keeps
+      working whatever the machine and whatever the default was when it was made;
+    - bf16 where the CPU has bfloat16 instructions: as good as fp32 and faster (bench/RESULTS.md, section 3.5);
+    - fp32.
+    """
+    if precision != AUTO:
+        return precision
+    base = local_model_name("fp32", model_dir)
+    for held_precision in PRECISIONS:
+        if held_model is not None and held_model == _at_precision(base, held_precision):
+            return held_precision
+    return "bf16" if cpu_has_bf16() else "fp32"
+
+
+@functools.cache
+def cpu_has_bf16() -> bool:
+    """Whether OpenVINO finds bfloat16 instructions (AVX512_BF16, AMX) on this machine's CPU."""
+    try:
+        import openvino
+    except ImportError:
+        return False
+    return "BF16" in openvino.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
 
 
 def _at_precision(model: str, precision: str) -> str:
@@ -91,8 +120,10 @@ class MiniLMOnnxEmbedder:
     """
 
     def __init__(self, model_dir: Path, onnx_dir: Path, *, threads: int = 0, precision: str = "fp32") -> None:
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision {precision!r} is not one of {sorted(PRECISIONS)}")
+        """`precision`: fp32, int8, bf16; `auto` as `resolve_precision` says, for an index that holds no vectors."""
+        if precision not in PRECISIONS | {AUTO}:
+            raise ValueError(f"precision {precision!r} is not one of {sorted(PRECISIONS | {AUTO})}")
+        precision = resolve_precision(precision, model_dir=model_dir)
         if threads < 0:
             raise ValueError(f"threads must be 0 (one per core) or more, not {threads}")
         self._model_dir = model_dir
@@ -186,6 +217,8 @@ class MiniLMOnnxEmbedder:
         return self._idle_sessions.get()
 
     def _new_session(self):  # type: ignore[no-untyped-def]
+        if self._precision == "bf16":
+            return _OpenVinoBf16Session(self._model_file)
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
@@ -214,6 +247,49 @@ class MiniLMOnnxEmbedder:
             int8_file = self._onnx_dir / INT8_FILE_NAME
             return int8_file if int8_file.is_file() else quantize_to_int8(onnx_file)
         return onnx_file
+
+
+class _OpenVinoBf16Session:
+    """The fp32 export run by OpenVINO in bfloat16, on one thread: onnxruntime has no bfloat16 kernels for CPUs.
+
+    Matrix products take bfloat16 inputs and accumulate in float32 (the CPU's AVX512_BF16 or AMX instructions);
+    the output is float32. Only `Core.read_model` and `compile_model` are used: OpenVINO's telemetry lives in
+    its model converter (`ovc`), which is never imported.
+    """
+
+    def __init__(self, model_file: Path) -> None:
+        try:
+            import openvino
+        except ImportError as missing:
+            raise ModelUnavailableError(
+                f"embedding.precision bf16 runs on OpenVINO, which is not installed ({missing}): pip install -e ."
+            ) from missing
+        core = openvino.Core()
+        capabilities = core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+        if "BF16" not in capabilities:  # the same test as cpu_has_bf16, whose answer is cached
+            # Without the instructions OpenVINO would emulate bfloat16, slower than fp32: refuse instead.
+            raise ConfigurationError(
+                f"embedding.precision bf16 needs a CPU with bfloat16 instructions (AVX512_BF16 or AMX); this one "
+                f"offers {sorted(capabilities)}: set embedding.precision to fp32 or int8"
+            )
+        # No pinning: OpenVINO pins each compiled model's thread to a core of its choosing, and every session chose
+        # the same one, so that two sessions shared one core while the other idled (measured: 1.0 core busy).
+        compiled = core.compile_model(
+            str(model_file),
+            "CPU",
+            {
+                "INFERENCE_PRECISION_HINT": "bf16",
+                "INFERENCE_NUM_THREADS": 1,
+                "NUM_STREAMS": 1,
+                "ENABLE_CPU_PINNING": False,
+            },
+        )
+        self._request = compiled.create_infer_request()
+
+    def run(self, _output_names: None, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """onnxruntime's `InferenceSession.run`, as the embedder calls it. The outputs are copies
+        (share_outputs=False): the request is handed to another text as soon as this one is done."""
+        return list(self._request.infer(feeds, share_outputs=False).values())
 
 
 def _available_cores() -> int:

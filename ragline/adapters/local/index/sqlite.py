@@ -20,6 +20,7 @@ a batch delivered twice once.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sqlite3
@@ -201,6 +202,22 @@ class SqliteIndex:
             self._insert_terms(connection, [rowid for rowid, _ in missing], counts)
             connection.execute(f"DROP TABLE {_LEGACY_FTS_TABLE}")
             self._chunks_changed(connection)
+
+    @staticmethod
+    def held_model(path: Path) -> str | None:
+        """The model whose vectors the index at `path` holds, read without creating or changing anything;
+        None where there is no index yet, or an empty one (the first write will decide)."""
+        if not path.is_file():
+            return None
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as connection:
+            try:
+                row = connection.execute("SELECT value FROM index_facts WHERE name = 'embedding_model'").fetchone()
+                if row:
+                    return row[0]
+                holds_chunks = connection.execute("SELECT 1 FROM chunks LIMIT 1").fetchone() is not None
+            except sqlite3.OperationalError:  # a file made before the table existed, or not an index at all
+                return None
+        return UNRECORDED_MODEL if holds_chunks else None
 
     def _check_model(self, connection: sqlite3.Connection, *, record: bool) -> None:
         """Refuse to write or search with another model than the one whose vectors the index holds: cosine between
