@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bench.peak import matmul_peak, model_shape, operations_per_text
-from ragline.adapters.local.embedding import packaged_model_dir
+from ragline.adapters.local.embedding import cpu_has_bf16, packaged_model_dir
 from ragline.adapters.local.onnx_export import ONNX_FILE_NAME
 from ragline.config import Settings
 
@@ -33,7 +33,16 @@ def test_attention_grows_with_the_square_of_the_text():
     assert operations_per_text(10, shape) == 10 * linear + 2 * 10 * 10 * 2 * 2
 
 
-@pytest.mark.parametrize("precision", ["fp32", "int8", "bf16"])
+@pytest.mark.parametrize(
+    "precision",
+    [
+        "fp32",
+        "int8",
+        pytest.param(
+            "bf16", marks=pytest.mark.skipif(not cpu_has_bf16(), reason="the CPU has no bfloat16 instructions")
+        ),
+    ],
+)
 def test_a_peak_is_measured_in_each_precision(precision):
     peak = matmul_peak(precision, {"layers": 1, "hidden": 64, "intermediate": 128}, cores=1, repetitions=1, calls=2)
     assert peak > 1e6

@@ -186,3 +186,10 @@ def test_reading_the_held_model_changes_nothing_and_creates_nothing(tmp_path):
     legacy = tmp_path / "legacy.sqlite3"
     _written(legacy, None)
     assert SqliteIndex.held_model(legacy) == UNRECORDED_MODEL
+    older = tmp_path / "older.sqlite3"  # from before the table of facts existed
+    _written(older, None)
+    connection = sqlite3.connect(older)
+    connection.execute("DROP TABLE index_facts")
+    connection.commit()
+    connection.close()
+    assert SqliteIndex.held_model(older) == UNRECORDED_MODEL

@@ -210,13 +210,13 @@ class SqliteIndex:
         if not path.is_file():
             return None
         with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as connection:
-            try:
+            tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if "index_facts" in tables:
                 row = connection.execute("SELECT value FROM index_facts WHERE name = 'embedding_model'").fetchone()
                 if row:
                     return row[0]
-                holds_chunks = connection.execute("SELECT 1 FROM chunks LIMIT 1").fetchone() is not None
-            except sqlite3.OperationalError:  # a file made before the table existed, or not an index at all
-                return None
+            # No model recorded: chunks written before models were recorded are fp32 MiniLM's, as _check_model says.
+            holds_chunks = "chunks" in tables and connection.execute("SELECT 1 FROM chunks LIMIT 1").fetchone()
         return UNRECORDED_MODEL if holds_chunks else None
 
     def _check_model(self, connection: sqlite3.Connection, *, record: bool) -> None:
