@@ -14,11 +14,14 @@ stops holding content with no copy left drops its chunks.
 Each file's outcome is decided first, as a list of writes (`ragline.writes`), then applied:
 in one transaction by a store that has one (the local SQLite store), else port by port.
 
-Files are ingested one at a time, in order, but the next file is read, extracted and chunked
-on a second thread while this one is embedded: the embedder keeps every core busy, and
-extraction and chunking (a tenth of ingestion's time, on one core) no longer wait their turn.
-Nothing is decided ahead: whether the next file is already indexed is asked again at its
-turn, after this file's writes, so a copy of this file is still recorded as a duplicate.
+Files are ingested one at a time, in order, in a pipeline of three threads: the next file is
+read, extracted and chunked on a preparing thread while this one is embedded, and this file's
+writes are applied on a writing thread while the next one is embedded. The embedder keeps
+every core busy; extraction, chunking and the stores' writes (each on one core) no longer wait
+their turn. Nothing is decided ahead: a file's outcome (already indexed, a duplicate, its
+writes) is decided at its turn, after the writes of every file before it are applied, so a copy
+of the file before it is still recorded as a duplicate. Only the embedding runs before that,
+since it needs nothing from the stores, and it is not run for a copy of a file this batch wrote.
 """
 
 from __future__ import annotations
@@ -32,13 +35,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 from ragline.cards import with_card
 from ragline.chunking import Chunker
 from ragline.errors import ConfigurationError, DocumentError
 from ragline.model import Chunk, Document, DocumentState, DocumentStatus, EmbeddedChunk, content_hash
-from ragline.ports import ArchiveSink, Embedder, Extractor, Index, Registry
+from ragline.ports import ArchiveSink, Embedder, Extractor, Index, Registry, Vector
 from ragline.records import EmbeddingRecord, RecordKind, archived_vector
 from ragline.writes import Archive, DropChunks, Forget, MoveChunks, PutChunks, Record, Write, apply_in_order
 
@@ -229,6 +232,29 @@ class Plan:
 
 
 StageSeconds = dict[str, float]
+_T = TypeVar("_T")
+
+
+@dataclass
+class _Writing:
+    """A file's writes being applied on the writing thread, and when its turn began."""
+
+    source: str
+    write: Future[DocumentStatus]
+    started: float
+
+
+@dataclass
+class _Batch:
+    """What the turns of one `ingest` call share."""
+
+    tags: tuple[str, ...]
+    stages: StageSeconds
+    preparer: ThreadPoolExecutor  # extracts and chunks, one file at a time: pdfium is not thread-safe
+    writer: ThreadPoolExecutor  # applies one file's writes at a time, in the files' order
+    finished: Callable[[IngestOutcome], None]  # each file's outcome, in the files' order
+    pending: _Writing | None = None
+    written: set[str] = field(default_factory=set)  # content hashes this batch decided to write
 
 
 @contextmanager
@@ -310,38 +336,45 @@ class IngestService:
         if sync:
             for status in self._prune_missing([path for path in paths if path.is_dir()]):
                 report.outcomes.append(IngestOutcome(status, 0.0))
-        # One thread prepares the next file while this one is embedded (the module's docstring says why).
+        # One thread prepares the next file and one writes the last while this one is embedded (the module's
+        # docstring says why).
         preparer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-prepare")
-        tagged, stages = tuple(tags), report.stage_seconds
+        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-write")
+
+        def finished(outcome: IngestOutcome) -> None:
+            report.outcomes.append(outcome)
+            if on_progress:
+                on_progress(Progress(outcome.status.source, outcome.status.page_count, outcome.status.state))
+
+        batch = _Batch(tuple(tags), report.stage_seconds, preparer, writer, finished)
         try:
             upcoming = iter(files)
-            turn = self._read(next(upcoming, None), tagged, stages, preparer)
+            turn = self._read(next(upcoming, None), batch)
             while turn is not None:
-                following = self._read(next(upcoming, None), tagged, stages, preparer)
-                outcome = self._ingest_turn(turn, tagged, stages, preparer)
-                report.outcomes.append(outcome)
-                if on_progress:
-                    on_progress(Progress(outcome.status.source, outcome.status.page_count, outcome.status.state))
+                following = self._read(next(upcoming, None), batch)
+                self._ingest_turn(turn, batch)
                 turn = following
+            self._settle(batch)
         finally:
-            # A batch stopped by a configuration error (or Ctrl-C) leaves no preparation running behind it.
+            # A batch stopped by a configuration error (or Ctrl-C) leaves no preparation running behind it, and a
+            # write already begun is finished: its transaction commits or rolls back whole, never half.
             preparer.shutdown(wait=True, cancel_futures=True)
+            writer.shutdown(wait=True)
         return report
 
     def discover(self, paths: Sequence[Path]) -> list[Path]:
         """The files `ingest` would read under these paths."""
         return discover_files(paths, self._extractor.supports).files
 
-    def _read(
-        self, file: Path | None, tags: tuple[str, ...], stages: StageSeconds, preparer: ThreadPoolExecutor | None
-    ) -> _Turn | None:
-        """Read `file` and start preparing it on `preparer`, unless it is already indexed as it stands."""
+    def _read(self, file: Path | None, batch: _Batch, *, prepare: bool = True) -> _Turn | None:
+        """Read `file` and start preparing it, unless it is already indexed as it stands or is a copy of a file
+        this batch wrote (its turn will most likely find it a duplicate)."""
         if file is None:
             return None
         source = _source_of(file)
         started = time.perf_counter()
         try:
-            with _timed(stages, "read"):
+            with _timed(batch.stages, "read"):
                 version = _version(file)
                 data = file.read_bytes()
         except OSError as error:
@@ -349,31 +382,65 @@ class IngestService:
         turn = _Turn(file, source, time.perf_counter() - started, version=version, data=data)
         turn.document_id = content_hash(data)
         # An unchanged file is the common case of a second run: it costs a hash, not an extraction.
-        if preparer is not None and data and self._known(source, turn.document_id) is None:
-            turn.preparing = preparer.submit(self._prepare, source, data, tags, stages)
+        if prepare and data and turn.document_id not in batch.written and self._known(source, turn.document_id) is None:
+            turn.preparing = batch.preparer.submit(self._prepare, source, data, batch.tags, batch.stages)
         return turn
 
-    def _ingest_turn(
-        self, turn: _Turn, tags: tuple[str, ...], stages: StageSeconds, preparer: ThreadPoolExecutor
-    ) -> IngestOutcome:
+    def _ingest_turn(self, turn: _Turn, batch: _Batch) -> None:
+        """Decide this file's outcome once the file before it is written, and start writing it."""
+        started = time.perf_counter() - turn.read_seconds
+        embedding = self._embed_ahead(turn, batch)
+        self._settle(batch)
         if turn.version is not None and _changed_since_read(turn):
             # Removed or rewritten while the file before it was ingested: what it holds now counts, as if
             # it had not been read ahead.
             if turn.preparing is not None:
                 turn.preparing.cancel()
-            turn = self._read(turn.file, tags, stages, preparer=None)  # type: ignore[assignment]
+            turn, embedding = self._read(turn.file, batch, prepare=False), None  # type: ignore[assignment]
         if turn.unreadable is not None:
-            return IngestOutcome(_failed(turn.source, turn.unreadable), 0.0)
-        started = time.perf_counter()
-        data, prepared = turn.data or b"", turn.preparing
-        status = self._recorded(
+            batch.finished(IngestOutcome(_failed(turn.source, turn.unreadable), 0.0))
+            return
+        data, document_id = turn.data or b"", turn.document_id
+        decided = self._status_of(
             turn.source,
             lambda: self._ingest_document(
-                turn.source, data, tags, stages, prepared=prepared, preparer=preparer, document_id=turn.document_id
+                turn.source,
+                data,
+                batch.tags,
+                batch.stages,
+                prepared=turn.preparing,
+                preparer=batch.preparer,
+                document_id=document_id,
+                embedding=embedding,
             ),
-            stages=stages,
         )
-        return IngestOutcome(status, turn.read_seconds + time.perf_counter() - started)
+        if isinstance(decided, DocumentStatus):  # failed before any write of its own, and recorded so
+            batch.finished(IngestOutcome(decided, time.perf_counter() - started))
+            return
+        batch.written.add(document_id or "")
+        batch.pending = _Writing(turn.source, batch.writer.submit(self._applied, decided, batch.stages), started)
+
+    def _embed_ahead(self, turn: _Turn, batch: _Batch) -> Future[Sequence[Vector]] | None:
+        """The file's vectors (or why they could not be made), embedded while the file before it is written.
+
+        Not for a file that was not prepared ahead, nor for a copy of a file this batch wrote: its turn will
+        most likely decide it is a duplicate, and the model's time would be spent in vain.
+        """
+        if turn.preparing is None or turn.document_id in batch.written:
+            return None
+        embedding: Future[Sequence[Vector]] = Future()
+        try:
+            embedding.set_result(self._embedded(turn.preparing.result(), batch.stages))
+        except Exception as error:  # raised at the file's turn, if its turn needs the vectors at all
+            embedding.set_exception(error)
+        return embedding
+
+    def _settle(self, batch: _Batch) -> None:
+        """Wait for the write in progress, and report its file's outcome (a failed write is recorded as such)."""
+        writing, batch.pending = batch.pending, None
+        if writing is not None:
+            status = self._status_of(writing.source, writing.write.result)
+            batch.finished(IngestOutcome(status, time.perf_counter() - writing.started))
 
     def ingest_document(
         self, source: str, data: bytes, *, tags: tuple[str, ...] = (), stages: StageSeconds | None = None
@@ -383,28 +450,31 @@ class IngestService:
         return self._recorded(source, lambda: self._ingest_document(source, data, tags, stages), stages=stages)
 
     def _recorded(
-        self,
-        source: str,
-        decide: Callable[[], Plan],
-        *,
-        stages: StageSeconds | None = None,
+        self, source: str, decide: Callable[[], Plan], *, stages: StageSeconds | None = None
     ) -> DocumentStatus:
+        """Decide a file's plan and apply it, now; a failure is recorded as the file's status."""
+        return self._status_of(source, lambda: self._applied(decide(), {} if stages is None else stages))
+
+    def _applied(self, plan: Plan, stages: StageSeconds) -> DocumentStatus:
+        # The "index" stage: chunks, registry row and archive records written in one commit.
+        with _timed(stages, "index"):
+            self._apply(plan.writes)
+        return plan.status
+
+    def _status_of(self, source: str, step: Callable[[], _T]) -> _T | DocumentStatus:
+        """What `step` returns, or, when it fails for this document, the failure recorded as its status."""
         try:
-            plan = decide()
-            # The "index" stage: chunks, registry row and archive records written in one commit.
-            with _timed({} if stages is None else stages, "index"):
-                self._apply(plan.writes)
-            status = plan.status
+            outcome: _T | DocumentStatus = step()
         except ConfigurationError:
             raise  # not this document's fault: every other one would fail the same way
         except DocumentError as error:
-            status = self.record_failure(source, error.reason, document_id=getattr(error, "document_id", None))
+            outcome = self.record_failure(source, error.reason, document_id=getattr(error, "document_id", None))
         except Exception as error:  # one bad document must not stop the batch; its reason is kept
             log.exception("unexpected failure while ingesting %s", source)
-            status = self.record_failure(source, f"unexpected {type(error).__name__}: {error}")
-        if status.state is DocumentState.FAILED:
-            log.warning("failed to ingest %s: %s", source, status.reason)
-        return status
+            outcome = self.record_failure(source, f"unexpected {type(error).__name__}: {error}")
+        if isinstance(outcome, DocumentStatus) and outcome.state is DocumentState.FAILED:
+            log.warning("failed to ingest %s: %s", source, outcome.reason)
+        return outcome
 
     def record_failure(self, source: str, reason: str, *, document_id: str | None = None) -> DocumentStatus:
         """Record that `source` failed for `reason`, also outside an ingestion (e.g. a Textract job that failed).
@@ -468,9 +538,11 @@ class IngestService:
         prepared: Future[Prepared] | None = None,
         preparer: ThreadPoolExecutor | None = None,
         document_id: str | None = None,
+        embedding: Future[Sequence[Vector]] | None = None,
     ) -> Plan:
         """The file's plan. `prepared`: its preparation, if it was started ahead of its turn; `preparer`: the
-        batch's preparing thread, if any; `document_id`: the hash of `data`, if it was taken already."""
+        batch's preparing thread, if any; `document_id`: the hash of `data`, if it was taken already;
+        `embedding`: the vectors of `prepared`'s chunks, if they were made ahead of its turn."""
         if not data:
             raise DocumentError(source, "the file is empty (0 bytes)")
         if known := self._known(source, document_id or content_hash(data)):
@@ -482,9 +554,9 @@ class IngestService:
             # which may be extracting the next file: pdfium is not thread-safe, so only that thread extracts.
             prepared = preparer.submit(self._prepare, source, data, tags, stages)
         # A failure while preparing (an unreadable PDF) is raised here, at the file's turn, and recorded as its own.
-        return self._indexing(
-            prepared.result() if prepared is not None else self._prepare(source, data, tags, stages), stages
-        )
+        preparation = prepared.result() if prepared is not None else self._prepare(source, data, tags, stages)
+        vectors = embedding.result() if embedding is not None else self._embedded(preparation, stages)
+        return self._indexing(preparation, vectors)
 
     def _prepare(self, source: str, data: bytes, tags: tuple[str, ...], stages: StageSeconds) -> Prepared:
         """Extract and chunk: needs neither the stores nor the model, so it may run on another thread."""
@@ -499,15 +571,21 @@ class IngestService:
             raise DocumentError(source, _no_text_reason(document))
         return Prepared(document, chunks)
 
-    def _indexing(self, prepared: Prepared, stages: StageSeconds) -> Plan:
-        document, chunks = prepared.document, prepared.chunks
-        source = document.source
+    def _embedded(self, prepared: Prepared, stages: StageSeconds) -> Sequence[Vector]:
+        """The vectors of the prepared chunks: needs the model, not the stores."""
+        chunks = prepared.chunks
         with _timed(stages, "embed"):
             vectors = self._embedder.embed([chunk.embedding_text for chunk in chunks])
         if len(vectors) != len(chunks):  # a model service's fault, said as such rather than as zip's ValueError
             raise DocumentError(
-                source, f"the embedding model answered {len(vectors)} vectors for {len(chunks)} chunks; nothing indexed"
+                prepared.document.source,
+                f"the embedding model answered {len(vectors)} vectors for {len(chunks)} chunks; nothing indexed",
             )
+        return vectors
+
+    def _indexing(self, prepared: Prepared, vectors: Sequence[Vector]) -> Plan:
+        document, chunks = prepared.document, prepared.chunks
+        source = document.source
         embedded = tuple(EmbeddedChunk(chunk, vector) for chunk, vector in zip(chunks, vectors, strict=True))
         indexed = DocumentStatus(
             source=source,

@@ -1,5 +1,6 @@
-"""The next file is read, extracted and chunked while this one is embedded (issue 15), and that changes
-nothing a user can see: which files are indexed, as what, and how a batch stops.
+"""The next file is read, extracted and chunked while this one is embedded, and this file is written while
+the next one is embedded (issue 15), and that changes nothing a user can see: which files are indexed, as
+what, in which order they are reported, and how a batch stops.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import pytest
 from ragline.errors import ConfigurationError
 from ragline.filters import SearchFilter
 from ragline.model import DocumentState, content_hash
+from ragline.writes import PutChunks
 from tests.integration.test_ingest_outcomes import _by_name as _states
 from tests.integration.test_ingest_outcomes import _note
 
@@ -197,3 +199,127 @@ def test_a_file_rewritten_before_its_turn_keeps_the_batch_s_tags(fast_engine, tm
     hits = fast_engine.index.keyword_search("gate valve spring", k=10, where=SearchFilter(tags=("operations",)))
     assert [chunk.source.rsplit("/", 1)[-1] for chunk, _ in hits] == ["b-valves.md"]
     assert hits[0][0].tags == ("operations",)
+
+
+# --- this file written while the next one is embedded ------------------------------------------------
+
+
+class _EmbedderNoting:
+    """The test embedder, noting the texts of every call and telling when a text with `word` is embedded."""
+
+    def __init__(self, embedder, word: str = "") -> None:
+        self._embedder, self._word = embedder, word
+        self.tokens = embedder.tokens
+        self.model_name, self.dimension = embedder.model_name, embedder.dimension
+        self.calls: list[list[str]] = []
+        self.embedding_the_word = threading.Event()
+
+    def embed(self, texts):
+        self.calls.append(list(texts))
+        if self._word and any(self._word in text for text in texts):
+            self.embedding_the_word.set()
+        return self._embedder.embed(texts)
+
+
+def _writes_of(writes, name: str) -> bool:
+    return any(isinstance(write, PutChunks) and write.source.endswith(name) for write in writes)
+
+
+def test_this_file_is_written_while_the_next_one_is_embedded(fast_engine, tmp_path, monkeypatch):
+    _note(tmp_path, "a-pumps.md", "pump")
+    _note(tmp_path, "b-valves.md", "valve")
+    embedder = _EmbedderNoting(fast_engine.services.embedder, word="valve")
+    fast_engine.services.embedder = embedder
+    index, write = fast_engine.services.index, fast_engine.services.index.apply
+    overlapped: list[bool] = []
+
+    def write_waiting_for_the_next_embedding(writes, archive):
+        if _writes_of(writes, "a-pumps.md"):
+            overlapped.append(embedder.embedding_the_word.wait(WAIT_SECONDS))
+        return write(writes, archive)
+
+    monkeypatch.setattr(index, "apply", write_waiting_for_the_next_embedding)
+    states = _states(fast_engine.ingest([tmp_path]))
+
+    assert overlapped == [True]  # the second file was embedded while the first one's write was under way
+    assert [states[name].state for name in ("a-pumps.md", "b-valves.md")] == [DocumentState.INDEXED] * 2
+
+
+def test_each_file_is_reported_in_order_and_searchable_when_reported(fast_engine, tmp_path):
+    for name in ("a-pumps.md", "b-valves.md", "c-tanks.md", "d-pipes.md"):
+        _note(tmp_path, name, name[2:-3])
+    reported: list[tuple[str, int]] = []
+
+    def note_what_is_searchable(progress) -> None:
+        reported.append((progress.source.rsplit("/", 1)[-1], fast_engine.index.count(progress.source)))
+
+    report = fast_engine.ingest([tmp_path], on_progress=note_what_is_searchable)
+
+    assert [name for name, _ in reported] == ["a-pumps.md", "b-valves.md", "c-tanks.md", "d-pipes.md"]
+    assert all(chunks > 0 for _, chunks in reported)  # a file is reported once its write is done, not before
+    assert [outcome.status.source.rsplit("/", 1)[-1] for outcome in report.outcomes] == [n for n, _ in reported]
+
+
+def test_a_copy_of_a_file_this_batch_wrote_is_not_embedded_and_not_extracted_once_known(fast_engine, tmp_path):
+    _note(tmp_path, "a-pumps.md", "pump")
+    _note(tmp_path, "b-valves.md", "valve")
+    _note(tmp_path, "c-pumps-copy.md", "pump")  # read while a's write may still be under way
+    _note(tmp_path, "d-tanks.md", "tank")
+    _note(tmp_path, "e-tanks-copy.md", "tank")  # read before d's outcome is decided
+    extractor = _WatchedExtractor(fast_engine.services.extractor)
+    embedder = _EmbedderNoting(fast_engine.services.embedder)
+    fast_engine.services.extractor, fast_engine.services.embedder = extractor, embedder
+
+    states = _states(fast_engine.ingest([tmp_path]))
+
+    assert {name: status.state for name, status in states.items()} == {
+        "a-pumps.md": DocumentState.INDEXED,
+        "b-valves.md": DocumentState.INDEXED,
+        "c-pumps-copy.md": DocumentState.DUPLICATE,
+        "d-tanks.md": DocumentState.INDEXED,
+        "e-tanks-copy.md": DocumentState.DUPLICATE,
+    }
+    assert len(embedder.calls) == 3  # a's, b's and d's chunks, nothing for the copies
+    assert "c-pumps-copy.md" not in extractor.extracted  # a's content was decided when c was read
+
+
+def test_a_write_that_fails_is_that_file_s_failure_and_the_next_file_is_still_indexed(
+    fast_engine, tmp_path, monkeypatch
+):
+    _note(tmp_path, "a-pumps.md", "pump")
+    _note(tmp_path, "b-valves.md", "valve")
+    index, write = fast_engine.services.index, fast_engine.services.index.apply
+
+    def write_failing_for_a(writes, archive):
+        if _writes_of(writes, "a-pumps.md"):
+            raise OSError("disk I/O error")
+        return write(writes, archive)
+
+    monkeypatch.setattr(index, "apply", write_failing_for_a)
+    report = fast_engine.ingest([tmp_path])
+    states = _states(report)
+
+    assert [outcome.status.source.rsplit("/", 1)[-1] for outcome in report.outcomes] == ["a-pumps.md", "b-valves.md"]
+    assert states["a-pumps.md"].state is DocumentState.FAILED and "disk I/O error" in states["a-pumps.md"].reason
+    assert fast_engine.registry.get(states["a-pumps.md"].source).state is DocumentState.FAILED  # recorded too
+    assert states["b-valves.md"].state is DocumentState.INDEXED
+
+
+def test_a_write_stopped_by_a_configuration_error_stops_the_batch_with_no_thread_left(
+    fast_engine, tmp_path, monkeypatch
+):
+    for name in ("a-pumps.md", "b-valves.md", "c-tanks.md"):
+        _note(tmp_path, name, name[2:-3])
+    index, write = fast_engine.services.index, fast_engine.services.index.apply
+
+    def write_misconfigured_for_a(writes, archive):
+        if _writes_of(writes, "a-pumps.md"):
+            raise ConfigurationError("the index was built with another embedding model")
+        return write(writes, archive)
+
+    monkeypatch.setattr(index, "apply", write_misconfigured_for_a)
+    with pytest.raises(ConfigurationError, match="another embedding model"):
+        fast_engine.ingest([tmp_path])
+
+    assert not [thread.name for thread in threading.enumerate() if thread.name.startswith("ingest-")]
+    assert fast_engine.registry.all() == []  # neither a's write nor any after it
