@@ -70,8 +70,8 @@ class Skipped:
 @dataclass
 class IngestReport:
     outcomes: list[IngestOutcome] = field(default_factory=list)
-    # Seconds in each stage over the batch. "extract", "card" and "chunk" run on the preparing thread while the
-    # file before is embedded, so the stages add up to more than the batch's wall time.
+    # Seconds in each stage over the batch. "extract", "card" and "chunk" run on the preparing thread and "index" on
+    # the writing thread while another file is embedded, so the stages add up to more than the batch's wall time.
     stage_seconds: dict[str, float] = field(default_factory=dict)
     skipped: list[Skipped] = field(default_factory=list)
 
