@@ -225,6 +225,18 @@ def _writes_of(writes, name: str) -> bool:
     return any(isinstance(write, PutChunks) and write.source.endswith(name) for write in writes)
 
 
+def _fail_the_write_of(engine, monkeypatch, name: str, error: Exception) -> None:
+    """Make the store's write of the file `name` raise `error`; every other write goes through."""
+    index, write = engine.services.index, engine.services.index.apply
+
+    def failing(writes, archive):
+        if _writes_of(writes, name):
+            raise error
+        return write(writes, archive)
+
+    monkeypatch.setattr(index, "apply", failing)
+
+
 def test_this_file_is_written_while_the_next_one_is_embedded(fast_engine, tmp_path, monkeypatch):
     _note(tmp_path, "a-pumps.md", "pump")
     _note(tmp_path, "b-valves.md", "valve")
@@ -288,14 +300,7 @@ def test_a_write_that_fails_is_that_file_s_failure_and_the_next_file_is_still_in
 ):
     _note(tmp_path, "a-pumps.md", "pump")
     _note(tmp_path, "b-valves.md", "valve")
-    index, write = fast_engine.services.index, fast_engine.services.index.apply
-
-    def write_failing_for_a(writes, archive):
-        if _writes_of(writes, "a-pumps.md"):
-            raise OSError("disk I/O error")
-        return write(writes, archive)
-
-    monkeypatch.setattr(index, "apply", write_failing_for_a)
+    _fail_the_write_of(fast_engine, monkeypatch, "a-pumps.md", OSError("disk I/O error"))
     report = fast_engine.ingest([tmp_path])
     states = _states(report)
 
@@ -310,14 +315,9 @@ def test_a_write_stopped_by_a_configuration_error_stops_the_batch_with_no_thread
 ):
     for name in ("a-pumps.md", "b-valves.md", "c-tanks.md"):
         _note(tmp_path, name, name[2:-3])
-    index, write = fast_engine.services.index, fast_engine.services.index.apply
-
-    def write_misconfigured_for_a(writes, archive):
-        if _writes_of(writes, "a-pumps.md"):
-            raise ConfigurationError("the index was built with another embedding model")
-        return write(writes, archive)
-
-    monkeypatch.setattr(index, "apply", write_misconfigured_for_a)
+    _fail_the_write_of(
+        fast_engine, monkeypatch, "a-pumps.md", ConfigurationError("the index was built with another embedding model")
+    )
     with pytest.raises(ConfigurationError, match="another embedding model"):
         fast_engine.ingest([tmp_path])
 
