@@ -442,19 +442,6 @@ class IngestService:
             status = self._status_of(writing.source, writing.write.result)
             batch.finished(IngestOutcome(status, time.perf_counter() - writing.started))
 
-    def ingest_document(
-        self, source: str, data: bytes, *, tags: tuple[str, ...] = (), stages: StageSeconds | None = None
-    ) -> DocumentStatus:
-        """Ingest one document's bytes; never raises for a bad document, returns its status."""
-        stages = {} if stages is None else stages
-        return self._recorded(source, lambda: self._ingest_document(source, data, tags, stages), stages=stages)
-
-    def _recorded(
-        self, source: str, decide: Callable[[], Plan], *, stages: StageSeconds | None = None
-    ) -> DocumentStatus:
-        """Decide a file's plan and apply it, now; a failure is recorded as the file's status."""
-        return self._status_of(source, lambda: self._applied(decide(), {} if stages is None else stages))
-
     def _applied(self, plan: Plan, stages: StageSeconds) -> DocumentStatus:
         # The "index" stage: chunks, registry row and archive records written in one commit.
         with _timed(stages, "index"):
