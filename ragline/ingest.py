@@ -400,24 +400,11 @@ class IngestService:
         if turn.unreadable is not None:
             batch.finished(IngestOutcome(_failed(turn.source, turn.unreadable), 0.0))
             return
-        data, document_id = turn.data or b"", turn.document_id
-        decided = self._status_of(
-            turn.source,
-            lambda: self._ingest_document(
-                turn.source,
-                data,
-                batch.tags,
-                batch.stages,
-                prepared=turn.preparing,
-                preparer=batch.preparer,
-                document_id=document_id,
-                embedding=embedding,
-            ),
-        )
+        decided = self._status_of(turn.source, lambda: self._ingest_document(turn, batch, embedding))
         if isinstance(decided, DocumentStatus):  # failed before any write of its own, and recorded so
             batch.finished(IngestOutcome(decided, time.perf_counter() - started))
             return
-        batch.written.add(document_id or "")
+        batch.written.add(turn.document_id or "")
         batch.pending = _Writing(turn.source, batch.writer.submit(self._applied, decided, batch.stages), started)
 
     def _embed_ahead(self, turn: _Turn, batch: _Batch) -> Future[Sequence[Vector]] | None:
@@ -515,34 +502,22 @@ class IngestService:
 
     # --- deciding a file's writes ---------------------------------------------------------
 
-    def _ingest_document(
-        self,
-        source: str,
-        data: bytes,
-        tags: tuple[str, ...],
-        stages: StageSeconds,
-        *,
-        prepared: Future[Prepared] | None = None,
-        preparer: ThreadPoolExecutor | None = None,
-        document_id: str | None = None,
-        embedding: Future[Sequence[Vector]] | None = None,
-    ) -> Plan:
-        """The file's plan. `prepared`: its preparation, if it was started ahead of its turn; `preparer`: the
-        batch's preparing thread, if any; `document_id`: the hash of `data`, if it was taken already;
-        `embedding`: the vectors of `prepared`'s chunks, if they were made ahead of its turn."""
+    def _ingest_document(self, turn: _Turn, batch: _Batch, embedding: Future[Sequence[Vector]] | None) -> Plan:
+        """The plan of a file read at `turn`, decided at its turn. `embedding`: the vectors of its prepared chunks,
+        if they were made ahead of its turn."""
+        source, data = turn.source, turn.data or b""
         if not data:
             raise DocumentError(source, "the file is empty (0 bytes)")
-        if known := self._known(source, document_id or content_hash(data)):
-            if prepared is not None:
-                prepared.cancel()  # prepared in vain: a file before it in this batch had the same bytes
+        if known := self._known(source, turn.document_id):  # type: ignore[arg-type]  # set for every file read
+            if turn.preparing is not None:
+                turn.preparing.cancel()  # prepared in vain: a file before it in this batch had the same bytes
             return known
-        if prepared is None and preparer is not None:
-            # Not prepared ahead (read again, or taken for indexed when read): still on the preparing thread,
-            # which may be extracting the next file: pdfium is not thread-safe, so only that thread extracts.
-            prepared = preparer.submit(self._prepare, source, data, tags, stages)
+        # Not prepared ahead (read again, or taken for indexed when read): still on the preparing thread, which
+        # may be extracting the next file: pdfium is not thread-safe, so only that thread extracts.
+        prepared = turn.preparing or batch.preparer.submit(self._prepare, source, data, batch.tags, batch.stages)
         # A failure while preparing (an unreadable PDF) is raised here, at the file's turn, and recorded as its own.
-        preparation = prepared.result() if prepared is not None else self._prepare(source, data, tags, stages)
-        vectors = embedding.result() if embedding is not None else self._embedded(preparation, stages)
+        preparation = prepared.result()
+        vectors = embedding.result() if embedding is not None else self._embedded(preparation, batch.stages)
         return self._indexing(preparation, vectors)
 
     def _prepare(self, source: str, data: bytes, tags: tuple[str, ...], stages: StageSeconds) -> Prepared:
