@@ -200,9 +200,10 @@ def test_when_the_index_cannot_be_read_the_failure_is_still_recorded_and_logged(
 
 def test_a_failed_update_keeps_what_the_status_said_of_the_previous_version(fast_engine, tmp_path):
     path = pdf_factory.write_filing_pdf(tmp_path, "harbour.pdf", HARBOUR_COVER, ("Net revenue rose in the quarter.",))
+    fast_engine.services.extractor = _ScanningExtractor(fast_engine.services.extractor)
     before = _by_name(fast_engine.ingest([path]))["harbour.pdf"]
     assert before.state is DocumentState.INDEXED
-    assert before.page_count == 2 and before.card is not None
+    assert (before.page_count, before.scanned_pages) == (3, (3,)) and before.card is not None
     path.write_bytes(b"%PDF-1.7\ngarbage")
     after = _by_name(fast_engine.ingest([path]))["harbour.pdf"]
     assert after.state is DocumentState.FAILED
@@ -239,6 +240,41 @@ def test_a_duplicate_is_stamped_with_the_time_it_was_found(fast_engine, tmp_path
     duplicate = _by_name(fast_engine.ingest([tmp_path]))["pumps_copy.md"]
     assert (duplicate.state, duplicate.updated_at) == (DocumentState.DUPLICATE, "2026-01-05T08:00:00+00:00")
     assert fast_engine.registry.get(duplicate.source).updated_at == "2026-01-05T08:00:00+00:00"
+
+
+def test_a_failed_file_is_stamped_with_the_time_it_failed(fast_engine, tmp_path, monkeypatch):
+    (tmp_path / "pumps.md").write_bytes(b"")
+    monkeypatch.setattr("ragline.ingest._now", lambda: "2026-03-02T09:15:00+00:00")
+    failed = _by_name(fast_engine.ingest([tmp_path]))["pumps.md"]
+    assert (failed.state, failed.updated_at) == (DocumentState.FAILED, "2026-03-02T09:15:00+00:00")
+    assert fast_engine.registry.get(failed.source).updated_at == "2026-03-02T09:15:00+00:00"
+
+
+def test_a_copy_that_takes_over_the_content_takes_over_what_its_holder_s_status_said(fast_engine, tmp_path):
+    fast_engine.services.extractor = _ScanningExtractor(fast_engine.services.extractor)
+    path = pdf_factory.write_filing_pdf(tmp_path, "harbour.pdf", HARBOUR_COVER, ("Net revenue rose in the quarter.",))
+    copy = tmp_path / "harbour_copy.pdf"
+    copy.write_bytes(path.read_bytes())
+    holder = _by_name(fast_engine.ingest([tmp_path]))["harbour.pdf"]
+    assert (holder.page_count, holder.scanned_pages) == (3, (3,)) and holder.card is not None
+    fast_engine.delete(holder.source)
+    taken = fast_engine.registry.get(copy.resolve().as_posix())
+    assert (taken.state, taken.chunk_count) == (DocumentState.INDEXED, holder.chunk_count)
+    assert (taken.page_count, taken.scanned_pages, taken.card) == (holder.page_count, holder.scanned_pages, holder.card)
+
+
+def test_the_other_copies_name_the_copy_that_took_over_from_the_time_it_did(fast_engine, tmp_path, monkeypatch):
+    holder = _note(tmp_path, "pumps.md", "pump")
+    for name in ("pumps_copy.md", "pumps_copy2.md"):
+        (tmp_path / name).write_bytes((tmp_path / "pumps.md").read_bytes())
+    monkeypatch.setattr("ragline.ingest._now", lambda: "2026-01-05T08:00:00+00:00")
+    fast_engine.ingest([tmp_path])
+    monkeypatch.setattr("ragline.ingest._now", lambda: "2026-02-09T17:30:00+00:00")
+    fast_engine.delete(holder)
+    heir = (tmp_path / "pumps_copy.md").resolve().as_posix()
+    other = fast_engine.registry.get((tmp_path / "pumps_copy2.md").resolve().as_posix())
+    assert (other.state, other.reason) == (DocumentState.DUPLICATE, f"same content as {heir}, which is indexed")
+    assert other.updated_at == "2026-02-09T17:30:00+00:00"
 
 
 def test_a_failed_file_is_logged_as_a_warning_with_its_source_and_reason(fast_engine, tmp_path, caplog):
@@ -314,6 +350,67 @@ def test_without_a_shared_transaction_an_archive_failure_names_the_content_left_
         assert status.document_id == content_hash((tmp_path / "pumps.md").read_bytes())
     finally:
         fast_engine.services.registry.close()
+
+
+def test_without_a_shared_transaction_a_failure_after_a_change_claims_nothing_of_the_old_version(fast_engine, tmp_path):
+    from ragline.adapters.local.registry import SqliteRegistry
+
+    fast_engine.services.registry = SqliteRegistry(tmp_path / "own-registry.sqlite3")
+    folder = tmp_path / "filings"
+    folder.mkdir()
+    path = pdf_factory.write_filing_pdf(folder, "harbour.pdf", HARBOUR_COVER, ("Net revenue rose in the quarter.",))
+    try:
+        before = _by_name(fast_engine.ingest([path]))["harbour.pdf"]
+        assert before.page_count == 2 and before.card is not None
+        pdf_factory.write_filing_pdf(folder, "harbour.pdf", HARBOUR_COVER, ("The quay is inspected every spring.",))
+        fast_engine.services.archive = _UnwritableArchive()
+        # The new version's chunks are in, the old version's are gone: the row must not describe the old one.
+        after = _by_name(fast_engine.ingest([path]))["harbour.pdf"]
+        assert after.state is DocumentState.FAILED
+        assert after.document_id == content_hash(path.read_bytes()) != before.document_id
+        assert (after.page_count, after.scanned_pages, after.card) == (0, (), None)
+    finally:
+        fast_engine.services.registry.close()
+
+
+class _RegistryFailingOnce:
+    """A registry whose first write is lost (a full disk that is then cleared)."""
+
+    def __init__(self, registry) -> None:
+        self._registry, self.failed = registry, False
+
+    def __getattr__(self, name: str):
+        return getattr(self._registry, name)
+
+    def record(self, status) -> None:
+        if not self.failed:
+            self.failed = True
+            raise OSError("disk I/O error")
+        self._registry.record(status)
+
+
+def test_without_a_shared_transaction_a_new_file_whose_row_was_lost_is_recorded_with_its_chunks_and_the_batch_goes_on(
+    fast_engine, tmp_path
+):
+    from ragline.adapters.local.registry import SqliteRegistry
+
+    pumps = _note(tmp_path, "pumps.md", "pump")
+    _note(tmp_path, "valves.md", "valve")
+    own = SqliteRegistry(tmp_path / "own-registry.sqlite3")
+    fast_engine.services.registry = _RegistryFailingOnce(own)
+    try:
+        states = _by_name(fast_engine.ingest([tmp_path]))
+        held = fast_engine.index.count(pumps)
+        assert held > 0  # written before the row, as on AWS
+        assert states["pumps.md"].state is DocumentState.FAILED
+        assert states["pumps.md"].reason == (
+            f"unexpected OSError: disk I/O error; {held} chunks of this source remain searchable"
+        )
+        assert own.get(pumps).chunk_count == held
+        assert states["valves.md"].state is DocumentState.INDEXED
+        assert _by_name(fast_engine.ingest([tmp_path]))["pumps.md"].state is DocumentState.INDEXED  # run again: mended
+    finally:
+        own.close()
 
 
 class _ShortEmbedder(HashingEmbedder):
