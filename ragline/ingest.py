@@ -190,13 +190,6 @@ def _failed(source: str, reason: str, **fields: object) -> DocumentStatus:
     return DocumentStatus(source=source, state=DocumentState.FAILED, reason=reason, updated_at=_now(), **fields)  # type: ignore[arg-type]
 
 
-def _holds_chunks(status: DocumentStatus | None) -> bool:
-    """Whether this row's content is in the index under its source (a failed update keeps the old one)."""
-    if status is None or not status.document_id:
-        return False
-    return status.state in HOLDING or (status.state is DocumentState.FAILED and status.chunk_count > 0)
-
-
 def _copy_of(holder: str) -> str:
     return f"same content as {holder}, which is indexed"
 
@@ -618,7 +611,7 @@ class IngestService:
         are about to replace them, so the source is never left with none).
         """
         heirs = []
-        if _holds_chunks(previous):
+        if previous is not None and previous.holds_chunks:
             copies = self._registry.sources_of(previous.document_id)  # type: ignore[union-attr, arg-type]
             heirs = [row for row in copies if row.source != source and row.state is DocumentState.DUPLICATE]
         if not heirs:

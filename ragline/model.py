@@ -135,6 +135,16 @@ class DocumentStatus:
     updated_at: str | None = None
     card: DocumentCard | None = None
 
+    @property
+    def holds_chunks(self) -> bool:
+        """Whether the content this row names is in the index under its source: indexed, unchanged, or a failed
+        update that left the previous version's chunks searchable (a failed row counts chunks only then)."""
+        if not self.document_id:
+            return False
+        if self.state is DocumentState.FAILED:
+            return self.chunk_count > 0
+        return self.state in (DocumentState.INDEXED, DocumentState.UNCHANGED)
+
 
 @dataclass(frozen=True)
 class Hit:

@@ -77,10 +77,8 @@ class DynamoDbRegistry:
         return from_item(response["Item"]) if "Item" in response else None
 
     def find_by_document_id(self, document_id: str) -> DocumentStatus | None:
-        """An indexed source holding this content, if any (the first by source, as locally)."""
-        matches = [
-            status for status in self._items_with_document_id(document_id) if status.state.value in _INDEXED_STATES
-        ]
+        """A source holding this content in the index, if any (the first by source, as locally)."""
+        matches = [status for status in self._items_with_document_id(document_id) if status.holds_chunks]
         return min(matches, key=lambda status: status.source, default=None)
 
     def sources_of(self, document_id: str) -> list[DocumentStatus]:

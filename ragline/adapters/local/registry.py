@@ -79,7 +79,7 @@ class SqliteRegistry:
 
     def find_by_document_id(self, document_id: str) -> DocumentStatus | None:
         with self._lock:
-            # A failed update that kept its previous chunks still holds that content.
+            # `DocumentStatus.holds_chunks` in SQL: a failed update that kept its previous chunks still holds them.
             row = self._connection.execute(
                 f"SELECT {_COLUMNS} FROM documents WHERE document_id = ? "
                 "AND (state IN (?, ?) OR (state = ? AND chunk_count > 0)) ORDER BY source LIMIT 1",
