@@ -34,7 +34,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Protocol, TypeVar, runtime_checkable
 
 from ragline.cards import with_card
@@ -632,10 +632,12 @@ class IngestService:
 
     def _prune_missing(self, folders: Sequence[Path]) -> list[DocumentStatus]:
         """Sources registered under a synced folder whose file is gone: their chunks go too."""
-        roots = [_source_of(folder).rstrip("/") + "/" for folder in folders]
+        # Path containment, not string prefixes: syncing 'reports' must not touch 'reports-archive'.
+        roots = [PurePosixPath(_source_of(folder)) for folder in folders]
         pruned = []
         for status in self._registry.all():
-            if any(status.source.startswith(root) for root in roots) and not os.path.exists(status.source):
+            inside = any(PurePosixPath(status.source).is_relative_to(root) for root in roots)
+            if inside and not os.path.exists(status.source):
                 removed = self.delete(status.source)
                 pruned.append(
                     DocumentStatus(
