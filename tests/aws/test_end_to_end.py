@@ -331,3 +331,71 @@ def test_an_s3_notification_is_refused_as_malformed_and_acknowledged(stack, caps
     assert emitted(capsys.readouterr().out, "DocumentsFailed") == [1.0]
     assert "a message failed for good" in caplog.text and "not an S3 event delivered by EventBridge" in caplog.text
     assert stack.waiting("ingest") == 0
+
+
+# --- copies: the same bytes under several keys ------------------------------------------------------------------
+
+COPY_B, COPY_C = "reports/copy-b.pdf", "reports/copy-c.pdf"  # both sort after KEY, B before C
+
+
+def give_up_a_new_version(stack, textract, endpoint, tmp_path, key: str) -> None:
+    """New content under `key` whose page windows fail on every delivery until the version is given up."""
+    upload(stack, textract, tmp_path, key=key, pages=2)
+    assert run(ingest_start, stack, "ingest") == {"batchItemFailures": []}
+    endpoint.errors = ["ThrottlingException"] * 100  # more than every retry of every delivery
+    assert run(index_document, stack, "completion") == {"batchItemFailures": []}
+    for _ in range(MAX_RECEIVE_COUNT):
+        assert len(run(index_document, stack, "window")["batchItemFailures"]) == 1
+    endpoint.errors = []
+
+
+@pytest.fixture
+def copy_whose_new_version_failed(stack, opensearch, textract, endpoint, indexed, tmp_path):
+    """KEY holds the content; B and C were copies of it; B then got new content that failed to index."""
+    data = indexed.path.read_bytes()
+    for key in (COPY_B, COPY_C):
+        stack.s3.put_object(Bucket=stack.ingest_bucket, Key=key, Body=data)
+    assert run(ingest_start, stack, "ingest") == {"batchItemFailures": []}
+    registry = runtime.services().registry
+    for key in (COPY_B, COPY_C):
+        copy = registry.get(f"s3://ragline-ingest/{key}")
+        assert (copy.state, copy.reason) == (DocumentState.DUPLICATE, f"same content as {SOURCE}, which is indexed")
+    assert textract.requests[-1]["DocumentLocation"]["S3Object"]["Name"] == KEY  # copies are not extracted
+    give_up_a_new_version(stack, textract, endpoint, tmp_path, COPY_B)
+    failed = registry.get(f"s3://ragline-ingest/{COPY_B}")
+    assert (failed.state, failed.chunk_count) == (DocumentState.FAILED, 0)
+    assert chunk_count(opensearch, f"s3://ragline-ingest/{COPY_B}") == 0
+    return content_hash(data)
+
+
+def test_deleting_a_copy_whose_new_version_failed_leaves_the_other_copies_as_they_were(
+    stack, opensearch, copy_whose_new_version_failed
+):
+    held = chunk_count(opensearch, SOURCE)
+    stack.s3.delete_object(Bucket=stack.ingest_bucket, Key=COPY_B)
+    assert run(delete_document, stack, "delete") == {"batchItemFailures": []}
+    registry = runtime.services().registry
+    assert registry.get(f"s3://ragline-ingest/{COPY_B}") is None
+    assert registry.get(SOURCE).state is DocumentState.INDEXED and chunk_count(opensearch, SOURCE) == held
+    assert registry.get(f"s3://ragline-ingest/{COPY_C}").state is DocumentState.DUPLICATE
+
+
+def test_deleting_the_holder_hands_its_chunks_to_a_copy_not_to_a_key_whose_new_version_failed(
+    stack, opensearch, indexed, copy_whose_new_version_failed
+):
+    held = chunk_count(opensearch, SOURCE)
+    stack.s3.delete_object(Bucket=stack.ingest_bucket, Key=KEY)
+    assert run(delete_document, stack, "delete") == {"batchItemFailures": []}
+    registry = runtime.services().registry
+    heir = f"s3://ragline-ingest/{COPY_C}"
+    taken = registry.get(heir)
+    assert (taken.state, taken.document_id, taken.chunk_count) == (
+        DocumentState.INDEXED,
+        copy_whose_new_version_failed,
+        held,
+    )
+    assert chunk_count(opensearch, heir) == held and chunk_count(opensearch, SOURCE) == 0
+    assert registry.get(f"s3://ragline-ingest/{COPY_B}").state is DocumentState.FAILED
+    status, body = ask(stack, indexed.sentences[2][4], mode="hybrid", k=3)
+    assert status == 200, body
+    assert body["grounded"] and {source["source"] for source in body["sources"]} == {heir}
