@@ -233,6 +233,22 @@ def test_a_copy_takes_over_a_one_chunk_document_whose_holder_failed_then_went(fa
     assert [chunk.source for chunk, _ in hits] == [copy.resolve().as_posix()]
 
 
+def test_a_holder_restored_after_a_failed_update_is_indexed_again_and_its_copy_stays_a_copy(fast_engine, tmp_path):
+    holder = _note(tmp_path, "pumps.md", "pump")
+    original = (tmp_path / "pumps.md").read_bytes()
+    copy = tmp_path / "pumps_copy.md"
+    copy.write_bytes(original)
+    fast_engine.ingest([tmp_path])
+    (tmp_path / "pumps.md").write_bytes(b"")
+    assert _by_name(fast_engine.ingest([tmp_path / "pumps.md"]))["pumps.md"].state is DocumentState.FAILED
+    (tmp_path / "pumps.md").write_bytes(original)  # the same content as before the failed update
+    restored = _by_name(fast_engine.ingest([tmp_path / "pumps.md"]))["pumps.md"]
+    assert (restored.state, restored.reason) == (DocumentState.INDEXED, None)
+    assert fast_engine.registry.get(copy.resolve().as_posix()).state is DocumentState.DUPLICATE
+    hits = fast_engine.index.keyword_search("pump checked every quarter", k=5)
+    assert [chunk.source for chunk, _ in hits] == [holder]  # once, under the holder
+
+
 def test_a_duplicate_is_stamped_with_the_time_it_was_found(fast_engine, tmp_path, monkeypatch):
     _note(tmp_path, "pumps.md", "pump")
     (tmp_path / "pumps_copy.md").write_bytes((tmp_path / "pumps.md").read_bytes())
