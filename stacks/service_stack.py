@@ -62,7 +62,7 @@ class RaglineServiceStack(Stack):
 
         layer = DependenciesLayer(self, "Dependencies")
         functions = FunctionSettings(
-            layer=layer.layer, log_key=key, log_retention=retention, vpc=vpc, security_groups=[search.clients]
+            layer=layer.layer, key=key, log_retention=retention, vpc=vpc, security_groups=[search.clients]
         )
         archive = EmbeddingArchive(
             self, "Archive", bucket=buckets.archive, data_key=data_key, stream_key=key, log_retention=retention

@@ -75,7 +75,7 @@ class DependenciesLayer(Construct):
 class FunctionSettings:
     """What every ragline function of a stack shares."""
 
-    log_key: kms.IKey
+    key: kms.IKey  # the stack's key: it encrypts each function's log group and its environment variables
     log_retention: logs.RetentionDays
     vpc: ec2.IVpc
     security_groups: Sequence[ec2.ISecurityGroup]
@@ -96,11 +96,11 @@ class RaglineFunction(Construct):
         memory_size: int = 1024,
     ) -> None:
         super().__init__(scope, construct_id)
-        log_key, log_retention, vpc = settings.log_key, settings.log_retention, settings.vpc
+        key, log_retention, vpc = settings.key, settings.log_retention, settings.vpc
         self.log_group = logs.LogGroup(
             self,
             "Logs",
-            encryption_key=log_key,
+            encryption_key=key,
             retention=log_retention,
             removal_policy=RemovalPolicy.DESTROY,
         )
@@ -133,6 +133,10 @@ class RaglineFunction(Construct):
             # Service name and metric namespace are set in the runtime's code (ragline.entrypoints.lambdas.
             # runtime); Powertools logs at INFO by default. The environment holds only what differs per function.
             environment=dict(environment),
+            # Lambda grants the execution role the use of the key for the environment when the function is
+            # created or updated (the deploying role needs kms:CreateGrant, which the key policy's account
+            # statement delegates to IAM), so the role itself gets no kms permission.
+            environment_encryption=key,
         )
         nag.acknowledge(
             self.role,

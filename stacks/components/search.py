@@ -63,7 +63,7 @@ class SearchDomain(Construct):
             function_dir="index_bootstrap",
             description="Creates/updates the ragline OpenSearch index and its security role mappings",
             settings=FunctionSettings(
-                layer=layer, log_key=key, log_retention=log_retention, vpc=vpc, security_groups=[self.clients]
+                layer=layer, key=key, log_retention=log_retention, vpc=vpc, security_groups=[self.clients]
             ),
             environment={},  # endpoint added below, once the domain exists
             timeout=Duration.minutes(5),

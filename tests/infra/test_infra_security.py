@@ -161,6 +161,9 @@ def test_tables_streams_queues_topics_logs_and_file_system_are_encrypted(synthes
         assert resources, kind
         for logical_id, (_, resource) in resources.items():
             assert resource["Properties"].get(key), f"{kind} {logical_id} is not encrypted with KMS"
+    for logical_id, (_, function) in synthesized.resources("AWS::Lambda::Function").items():
+        if function["Properties"].get("Environment", {}).get("Variables"):  # CDK's own handlers have none
+            assert function["Properties"].get("KmsKeyArn"), f"{logical_id}'s environment is encrypted by AWS's key"
     for logical_id, (_, fs) in synthesized.resources("AWS::EFS::FileSystem").items():
         assert fs["Properties"]["Encrypted"] is True and fs["Properties"]["KmsKeyId"], logical_id
     for logical_id, (_, key) in synthesized.resources("AWS::KMS::Key").items():
