@@ -13,8 +13,9 @@ INFRA_ENV = JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 CDK_DISABLE_CLI_TEL
 	CDK_DISABLE_VERSION_CHECK=1 AWS_EC2_METADATA_DISABLED=true
 
 # The profiles `make synth` proves: the default (cdk.json), Bedrock models, existing endpoints,
-# both models deployed by the app (the TGI LLM endpoint too), and the Cognito-authenticated API.
-SYNTH_PROFILES = default bedrock existing deploy cognito
+# both models deployed by the app (the TGI LLM endpoint too), the Cognito-authenticated API, and that API
+# with the chat UI on ECS (linted and checked by checkov; the deployed-shape suite drives the first five).
+SYNTH_PROFILES = default bedrock existing deploy cognito chatui
 SYNTH_CONTEXT_default =
 SYNTH_CONTEXT_bedrock = -c embeddingMode=bedrock -c generationMode=bedrock
 SYNTH_CONTEXT_existing = -c embeddingMode=existing \
@@ -22,6 +23,7 @@ SYNTH_CONTEXT_existing = -c embeddingMode=existing \
 	-c generationMode=existing -c textModelEndpointName=jumpstart-dft-hf-llm-falcon-40b-instruct-bf16
 SYNTH_CONTEXT_deploy = -c generationMode=deploy
 SYNTH_CONTEXT_cognito = -c apiAuth=cognito
+SYNTH_CONTEXT_chatui = -c apiAuth=cognito -c chatUi=true
 SYNTH_TEMPLATES = $(foreach p,$(SYNTH_PROFILES),$(CDK_OUT)/$(p)/*.template.json)
 
 # checkov lives in its own venv: every checkov release pins boto3 exactly (3.3.30: boto3==1.35.49),

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import jsii
-from aws_cdk import Acknowledgment, Stack, Validations
+from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
 from constructs import IConstruct, IValidation
 
 PACK = "AwsSolutions"
@@ -34,6 +34,16 @@ def acknowledge(scope: IConstruct, rule: str, reason: str, *, findings: Sequence
     ids = [f"{PACK}-{rule}[{finding}]" for finding in findings] or [f"{PACK}-{rule}"]
     Validations.of(scope).acknowledge(*[Acknowledgment(id=rule_id, reason=reason) for rule_id in ids])
     ACKNOWLEDGED.extend(Acknowledged(scope.node.path, rule_id, reason) for rule_id in ids)
+
+
+def checkov_skip(resource: IConstruct, check: str, reason: str) -> None:
+    """Skip checkov's `check` (e.g. CKV_AWS_2) on this one resource, the reason beside it in the template
+    (`Metadata.checkov.skip`, which checkov reads): unlike .checkov.yaml's list, no other resource is spared."""
+    cfn = resource if isinstance(resource, CfnResource) else resource.node.default_child
+    if not isinstance(cfn, CfnResource):
+        raise TypeError(f"{resource.node.path} has no CloudFormation resource to mark for checkov")
+    skips = (cfn.get_metadata("checkov") or {}).get("skip", [])
+    cfn.add_metadata("checkov", {"skip": [*skips, {"id": check, "comment": reason}]})
 
 
 def flatten(value: object) -> str:

@@ -71,6 +71,13 @@ def test_each_chat_ui_acknowledgement_carries_its_own_reason(chat_ui):
     assert len(set(reasons)) == len(reasons), "one reason given for two findings"
 
 
+def test_every_log_group_with_the_chat_ui_is_encrypted_with_the_stack_s_key(chat_ui):
+    groups = chat_ui.resources("AWS::Logs::LogGroup")
+    assert any(logical_id.startswith("AWS679f") for logical_id in groups)  # CDK's AwsCustomResource function's own
+    for logical_id, (_, group) in groups.items():
+        assert group["Properties"].get("KmsKeyId"), f"{logical_id} is not encrypted with a key of ours"
+
+
 def test_cfn_lint_reports_no_error_on_the_chat_ui_templates(chat_ui):
     cfn_lint = shutil.which("cfn-lint", path=str(Path(sys.executable).parent)) or shutil.which("cfn-lint")
     assert cfn_lint, "cfn-lint is not installed (make infra-deps)"
