@@ -56,7 +56,6 @@ HOLDING = (DocumentState.INDEXED, DocumentState.UNCHANGED)
 @dataclass(frozen=True)
 class IngestOutcome:
     status: DocumentStatus
-    seconds: float
 
 
 @dataclass(frozen=True)
@@ -208,7 +207,6 @@ class _Turn:
 
     file: Path
     source: str
-    read_seconds: float
     version: tuple[int, int, int] | None = None  # the file's inode, size and mtime when read
     data: bytes | None = None
     document_id: str | None = None  # the hash of `data`: taken once per file
@@ -230,11 +228,10 @@ _T = TypeVar("_T")
 
 @dataclass
 class _Writing:
-    """A file's writes being applied on the writing thread, and when its turn began."""
+    """A file's writes being applied on the writing thread."""
 
     source: str
     write: Future[DocumentStatus]
-    started: float
 
 
 @dataclass
@@ -325,10 +322,10 @@ class IngestService:
         report = IngestReport(skipped=discovery.skipped)
         files = discovery.files
         for status in discovery.missing:
-            report.outcomes.append(IngestOutcome(status, 0.0))
+            report.outcomes.append(IngestOutcome(status))
         if sync:
             for status in self._prune_missing([path for path in paths if path.is_dir()]):
-                report.outcomes.append(IngestOutcome(status, 0.0))
+                report.outcomes.append(IngestOutcome(status))
         # One thread prepares the next file and one writes the last while this one is embedded (the module's
         # docstring says why).
         preparer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-prepare")
@@ -359,46 +356,44 @@ class IngestService:
         """The files `ingest` would read under these paths."""
         return discover_files(paths, self._extractor.supports).files
 
-    def _read(self, file: Path | None, batch: _Batch, *, prepare: bool = True) -> _Turn | None:
+    def _read(self, file: Path | None, batch: _Batch) -> _Turn | None:
         """Read `file` and start preparing it, unless it is already indexed as it stands or is a copy of a file
         this batch wrote (its turn will most likely find it a duplicate)."""
         if file is None:
             return None
         source = _source_of(file)
-        started = time.perf_counter()
         try:
             with _timed(batch.stages, "read"):
                 version = _version(file)
                 data = file.read_bytes()
         except OSError as error:
-            return _Turn(file, source, 0.0, unreadable=f"cannot read the file: {error.strerror or error}")
-        turn = _Turn(file, source, time.perf_counter() - started, version=version, data=data)
+            return _Turn(file, source, unreadable=f"cannot read the file: {error.strerror or error}")
+        turn = _Turn(file, source, version=version, data=data)
         turn.document_id = content_hash(data)
         # An unchanged file is the common case of a second run: it costs a hash, not an extraction.
-        if prepare and data and turn.document_id not in batch.written and self._known(source, turn.document_id) is None:
+        if data and turn.document_id not in batch.written and self._known(source, turn.document_id) is None:
             turn.preparing = batch.preparer.submit(self._prepare, source, data, batch.tags, batch.stages)
         return turn
 
     def _ingest_turn(self, turn: _Turn, batch: _Batch) -> None:
         """Decide this file's outcome once the file before it is written, and start writing it."""
-        started = time.perf_counter() - turn.read_seconds
         embedding = self._embed_ahead(turn, batch)
         self._settle(batch)
         if turn.version is not None and _changed_since_read(turn):
-            # Removed or rewritten while the file before it was ingested: what it holds now counts, as if
-            # it had not been read ahead.
+            # Removed or rewritten while the file before it was ingested: what it holds now counts, read again
+            # (and prepared behind the next file's preparation, which may be running).
             if turn.preparing is not None:
                 turn.preparing.cancel()
-            turn, embedding = self._read(turn.file, batch, prepare=False), None  # type: ignore[assignment]
+            turn, embedding = self._read(turn.file, batch), None  # type: ignore[assignment]
         if turn.unreadable is not None:
-            batch.finished(IngestOutcome(_failed(turn.source, turn.unreadable), 0.0))
+            batch.finished(IngestOutcome(_failed(turn.source, turn.unreadable)))
             return
         decided = self._status_of(turn.source, lambda: self._ingest_document(turn, batch, embedding))
         if isinstance(decided, DocumentStatus):  # failed before any write of its own, and recorded so
-            batch.finished(IngestOutcome(decided, time.perf_counter() - started))
+            batch.finished(IngestOutcome(decided))
             return
         batch.written.add(turn.document_id or "")
-        batch.pending = _Writing(turn.source, batch.writer.submit(self._applied, decided, batch.stages), started)
+        batch.pending = _Writing(turn.source, batch.writer.submit(self._applied, decided, batch.stages))
 
     def _embed_ahead(self, turn: _Turn, batch: _Batch) -> Future[Sequence[Vector]] | None:
         """The file's vectors (or why they could not be made), embedded while the file before it is written.
@@ -420,7 +415,7 @@ class IngestService:
         writing, batch.pending = batch.pending, None
         if writing is not None:
             status = self._status_of(writing.source, writing.write.result)
-            batch.finished(IngestOutcome(status, time.perf_counter() - writing.started))
+            batch.finished(IngestOutcome(status))
 
     def _applied(self, plan: Plan, stages: StageSeconds) -> DocumentStatus:
         # The "index" stage: chunks, registry row and archive records written in one commit.
@@ -505,8 +500,8 @@ class IngestService:
             if turn.preparing is not None:
                 turn.preparing.cancel()  # prepared in vain: a file before it in this batch had the same bytes
             return known
-        # Not prepared ahead (read again, or taken for indexed when read): still on the preparing thread, which
-        # may be extracting the next file: pdfium is not thread-safe, so only that thread extracts.
+        # Not prepared when read (taken then for indexed, or for a copy of a file this batch wrote): still on the
+        # preparing thread, which may be extracting the next file: pdfium is not thread-safe, so only it extracts.
         prepared = turn.preparing or batch.preparer.submit(self._prepare, source, data, batch.tags, batch.stages)
         # A failure while preparing (an unreadable PDF) is raised here, at the file's turn, and recorded as its own.
         preparation = prepared.result()
