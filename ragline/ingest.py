@@ -392,7 +392,7 @@ class IngestService:
         if isinstance(decided, DocumentStatus):  # failed before any write of its own, and recorded so
             batch.finished(IngestOutcome(decided))
             return
-        batch.written.add(turn.document_id or "")
+        batch.written.add(turn.document_id)  # type: ignore[arg-type]  # set for every file read
         batch.pending = _Writing(turn.source, batch.writer.submit(self._applied, decided, batch.stages))
 
     def _embed_ahead(self, turn: _Turn, batch: _Batch) -> Future[Sequence[Vector]] | None:
