@@ -54,6 +54,21 @@ def test_the_time_of_every_stage_that_ran_is_reported(fast_engine, tmp_path):
     assert all(seconds >= 0 for seconds in report.stage_seconds.values())
 
 
+def test_progress_names_each_file_with_its_pages_and_what_became_of_it(fast_engine, tmp_path):
+    # The CLI's bar counts the pages of indexed files only: the state must come with each file.
+    pumps = _note(tmp_path, "pumps.md", "pump")
+    (tmp_path / "valves.md").write_bytes(b"")
+    seen = []
+    fast_engine.ingest([tmp_path], on_progress=seen.append)
+    fast_engine.ingest([tmp_path / "pumps.md"], on_progress=seen.append)
+    valves = (tmp_path / "valves.md").resolve().as_posix()
+    assert [(event.source, event.pages, event.state) for event in seen] == [
+        (pumps, 1, DocumentState.INDEXED),
+        (valves, 0, DocumentState.FAILED),
+        (pumps, 1, DocumentState.UNCHANGED),
+    ]
+
+
 def test_tags_given_to_an_ingestion_are_carried_by_its_chunks(fast_engine, tmp_path):
     tagged, untagged = tmp_path / "tagged", tmp_path / "untagged"
     tagged.mkdir()
@@ -114,7 +129,10 @@ def test_an_unexpected_error_fails_its_file_with_the_error_named_and_the_batch_g
     assert states["pumps.md"].reason == "unexpected RuntimeError: layout parser crashed"
     assert fast_engine.registry.get(broken).reason == states["pumps.md"].reason
     assert states["pumps_v2.md"].state is DocumentState.INDEXED
-    assert any(broken in record.getMessage() and record.exc_info for record in caplog.records)
+    assert any(
+        record.getMessage() == f"unexpected failure while ingesting {broken}" and record.exc_info
+        for record in caplog.records
+    )
 
 
 class _ScanningExtractor:
