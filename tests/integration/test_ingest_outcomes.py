@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from datetime import datetime, timedelta
 
 from ragline.bootstrap import build_engine
 from ragline.filters import SearchFilter
@@ -67,6 +68,26 @@ def test_progress_names_each_file_with_its_pages_and_what_became_of_it(fast_engi
         (valves, 0, DocumentState.FAILED),
         (pumps, 1, DocumentState.UNCHANGED),
     ]
+
+
+def test_each_archived_embedding_names_its_chunk_its_content_and_its_pages(fast_engine, tmp_path):
+    path = pdf_factory.write_report_pdf(tmp_path, name="report.pdf", pages=3).path
+    fast_engine.ingest([path])
+    services = fast_engine.services
+    document = services.extractor.extract(path.resolve().as_posix(), path.read_bytes())
+    chunks = {chunk.id: chunk for chunk in services.chunker.chunk(document)}
+    records = _archived(fast_engine)
+    assert chunks and sorted(record.id for record in records) == sorted(chunks)
+    for record in records:
+        chunk = chunks[record.id]
+        assert (record.source, record.document_id, record.pages) == (chunk.source, chunk.document_id, chunk.pages)
+        assert record.document_id == content_hash(path.read_bytes())
+
+
+def test_a_row_s_time_is_utc_and_says_so(fast_engine, tmp_path):
+    _note(tmp_path, "pumps.md", "pump")
+    status = _by_name(fast_engine.ingest([tmp_path]))["pumps.md"]
+    assert datetime.fromisoformat(status.updated_at).utcoffset() == timedelta(0)
 
 
 def test_tags_given_to_an_ingestion_are_carried_by_its_chunks(fast_engine, tmp_path):
