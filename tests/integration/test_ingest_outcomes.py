@@ -297,6 +297,16 @@ def test_a_duplicate_is_stamped_with_the_time_it_was_found(fast_engine, tmp_path
     assert fast_engine.registry.get(duplicate.source).updated_at == "2026-01-05T08:00:00+00:00"
 
 
+def test_an_unchanged_file_is_stamped_with_the_time_it_was_last_checked(fast_engine, tmp_path, monkeypatch):
+    _note(tmp_path, "pumps.md", "pump")
+    monkeypatch.setattr("ragline.ingest._now", lambda: "2026-01-05T08:00:00+00:00")
+    fast_engine.ingest([tmp_path])
+    monkeypatch.setattr("ragline.ingest._now", lambda: "2026-02-09T17:30:00+00:00")
+    unchanged = _by_name(fast_engine.ingest([tmp_path]))["pumps.md"]
+    assert (unchanged.state, unchanged.updated_at) == (DocumentState.UNCHANGED, "2026-02-09T17:30:00+00:00")
+    assert fast_engine.registry.get(unchanged.source).updated_at == "2026-02-09T17:30:00+00:00"
+
+
 def test_a_failed_file_is_stamped_with_the_time_it_failed(fast_engine, tmp_path, monkeypatch):
     (tmp_path / "pumps.md").write_bytes(b"")
     monkeypatch.setattr("ragline.ingest._now", lambda: "2026-03-02T09:15:00+00:00")
