@@ -94,6 +94,19 @@ def test_a_holder_whose_bytes_change_leaves_its_old_content_to_its_copy(fast_eng
     assert_consistent(fast_engine.settings)
 
 
+def test_a_holder_that_becomes_a_copy_of_another_file_leaves_its_old_content_to_its_own_copy(fast_engine, folder):
+    a, b = _write(folder, "a.txt", ALPHA), _write(folder, "b.txt", BRAVO)
+    shutil.copy(a, folder / "a_copy.txt")  # sorts after a.txt, so a.txt holds the content
+    fast_engine.ingest([folder])
+    assert _row(fast_engine, a).state is DocumentState.INDEXED
+    shutil.copy(b, a)  # a.txt now holds b.txt's bytes: a copy itself
+    fast_engine.ingest([a])
+    assert _row(fast_engine, a).state is DocumentState.DUPLICATE
+    assert _cited(fast_engine, "quartermaster Tuesday") == {_source(folder / "a_copy.txt")}
+    assert _row(fast_engine, folder / "a_copy.txt").state is DocumentState.INDEXED
+    assert_consistent(fast_engine.settings)
+
+
 def test_sync_removing_the_holder_keeps_the_copy_served(fast_engine, folder):
     original = _write(folder, "a.txt", ALPHA)
     shutil.copy(original, folder / "b.txt")
