@@ -9,11 +9,16 @@
 #   make mutation-report                       the scores and the survivors of the last runs
 #   make mutation-save                         copy mutants/'s decided results into tests/mutation_results/
 #   make mutation-sample                       a seeded 20% sample of every module, then the estimated scores
+#   make mutation-pending MUTATION_TIMEOUT=150m  stop at a deadline; what was decided is saved
 VENV ?= .venv
 PY ?= $(VENV)/bin/python
 MUTATION_NICE ?= nice -n 15
 MUTATION_JOBS ?= 2
 MUTATE ?=
+# MUTATION_TIMEOUT=150m stops a run at a deadline (a session's end) and still saves what it decided: `timeout` sends
+# SIGINT to mutmut and to its workers (its whole process group), and SIGKILL a minute later to any left.
+MUTATION_TIMEOUT ?=
+MUTATION_RUN = $(MUTATION_NICE) $(if $(MUTATION_TIMEOUT),timeout -s INT -k 60 $(MUTATION_TIMEOUT)) $(VENV)/bin/mutmut run
 
 MUTATION_STAMP := $(VENV)/.mutation-installed
 # ragline/filters.py -> "ragline.filters.*": mutmut names each mutant after its module and function.
@@ -32,7 +37,7 @@ mutation-deps: $(MUTATION_STAMP)
 # A run stopped part-way (Ctrl-C, a timeout) still saves what it decided, then fails as mutmut did.
 mutation: $(MUTATION_STAMP)  ## mutmut on the core and the AWS adapters; MUTATE=path re-checks one module
 	$(PY) -m tests.mutation_results restore
-	$(MUTATION_NICE) $(VENV)/bin/mutmut run --max-children $(MUTATION_JOBS) $(MUTANT_GLOB); \
+	$(MUTATION_RUN) --max-children $(MUTATION_JOBS) $(MUTANT_GLOB); \
 		status=$$?; $(PY) -m tests.mutation_results save; exit $$status
 	$(PY) -m tests.mutation_report $(MUTATE_PREFIX)
 
@@ -42,7 +47,7 @@ mutation-pending: $(MUTATION_STAMP)  ## only MUTATE's mutants without a result: 
 	$(PY) -m tests.mutation_results prepare
 	$(PY) -m tests.mutation_report --pending $(MUTATE_PREFIX) > mutants/pending-names.txt
 	if [ -s mutants/pending-names.txt ]; then \
-		$(MUTATION_NICE) $(VENV)/bin/mutmut run --max-children $(MUTATION_JOBS) $$(cat mutants/pending-names.txt); \
+		$(MUTATION_RUN) --max-children $(MUTATION_JOBS) $$(cat mutants/pending-names.txt); \
 		status=$$?; $(PY) -m tests.mutation_results save; exit $$status; fi
 	$(PY) -m tests.mutation_report $(MUTATE_PREFIX)
 
@@ -56,6 +61,6 @@ mutation-sample: $(MUTATION_STAMP)  ## a seeded random sample of each module's m
 	@# Names first, in a file: a failed pick must stop here, not start mutmut on every mutant.
 	$(PY) -m tests.mutation_results prepare
 	$(PY) -m tests.mutation_sample names $(MUTATE_PREFIX) > mutants/sample-names.txt
-	$(MUTATION_NICE) $(VENV)/bin/mutmut run --max-children $(MUTATION_JOBS) $$(cat mutants/sample-names.txt); \
+	$(MUTATION_RUN) --max-children $(MUTATION_JOBS) $$(cat mutants/sample-names.txt); \
 		status=$$?; $(PY) -m tests.mutation_results save; exit $$status
 	$(PY) -m tests.mutation_sample report $(MUTATE_PREFIX)
