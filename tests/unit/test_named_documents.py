@@ -55,6 +55,7 @@ class Corpus:
     def __init__(self, ranked: list[tuple[Chunk, float]]) -> None:
         self.ranked = ranked
         self.filters: list[SearchFilter | None] = []
+        self.asked: list[tuple[str, object, int]] = []  # (search, its vector or words, its depth)
 
     def _search(self, k: int, where: SearchFilter | None) -> list[tuple[Chunk, float]]:
         self.filters.append(where)
@@ -64,9 +65,11 @@ class Corpus:
         return kept[:k]
 
     def dense_search(self, vector, k, where=None):
+        self.asked.append(("dense", tuple(vector), k))
         return self._search(k, where)
 
     def keyword_search(self, query, k, where=None):
+        self.asked.append(("keyword", query, k))
         return [(chunk, 10 * score) for chunk, score in self._search(k, where)]
 
     def vectors_for(self, chunk_ids):
@@ -96,6 +99,9 @@ def test_only_the_best_matching_filing_is_searched_again_with_the_questions_own_
     # Two corpus-wide searches, then two inside Harbour's 2023 10-K (issuer, year and span: the best match; its
     # 2022 10-K, issuer and span only, is not among the candidates anyway).
     assert corpus.filters == [where, where, *[where.model_copy(update={"source": "/filings/harbour-2023.pdf"})] * 2]
+    # Inside it, the question's own vector and words, twice as deep as corpus-wide (3 candidates).
+    asked = [("dense", (1.0, 0.0), 3), ("keyword", QUESTION, 3), ("dense", (1.0, 0.0), 6), ("keyword", QUESTION, 6)]
+    assert sorted(corpus.asked) == sorted(asked)  # the dense searches run on worker threads: any order
 
 
 def test_a_question_that_names_no_issuer_searches_nothing_more():
