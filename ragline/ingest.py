@@ -40,7 +40,7 @@ from typing import Protocol, TypeVar, runtime_checkable
 from ragline.cards import with_card
 from ragline.chunking import Chunker
 from ragline.errors import ConfigurationError, DocumentError
-from ragline.model import Chunk, Document, DocumentState, DocumentStatus, EmbeddedChunk, content_hash
+from ragline.model import HOLDING, Chunk, Document, DocumentState, DocumentStatus, EmbeddedChunk, content_hash
 from ragline.ports import ArchiveSink, Embedder, Extractor, Index, Registry, Vector
 from ragline.records import EmbeddingRecord, RecordKind, archived_vector
 from ragline.writes import Archive, DropChunks, Forget, MoveChunks, PutChunks, Record, Write, apply_in_order
@@ -48,9 +48,6 @@ from ragline.writes import Archive, DropChunks, Forget, MoveChunks, PutChunks, R
 log = logging.getLogger(__name__)
 
 STAGES = ("read", "extract", "card", "chunk", "embed", "index", "archive")
-
-#: States whose row holds the chunks of its content in the index.
-HOLDING = (DocumentState.INDEXED, DocumentState.UNCHANGED)
 
 
 @dataclass(frozen=True)

@@ -121,6 +121,10 @@ class DocumentState(StrEnum):
     INDEXING = "indexing"  # extraction or page windows in flight (AWS); no version served yet
 
 
+# The states of a row whose content is indexed under its own name (a failed update may hold it too: `holds_chunks`).
+HOLDING = (DocumentState.INDEXED, DocumentState.UNCHANGED)
+
+
 @dataclass(frozen=True)
 class DocumentStatus:
     """One row of the document registry."""
@@ -143,7 +147,7 @@ class DocumentStatus:
             return False
         if self.state is DocumentState.FAILED:
             return self.chunk_count > 0
-        return self.state in (DocumentState.INDEXED, DocumentState.UNCHANGED)
+        return self.state in HOLDING
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from ragline.model import DocumentCard, DocumentState, DocumentStatus
+from ragline.model import HOLDING, DocumentCard, DocumentState, DocumentStatus
 
-_INDEXED_STATES = (DocumentState.INDEXED.value, DocumentState.UNCHANGED.value)
+_INDEXED_STATES = tuple(state.value for state in HOLDING)
 VERSIONS_KEY = "ragline:versions-in-flight"
 
 
