@@ -31,6 +31,16 @@ class RegistryContract:
         assert registry.find_by_document_id("a" * 64) == INDEXED
         assert registry.find_by_document_id("b" * 64) is None
 
+    def test_find_by_document_id_sees_a_failed_update_that_kept_its_chunks(self, registry):
+        # Its content is still searchable under it: a new copy of that content is a duplicate, not indexed twice.
+        kept = DocumentStatus(
+            source="/docs/a.pdf", state=DocumentState.FAILED, document_id="a" * 64, chunk_count=12, reason="truncated"
+        )
+        registry.record(kept)
+        registry.record(DocumentStatus(source="/docs/b.pdf", state=DocumentState.FAILED, document_id="b" * 64))
+        assert registry.find_by_document_id("a" * 64) == kept
+        assert registry.find_by_document_id("b" * 64) is None
+
     def test_remove_and_all(self, registry):
         registry.record(INDEXED)
         registry.record(DocumentStatus(source="/docs/b.pdf", state=DocumentState.UNCHANGED))

@@ -26,6 +26,7 @@ KMS grants are not exercised: moto's S3, SQS and SNS do not call KMS.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import re
 import urllib.request
@@ -448,6 +449,26 @@ def install_s3_delete_marker_events(monkeypatch: Any) -> None:
         return outcome
 
     monkeypatch.setattr(S3Backend, "delete_object", delete_object)
+
+
+def install_s3_event_sequencers(monkeypatch: Any) -> None:
+    """S3 gives each event of a key a new, larger `sequencer`; moto sends the same one with every event.
+    ingest_start names its Textract job after the upload's sequencer, so the same bytes uploaded again
+    must start a new job as on AWS, not be answered with the first upload's job and no completion."""
+    from moto.events.models import Rule
+
+    original = Rule.send_to_targets
+    numbers = itertools.count(1)
+    last: list[dict] = []  # the event numbered last (held, so that its id is not reused)
+
+    def send_to_targets(self: Rule, event: dict, transform_input: bool = True) -> None:
+        # moto passes one event to every rule of the bus as the same dict: number it once, at the first rule.
+        if event.get("source") == "aws.s3" and not (last and last[0] is event):
+            event["detail"]["object"]["sequencer"] = f"{next(numbers):016X}"
+            last[:] = [event]
+        return original(self, event, transform_input)
+
+    monkeypatch.setattr(Rule, "send_to_targets", send_to_targets)
 
 
 def install_s3_missing_key_answer(monkeypatch: Any) -> None:

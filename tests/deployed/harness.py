@@ -32,6 +32,7 @@ from tests.deployed.cloud import (
     MockCloud,
     install_iam_completion,
     install_s3_delete_marker_events,
+    install_s3_event_sequencers,
     install_s3_missing_key_answer,
 )
 from tests.deployed.functions import (
@@ -86,6 +87,7 @@ class Deployment:
         statement ({"kind": "statement", "stack", "policy", "index"}) to prove a scenario notices."""
         install_iam_completion(monkeypatch)
         install_s3_delete_marker_events(monkeypatch)
+        install_s3_event_sequencers(monkeypatch)
         install_s3_missing_key_answer(monkeypatch)
         self.textract.install(monkeypatch)
         self.models.install(monkeypatch)

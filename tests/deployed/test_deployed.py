@@ -26,6 +26,7 @@ from tests.deployed.services import PreparedResult
 REPO = Path(__file__).resolve().parents[2]
 RUNBOOK = REPO / "demo" / "corpus" / "riverbend-water-operations-runbook.pdf"
 SONGBIRDS = REPO / "demo" / "corpus" / "songbird-field-guide.pdf"
+NORTHWIND = REPO / "demo" / "corpus" / "northwind-cycles-annual-report-2025.pdf"  # in no scenario but one
 SONGBIRD_QUESTION = "Which organ lets songbirds learn their songs?"
 QUESTION = "What is the low-pressure alarm threshold at the Hillcrest pump station?"
 KEY = "manuals/riverbend runbook.pdf"  # a space: S3 and EventBridge encode keys; the runtime must not trip
@@ -310,24 +311,33 @@ def test_a_broken_overwrite_keeps_the_indexed_version_searchable_and_says_so(dep
         s3.put_object(Bucket=bucket, Key=KEY, Body=b"<html>not a PDF at all</html>")
         handled = deployment.deliver()
         documents = deployment.api("GET", "/documents")["json"]["documents"]
-        s3.put_object(Bucket=bucket, Key=KEY, Body=RUNBOOK.read_bytes())  # the good version back, for what follows
-        deployment.deliver()
+        # The good version back, for what follows: the same bytes as before the broken one, a new upload.
+        s3.put_object(Bucket=bucket, Key=KEY, Body=RUNBOOK.read_bytes())
+        restored = deployment.deliver()
+        after = deployment.api("GET", "/documents")["json"]["documents"]
     assert [i.function.rsplit("/", 1)[1] for i in handled if "IngestStart" in i.function]
     [entry] = [d for d in documents if d["source"].endswith(KEY)]
     assert entry["state"] == "failed" and f"{before} chunks of this source remain searchable" in entry["reason"]
+    # Its own upload: Textract reads it again (a new job, not the first upload's) and it is indexed once more.
+    assert sum(i.metrics().get("ExtractionsStarted", 0) for i in restored) == 1
+    [entry] = [d for d in after if d["source"].endswith(KEY)]
+    assert entry["state"] == "indexed" and entry["chunks"] == before
     assert len(indexed_chunks(deployment)) == before
+    assert hidden_versions(deployment) == set()
 
 
 def test_a_pdf_deleted_while_textract_reads_it_is_not_brought_back(deployment: Deployment):
     s3 = deployment.cloud.client("s3")
     bucket, key = deployment.output("IngestBucketName"), "drafts/withdrawn.pdf"
     with deployment.cloud.enforcing():
-        s3.put_object(Bucket=bucket, Key=key, Body=RUNBOOK.read_bytes())
+        # Content no other source holds (a copy of indexed content would be recorded, not read by Textract).
+        s3.put_object(Bucket=bucket, Key=key, Body=NORTHWIND.read_bytes())
         started = deployment.deliver(only="ingest_start")  # Textract now holds a job for it
         s3.delete_object(Bucket=bucket, Key=key)
         deleted = deployment.deliver(only="delete_document")  # the delete is handled first ...
         handled = deployment.deliver()  # ... then Textract's completion arrives
-    assert started and deleted and all(invocation.ok for invocation in started + deleted + handled)
+    assert sum(i.metrics().get("ExtractionsStarted", 0) for i in started) == 1
+    assert deleted and all(invocation.ok for invocation in started + deleted + handled)
     assert not [chunk for chunk in indexed_chunks(deployment) if chunk["source"].endswith(key)]
     assert sum(i.metrics().get("VersionsDropped", 0) for i in handled) == 1
     assert hidden_versions(deployment) == set()

@@ -77,14 +77,9 @@ class DynamoDbRegistry:
         return from_item(response["Item"]) if "Item" in response else None
 
     def find_by_document_id(self, document_id: str) -> DocumentStatus | None:
-        """An indexed source holding this content, if any (the first by source).
-
-        Unlike the local registry, a failed update that kept its chunks is not found, so a copy of its content is
-        indexed again. Aligning the two broke the deployed-shape suite's story (docs/MUTATION_SURVIVORS.md,
-        eleventh pass): it was reverted, not resolved."""
-        matches = [
-            status for status in self._items_with_document_id(document_id) if status.state.value in _INDEXED_STATES
-        ]
+        """A source holding this content in the index, if any (the first by source, as locally): a failed update
+        that kept its chunks holds them too, so a new copy of that content is a duplicate, not indexed twice."""
+        matches = [status for status in self._items_with_document_id(document_id) if status.holds_chunks]
         return min(matches, key=lambda status: status.source, default=None)
 
     def sources_of(self, document_id: str) -> list[DocumentStatus]:
