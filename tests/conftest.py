@@ -65,3 +65,21 @@ def fast_engine(settings: Settings, hashing_embedder: HashingEmbedder) -> Engine
     built = build_engine(settings, embedder=hashing_embedder)
     yield built
     built.close()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under mutmut, the test files that ran quickest in its stats run go first (each file's tests kept together
+    and in order, so that module fixtures are set up once). A mutant's run stops at its first failing test, and
+    mutmut names a mutant's tests as a set, so without this a quick test that catches the mutant often waited
+    behind slow ones it did not need."""
+    if "__mutmut_" not in os.environ.get("MUTANT_UNDER_TEST", ""):
+        return
+    stats = Path("mutmut-stats.json")  # mutmut runs the tests from mutants/, where it keeps its stats
+    if not stats.is_file():
+        return
+    seconds = json.loads(stats.read_text()).get("duration_by_test", {})
+    per_file: dict[str, float] = {}
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        per_file[path] = per_file.get(path, 0.0) + seconds.get(item.nodeid, 0.0)
+    items.sort(key=lambda item: per_file[item.nodeid.split("::", 1)[0]])  # stable: in-file order kept
