@@ -9,8 +9,9 @@ import sys
 
 import pytest
 
+from ragline.cards import DOC_TYPES, normalize_type
 from ragline.conversation import SESSION_PATTERN
-from ragline.filters import DOC_TYPE_PATTERN, ISO_DATE, NOT_BLANK, PERIOD_PATTERN
+from ragline.filters import DOC_TYPE_PATTERN, ISO_DATE, NOT_BLANK, PERIOD_PATTERN, _type_pattern
 
 SHARED = {
     "not blank": NOT_BLANK,
@@ -36,3 +37,18 @@ def test_the_not_blank_pattern_finds_a_character_exactly_where_strip_leaves_one(
         if not 0xD800 <= code <= 0xDFFF and bool(chr(code).strip()) != bool(not_blank.search(chr(code)))
     ]
     assert disagree == []
+
+
+@pytest.mark.parametrize("doc_type", DOC_TYPES)
+def test_a_type_s_pattern_matches_what_normalize_type_reads_as_that_type_and_nothing_else(doc_type):
+    # Built here, not only read from DOC_TYPE_PATTERN: that constant is made once, at import, so a wrong
+    # `_type_pattern` would go unseen by any test that imported the module before it changed (mutmut's case).
+    pattern = re.compile(_type_pattern(doc_type))
+    squeezed = re.sub(r"[\s_-]", "", doc_type)
+    spellings = [doc_type, doc_type.upper(), doc_type.lower(), squeezed, "_".join(squeezed), f" {doc_type}- "]
+    for spelling in spellings:
+        assert normalize_type(spelling) == doc_type  # the runtime's reading, which the pattern must agree with
+        assert pattern.fullmatch(spelling), spelling
+    for other in [*DOC_TYPES, f"{doc_type}s", f"x{squeezed}"]:
+        if other != doc_type:
+            assert not pattern.fullmatch(other), other
