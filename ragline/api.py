@@ -190,14 +190,17 @@ class ErrorResponse(BaseModel):
 
 
 def describe_errors(errors: list[dict]) -> str:
-    """One clause per invalid field: "question: String should have at least 1 character; k: ..." """
+    """One clause per invalid field: "question: String should have at least 1 character; k: ..."
+
+    `errors` are pydantic's error details (FastAPI's, Powertools' and pydantic's own validation errors all give
+    them), each with its type, loc and msg."""
     parts = []
     for error in errors:
-        if error.get("type") == "json_invalid":  # its location is a character offset, not a field
-            parts.append(f"body: not valid JSON ({error.get('msg', 'invalid')})")
-            continue
-        location = ".".join(str(part) for part in error.get("loc", ()) if part not in ("body", "request")) or "body"
-        parts.append(f"{location}: {error.get('msg', 'invalid')}")
+        if error["type"] == "json_invalid":  # its location is a character offset, not a field
+            parts.append(f"body: not valid JSON ({error['msg']})")
+        else:
+            location = ".".join(str(part) for part in error["loc"] if part != "body") or "body"
+            parts.append(f"{location}: {error['msg']}")
     return "; ".join(parts)
 
 
