@@ -132,6 +132,65 @@ def test_a_file_read_again_at_its_turn_is_extracted_on_the_preparing_thread_alon
     )
 
 
+class _ExtractorHolding(_WatchedExtractor):
+    """The watched extractor, which holds one file's extraction until an event and counts extractions at once."""
+
+    def __init__(self, extractor, held: str, until: threading.Event) -> None:
+        super().__init__(extractor)
+        self._held, self._until = held, until
+        self._lock, self._running = threading.Lock(), 0
+        self.most_at_once, self.released_in_time = 0, None
+
+    def extract(self, source: str, data: bytes):
+        with self._lock:
+            self._running += 1
+            self.most_at_once = max(self.most_at_once, self._running)
+        try:
+            if source.endswith(self._held) and self.released_in_time is None:
+                self.released_in_time = self._until.wait(WAIT_SECONDS)
+            return super().extract(source, data)
+        finally:
+            with self._lock:
+                self._running -= 1
+
+
+def test_a_file_read_again_at_its_turn_is_not_extracted_beside_the_next_file(fast_engine, tmp_path, monkeypatch):
+    # pdfium is not thread-safe. b is rewritten while a is written, so at its turn b is prepared again while c,
+    # read ahead, may still be extracting. c's extraction is held until b's turn asks the registry about b's new
+    # content, which it does only after asking for that preparation: a second preparing thread would then be
+    # extracting b beside c, and only one thread may (the thread test above cannot tell, as its notes are quick).
+    for name in ("a-pumps.md", "b-valves.md", "c-tanks.md"):
+        _note(tmp_path, name, name[2:-3])
+    new_text = "# valve\n\nThe valve is greased every week.\n"
+    asked, release = [], threading.Event()
+    extractor = _ExtractorHolding(fast_engine.services.extractor, held="c-tanks.md", until=release)
+    fast_engine.services.extractor = extractor
+    registry = fast_engine.services.registry
+    find_by_document_id = registry.find_by_document_id
+
+    def asked_about(document_id: str):
+        if document_id == content_hash(new_text.encode()):
+            asked.append(document_id)
+            if len(asked) == 2:  # once when b is read again, then at its turn: after its preparation was asked for
+                release.set()
+        return find_by_document_id(document_id)
+
+    monkeypatch.setattr(registry, "find_by_document_id", asked_about)
+
+    def rewrite_b_after_a(progress) -> None:
+        if progress.source.endswith("a-pumps.md"):
+            (tmp_path / "b-valves.md").write_text(new_text)
+
+    states = _states(fast_engine.ingest([tmp_path], on_progress=rewrite_b_after_a))
+
+    assert extractor.released_in_time is True  # c was held until b's second preparation was asked for
+    assert extractor.extracted.count("b-valves.md") == 2
+    assert extractor.most_at_once == 1
+    assert {name: status.state for name, status in states.items()} == dict.fromkeys(
+        ("a-pumps.md", "b-valves.md", "c-tanks.md"), DocumentState.INDEXED
+    )
+
+
 def test_a_copy_of_the_file_before_it_is_still_a_duplicate(fast_engine, tmp_path):
     # Both are read before either is indexed: the second is found to be a copy only at its turn.
     _note(tmp_path, "a-pumps.md", "pump")
