@@ -85,8 +85,29 @@ def test_values_beyond_float16_fall_back_to_float32_and_stay_exact():
     assert scores == pytest.approx(expected_scores, rel=1e-6)
 
 
-def test_an_empty_matrix_or_mask_gives_nothing():
-    empty = DenseMatrix.build(np.zeros(0, dtype=np.int64), np.zeros((0, 8), dtype=np.float32))
-    assert len(empty.top_k(np.ones(8, dtype=np.float32), 5)[0]) == 0
+def _nothing(found: tuple[np.ndarray, np.ndarray]) -> None:
+    positions, scores = found
+    assert positions.shape == scores.shape == (0,)  # one score a position: the index zips them strictly
+    assert positions.dtype.kind == "i" and scores.dtype == np.float32  # positions index rowids; scores float32
+
+
+def test_an_empty_matrix_a_closed_mask_or_k_of_zero_gives_nothing():
+    query = np.ones(8, dtype=np.float32)
+    _nothing(DenseMatrix.build(np.zeros(0, dtype=np.int64), np.zeros((0, 8), dtype=np.float32)).top_k(query, 5))
     matrix = DenseMatrix.build(np.arange(3, dtype=np.int64), np.eye(3, 8, dtype=np.float32))
-    assert len(matrix.top_k(np.ones(8, dtype=np.float32), 5, np.zeros(3, dtype=bool))[0]) == 0
+    _nothing(matrix.top_k(query, 5, np.zeros(3, dtype=bool)))
+    _nothing(matrix.top_k(query, 0))
+
+
+def test_a_question_beyond_float16_or_rows_beyond_it_are_scored_in_float32_alone():
+    # The half-precision pass needs both sides to fit float16: a question that does not fit is scored against the
+    # float32 rows of a matrix that has a half copy, and any question against a matrix too large to have one.
+    rng = np.random.default_rng(9)
+    small = _unit_rows(rng, 300, 16)
+    large = small * 1e5
+    for vectors, query in ((small, small[4] * 1e6), (large, small[4])):
+        matrix = DenseMatrix.build(np.arange(300, dtype=np.int64), vectors)
+        positions, scores = matrix.top_k(query, 10)
+        expected_positions, expected_scores = _brute_force(vectors, matrix.rowids, query, 10)
+        assert positions.tolist() == expected_positions.tolist()
+        assert scores == pytest.approx(expected_scores, rel=1e-6)
