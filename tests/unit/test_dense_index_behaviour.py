@@ -7,12 +7,13 @@ length, where float16 rounding is large in absolute terms, and queries that are 
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import ClassVar
 
 import numpy as np
 import pytest
 
-from ragline.adapters.local.index.dense import DenseMatrix, half_error_bound
+from ragline.adapters.local.index.dense import DenseMatrix, cores, half_error_bound
 
 # Norms near 1000: float16 steps by 0.5 there. Row 0 (1000.26) is rounded up to 1000.5, above row 1's
 # 1000.49, though row 1 is the better match for the query (1, 1) in float32.
@@ -58,6 +59,15 @@ def test_when_nothing_is_found_the_positions_select_no_rowid(k, allowed):
     matrix = DenseMatrix.build(np.array([5, 6, 7], dtype=np.int64), np.eye(3, 8, dtype=np.float32))
     positions, scores = matrix.top_k(np.ones(8, dtype=np.float32), k, allowed)
     assert matrix.rowids[positions].tolist() == [] and scores.tolist() == []
+
+
+@pytest.mark.parametrize("cpu_count, threads", [(6, 6), (None, 1)])
+def test_without_an_affinity_mask_the_first_pass_uses_every_core_or_one_when_none_is_reported(
+    monkeypatch, cpu_count, threads
+):
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)  # macOS and Windows have none
+    monkeypatch.setattr(os, "cpu_count", lambda: cpu_count)  # None: the count could not be read
+    assert cores() == threads
 
 
 class RowsRead(np.ndarray):
