@@ -36,6 +36,22 @@ def test_top_k_equals_the_float32_brute_force(seed):
             assert scores == pytest.approx(expected_scores, abs=1e-6)
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_a_question_far_from_unit_length_still_gets_the_float32_brute_force_answer(seed):
+    # The first pass's error grows with the question's norm (a caller's own vectors need not be unit length):
+    # the rows it keeps for the exact pass must widen with it.
+    rng = np.random.default_rng(seed)
+    vectors = _unit_rows(rng, 3000)
+    matrix = DenseMatrix.build(np.arange(3000, dtype=np.int64), vectors)
+    assert matrix.half is not None
+    for query in (vectors[rng.integers(0, 3000)] * 300, _unit_rows(rng, 1)[0] * 300):
+        for k in (5, 50):
+            positions, scores = matrix.top_k(query, k)
+            expected_positions, expected_scores = _brute_force(vectors, matrix.rowids, query, k)
+            assert positions.tolist() == expected_positions.tolist()
+            assert scores == pytest.approx(expected_scores, rel=1e-6)
+
+
 def test_the_mask_keeps_only_allowed_rows_and_k_shrinks_to_what_is_left():
     rng = np.random.default_rng(11)
     vectors = _unit_rows(rng, 500)
