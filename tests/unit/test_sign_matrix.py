@@ -207,3 +207,37 @@ def test_the_index_switches_to_the_sign_pass_at_its_size_and_reports_its_memory(
     found = [chunk.source for chunk, _ in index.dense_search(np.asarray(BIRDS[0].vector), 5)]
     assert found and "/docs/birds.pdf" not in found
     index.close()
+
+
+def test_rows_a_filter_leaves_out_never_enter_the_pool_even_when_they_are_the_nearest_in_signs(monkeypatch):
+    # Eight dimensions, so one byte of signs (distances 0-8). The rows left out share the question's every sign;
+    # the rows let through have all eight opposite, as far as a real distance goes: they must still be the pool.
+    _pool(monkeypatch, minimum=10, per_result=1)
+    rng = np.random.default_rng(12)
+    pattern = np.full(8, 8**-0.5, dtype=np.float32)
+    left_out = pattern + 0.01 * rng.standard_normal((50, 8)).astype(np.float32)
+    let_through = -pattern + 0.01 * rng.standard_normal((50, 8)).astype(np.float32)
+    vectors = np.concatenate((left_out, let_through))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    allowed = np.arange(100) >= 50
+    positions, scores = _matrix(vectors).top_k(pattern, 5, allowed)
+    assert len(positions) == 5 and allowed[positions].all()
+    assert (scores < 0).all()
+
+
+def test_a_top_k_larger_than_the_smallest_pool_still_gets_k_rows(monkeypatch):
+    _pool(monkeypatch, minimum=10, per_result=10)  # k = 50 needs a pool of 500 rows, not the minimum's 10
+    rng = np.random.default_rng(13)
+    vectors = _clustered(rng, 3000, dimension=64)
+    matrix = _matrix(vectors)
+    for query in _queries(rng, vectors, 3):
+        positions, _ = matrix.top_k(query, 50)
+        assert len(positions) == 50 and len(set(positions.tolist())) == 50
+
+
+def test_nothing_found_is_no_position_and_no_score_typed_as_found_ones():
+    matrix = _matrix(_clustered(np.random.default_rng(14), 40, dimension=16))
+    query = np.ones(16, dtype=np.float32)
+    for positions, scores in (matrix.top_k(query, 0), matrix.top_k(query, 5, np.zeros(40, dtype=bool))):
+        assert positions.shape == scores.shape == (0,)  # one score a position: the index zips them strictly
+        assert positions.dtype.kind == "i" and scores.dtype == np.float32
