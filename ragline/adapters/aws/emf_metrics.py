@@ -22,7 +22,7 @@ class EmfMetrics:
         for name, value in self._dimensions.items():
             provider.add_dimension(name=name, value=value)
         for name, value in (("similarity", top_similarity), ("mean_similarity", mean_similarity)):
-            provider.add_metric(name=name, unit="None", value=float(value), resolution=60)
+            provider.add_metric(name=name, unit="None", value=float(value))  # standard resolution: 60 s
         provider.add_metadata(key="mode", value=mode)  # searchable in the logs, not a dimension
         provider.add_metadata(key="hits", value=hits)
         provider.flush_metrics()
@@ -30,8 +30,6 @@ class EmfMetrics:
     def _provider(self) -> Any:
         from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 
-        # service="" keeps Powertools from adding the function's service name as a dimension;
-        # fresh sets, because Powertools' default ones are shared by every Metrics instance.
-        return AmazonCloudWatchEMFProvider(
-            namespace=self._namespace, service="", metric_set={}, dimension_set={}, metadata_set={}
-        )
+        # service="" keeps Powertools from adding the function's service name as a dimension. A provider of its
+        # own per query (not the `Metrics` class, whose sets every instance shares) starts with empty sets.
+        return AmazonCloudWatchEMFProvider(namespace=self._namespace, service="")
