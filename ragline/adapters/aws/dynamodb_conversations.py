@@ -43,9 +43,13 @@ _PUT_ATTEMPTS = 3  # microsecond collisions in one conversation: a second attemp
 
 def conversation_key(owner: str, session: str) -> str:
     """The partition key of `session` as `owner` holds it."""
+    _require_owner(owner)
+    return f"{owner}{OWNER_SEPARATOR}{session}"
+
+
+def _require_owner(owner: str) -> None:
     if not owner:
         raise ConfigurationError("a conversation on AWS needs its caller's identity; none was given")
-    return f"{owner}{OWNER_SEPARATOR}{session}"
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,7 @@ class DynamoDbConversationStore:
 
     def owned_by(self, owner: str) -> DynamoDbConversationStore:
         """The same table, reading and writing only `owner`'s conversations."""
-        conversation_key(owner, "")  # an empty owner is refused here, before any request
+        _require_owner(owner)  # refused here, before any request
         return replace(self, owner=owner)
 
     def _key(self, session: str) -> str:
