@@ -6,6 +6,10 @@ search, so the boundary case is exact whatever the embedder.
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+import math
+
 import pytest
 
 from ragline.bootstrap import build_engine
@@ -75,3 +79,38 @@ def test_the_archived_question_vector_is_its_embedding_to_seven_decimals(noted):
     assert len(prompt.vector) == len(expected)
     assert max(abs(archived - float(value)) for archived, value in zip(prompt.vector, expected, strict=True)) <= 5e-8
     assert any(0 < abs(value) < 1 for value in prompt.vector)
+
+
+def test_the_archived_question_names_the_model_that_embedded_it(noted):
+    # Drift compares prompts with documents embedded by the same model: a record without its model cannot be placed.
+    from ragline.adapters.local.archive import LocalArchive
+
+    noted.search(QUESTION)
+    (prompt,) = LocalArchive(noted.settings.archive_dir).read(PROMPT_ARCHIVE_PREFIX)
+    assert prompt.model == noted.embedder.model_name
+
+
+def test_each_search_reports_its_similarities_with_its_mode(noted, caplog):
+    with caplog.at_level(logging.INFO, logger="ragline.metrics"):
+        noted.search(QUESTION, mode="keyword")
+    [line] = [record.getMessage() for record in caplog.records if record.name == "ragline.metrics"]
+    assert line.endswith("hits=1 mode=keyword")
+
+
+class _SimilaritiesUnknown:
+    """The engine's retriever, its hits' cosine similarities unknown (NaN: a chunk read back without its vector)."""
+
+    def __init__(self, retriever) -> None:
+        self._retriever = retriever
+
+    def retrieve(self, request):
+        return [dataclasses.replace(hit, similarity=math.nan) for hit in self._retriever.retrieve(request)]
+
+
+def test_sources_whose_similarity_is_unknown_are_not_enough_to_answer(noted):
+    _threshold(noted, -0.5)
+    assert noted.ask(QUESTION).grounded  # the same sources, their similarities known
+    noted.queries._retriever = _SimilaritiesUnknown(noted.queries._retriever)
+    answer = noted.ask(QUESTION)
+    assert answer.citations and not answer.grounded
+    assert answer.text == NOT_FOUND_ANSWER
