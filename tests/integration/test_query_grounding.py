@@ -114,3 +114,24 @@ def test_sources_whose_similarity_is_unknown_are_not_enough_to_answer(noted):
     answer = noted.ask(QUESTION)
     assert answer.citations and not answer.grounded
     assert answer.text == NOT_FOUND_ANSWER
+    _threshold(noted, -1.0)  # the lowest threshold refuses nothing: an unknown similarity counts as -1, not below
+    assert noted.ask(QUESTION).grounded
+
+
+class _Clock:
+    """`time` as ragline.query reads it: each reading 12.3456 ms after the one before."""
+
+    def __init__(self) -> None:
+        self.readings = 0
+
+    def perf_counter(self) -> float:
+        self.readings += 1
+        return self.readings * 0.0123456
+
+
+def test_each_step_s_time_is_reported_in_milliseconds_to_the_hundredth(noted, monkeypatch):
+    import ragline.query
+
+    monkeypatch.setattr(ragline.query, "time", _Clock())
+    answer = noted.ask(QUESTION)
+    assert answer.timings_ms == {"embed_ms": 12.35, "retrieve_ms": 12.35, "generate_ms": 12.35}
