@@ -80,6 +80,15 @@ def test_bad_questions_are_refused_with_the_field_named(indexed, question, optio
         indexed.ask(question, **options)
 
 
+def test_a_question_at_the_length_limit_is_taken_one_character_more_is_not_and_blank_is_said_so(fast_engine):
+    limit = fast_engine.settings.max_question_chars
+    assert fast_engine.queries.question("x" * limit).text == "x" * limit
+    with pytest.raises(InvalidQueryError, match=rf"^question: {limit + 1} characters, more than the limit of {limit}$"):
+        fast_engine.queries.question("x" * (limit + 1))
+    with pytest.raises(InvalidQueryError, match=r"^question: must not be empty$"):
+        fast_engine.queries.question(" \t\n")
+
+
 def test_convex_fusion_is_a_working_hybrid_setting(settings, real_embedder, tmp_path):
     from ragline.bootstrap import build_engine
 
