@@ -78,8 +78,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if not stats.is_file():
         return
     seconds = json.loads(stats.read_text()).get("duration_by_test", {})
-    per_file: dict[str, float] = {}
+    per_file: dict[Path, float] = {}
     for item in items:
-        path = item.nodeid.split("::", 1)[0]
-        per_file[path] = per_file.get(path, 0.0) + seconds.get(item.nodeid, 0.0)
-    items.sort(key=lambda item: per_file[item.nodeid.split("::", 1)[0]])  # stable: in-file order kept
+        per_file[item.path] = per_file.get(item.path, 0.0) + seconds.get(item.nodeid, 0.0)
+    items.sort(key=lambda item: per_file[item.path])  # stable: in-file order kept
