@@ -18,6 +18,7 @@ from ragline.chunking import (
     split_sentences,
 )
 from ragline.model import Document, Page
+from tests.unit.test_chunking import _windowed
 
 
 def _document(*pages: str) -> Document:
@@ -199,3 +200,77 @@ def test_every_chunk_carries_its_document_s_date_for_the_date_filters(token_coun
     chunks = chunker.chunk(dated)
     assert len(chunks) == 2
     assert [chunk.date for chunk in chunks] == ["2024-03-31", "2024-03-31"]
+
+
+# --- column titles before a table -----------------------------------------------------------
+
+TABLE_ROWS = "Millrace 3 48\nHillcrest 2 55"
+
+
+def _kinds(text: str) -> list[tuple[BlockKind, str]]:
+    return [(block.kind, block.text.splitlines()[0]) for block in document_blocks(_document(text))]
+
+
+@pytest.mark.parametrize(
+    "titles",
+    [
+        "Station Pumps In Service At Each Plant Site",  # a guessed heading of eight words
+        "Station name and the pumps in service now",  # a short line of eight words, no final stop
+    ],
+)
+def test_column_titles_of_eight_words_stay_with_their_table(titles):
+    assert len(titles.split()) == 8
+    assert _kinds(f"Stations lift water.\n{titles}\n{TABLE_ROWS}") == [
+        (BlockKind.PARAGRAPH, "Stations lift water."),
+        (BlockKind.TABLE, titles),
+    ]
+
+
+def test_a_line_of_nine_words_before_a_table_is_not_taken_for_its_column_titles():
+    prose = "Station name and the pumps in service this year"
+    guessed_heading = "Station Pumps In Service At Each Plant Site Today"
+    assert len(prose.split()) == len(guessed_heading.split()) == 9
+    assert _kinds(f"Stations lift water.\n{prose}\n{TABLE_ROWS}")[1] == (BlockKind.PARAGRAPH, prose)
+    assert _kinds(f"Stations lift water.\n{guessed_heading}\n{TABLE_ROWS}")[1] == (BlockKind.HEADING, guessed_heading)
+
+
+def test_a_numbered_heading_right_before_a_table_stays_a_heading():
+    assert _kinds(f"Stations lift water.\n2 Pumping stations\n{TABLE_ROWS}") == [
+        (BlockKind.PARAGRAPH, "Stations lift water."),
+        (BlockKind.HEADING, "2 Pumping stations"),
+        (BlockKind.TABLE, "Millrace 3 48"),
+    ]
+
+
+def test_a_heading_exactly_as_long_as_the_limit_is_not_clipped(token_counter):
+    title = HEADING_OF_MAX_LENGTH
+    chunker = Chunker(token_counter, max_tokens=128, overlap_tokens=0, contextual_header=False)
+    chunk = chunker.chunk(_document(f"## {title}\nThe limits are checked every quarter."))[0]
+    assert chunk.heading_path == (title,)
+
+
+def test_an_overlap_exactly_as_long_as_whole_sentences_carries_them_all(token_counter):
+    sentence_tokens = token_counter.count("Pump 10 runs.")
+    paragraph = " ".join(f"Pump {index} runs." for index in range(10, 70))
+    assert {token_counter.count(f"Pump {index} runs.") for index in range(10, 70)} == {sentence_tokens}
+    chunker = Chunker(token_counter, max_tokens=48, overlap_tokens=2 * sentence_tokens, contextual_header=False)
+    chunks = chunker.chunk(_document(paragraph))
+    assert len(chunks) > 2
+    for previous, following in itertools.pairwise(chunks):
+        assert split_sentences(following.text)[:2] == split_sentences(previous.text)[-2:]
+        assert split_sentences(following.text)[2] not in split_sentences(previous.text)
+
+
+def test_a_subsection_heading_ending_a_page_window_keeps_its_depth_in_the_next_window(token_counter):
+    # The heading is the last block of page 1, so it crosses to page 2's window in the JSON state, unread.
+    document = _document(
+        "1 Pumping stations\nThe stations lift water to the reservoirs.\n1.1 Valve maintenance",
+        "Valves are greased every week.",
+    )
+    chunker = Chunker(token_counter, max_tokens=128, overlap_tokens=0, contextual_header=False)
+    whole = chunker.chunk(document)
+    assert whole[-1].heading_path == ("1 Pumping stations", "1.1 Valve maintenance")
+    windowed = _windowed(chunker, document, window_pages=1)
+    assert [(chunk.heading_path, chunk.text) for chunk in windowed] == [
+        (chunk.heading_path, chunk.text) for chunk in whole
+    ]
