@@ -274,3 +274,22 @@ def test_a_subsection_heading_ending_a_page_window_keeps_its_depth_in_the_next_w
     assert [(chunk.heading_path, chunk.text) for chunk in windowed] == [
         (chunk.heading_path, chunk.text) for chunk in whole
     ]
+
+
+def test_without_the_contextual_header_the_model_reads_the_chunk_s_text_as_it_is(token_counter):
+    chunker = Chunker(token_counter, max_tokens=128, overlap_tokens=0, contextual_header=False)
+    chunk = chunker.chunk(_document("1 Pumping stations\nThe stations lift water to the reservoirs."))[0]
+    assert chunk.heading_path == ("1 Pumping stations",)
+    assert chunk.embedding_text == chunk.text == "The stations lift water to the reservoirs."
+
+
+def test_a_paragraph_exactly_filling_a_chunk_is_kept_whole_as_a_shorter_one_is(token_counter):
+    # A paragraph that fits is one piece: the next chunk carries all of it as overlap or none, never its last
+    # sentences alone.
+    filling = " ".join(f"Pump {index} runs." for index in range(10, 22))
+    following = "The valves are greased every week."
+    max_tokens = token_counter.count(filling)
+    assert token_counter.count(f"{filling}\n\n{following}") > max_tokens
+    chunker = Chunker(token_counter, max_tokens=max_tokens, overlap_tokens=8, contextual_header=False)
+    chunks = chunker.chunk(_document(f"{filling}\n\n{following}"))
+    assert [chunk.text for chunk in chunks] == [filling, following]
