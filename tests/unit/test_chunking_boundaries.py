@@ -293,3 +293,79 @@ def test_a_paragraph_exactly_filling_a_chunk_is_kept_whole_as_a_shorter_one_is(t
     chunker = Chunker(token_counter, max_tokens=max_tokens, overlap_tokens=8, contextual_header=False)
     chunks = chunker.chunk(_document(f"{filling}\n\n{following}"))
     assert [chunk.text for chunk in chunks] == [filling, following]
+
+
+# --- table rows, guessed headings and paragraph ends at their limits ------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "is_row"),
+    [
+        ("Costs 800 910.", True),  # three tokens: a short row, even with a stop after its last figure
+        ("rose 15.9 to 16.2.", False),  # four tokens ending a sentence: prose with numbers
+        ("Pumps 3 Valves 12", True),  # exactly half of the tokens are figures
+        ("Operating income from continuing operations 1,200 1,350", True),  # a long label, two figures after it
+        ("Operating income from continuing operations 1,200 rose", False),  # one figure at the end is not two
+    ],
+)
+def test_table_rows_at_the_limits_of_the_rule(line, is_row):
+    assert is_table_row(line) is is_row
+
+
+def _first_kind(text: str) -> BlockKind:
+    return document_blocks(_document(text))[0].kind
+
+
+def test_a_guessed_heading_may_be_fifty_characters_long_and_no_longer():
+    fifty = "Northern Pump Stations And Their Monthly Checklist"
+    assert len(fifty) == HEADING_MAX_CHARS // 2
+    assert _first_kind(f"{fifty}\nThe plant treats water every day.") is BlockKind.HEADING
+    assert _first_kind(f"{fifty}s\nThe plant treats water every day.") is BlockKind.PARAGRAPH
+
+
+@pytest.mark.parametrize(
+    ("line", "is_heading"),
+    [
+        ("and Other Income Items", False),  # the lower-case end of a wrapped title, not a title
+        ("Station pumps", False),  # half of the words capitalised is not title case
+        ("Station pumps running", False),  # a third of them neither
+        ("Schedule a Pump Service", True),  # a one-letter word among capitalised ones
+    ],
+)
+def test_a_guessed_heading_is_in_title_case(line, is_heading):
+    assert (_first_kind(f"{line}\nThe plant treats water every day.") is BlockKind.HEADING) is is_heading
+
+
+def test_a_title_case_line_after_a_paragraph_running_on_into_lower_case_is_prose():
+    # Whether the line is a heading depends on the line after it, not on the one before.
+    assert _blocks("The pumps run.\nNorthern Pump Station\nis checked every quarter.") == [
+        (BlockKind.PARAGRAPH, "The pumps run.", (1,)),
+        (BlockKind.PARAGRAPH, "Northern Pump Station is checked every quarter.", (1,)),
+    ]
+
+
+def _page_of_full_lines(last_line: str, *, pad_to: int = 0) -> str:
+    full = "The pumping station lifts water from the river every day and"  # 60 characters, a full line
+    assert len(full) == 60
+    lines = [full] * 9 + [last_line, "Valves are greased every week."]
+    return "\n".join(line.ljust(pad_to) for line in lines)
+
+
+def test_a_sentence_ending_at_85_percent_of_the_typical_width_is_a_full_line_not_a_paragraph_end():
+    at_the_limit = "the filters are washed each night by the pump crew."  # 51 = 0.85 x 60 characters
+    shorter = "the filters are washed at night by the pump crews."
+    assert len(at_the_limit) == 51 and len(shorter) == 50
+    assert len(_blocks(_page_of_full_lines(at_the_limit))) == 1
+    assert len(_blocks(_page_of_full_lines(shorter))) == 2
+
+
+def test_blanks_padding_the_lines_do_not_count_in_the_typical_width():
+    # Some extractors pad every line to one width: a full line ending a sentence still continues its paragraph.
+    assert len(_blocks(_page_of_full_lines("the filters are washed each night by the pump crew.", pad_to=80))) == 1
+
+
+def test_an_indented_line_opening_a_sentence_starts_a_new_paragraph():
+    assert _blocks("The pumps run at night.\n   The valves are greased every week.") == [
+        (BlockKind.PARAGRAPH, "The pumps run at night.", (1,)),
+        (BlockKind.PARAGRAPH, "The valves are greased every week.", (1,)),
+    ]
