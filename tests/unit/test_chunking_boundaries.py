@@ -369,3 +369,29 @@ def test_an_indented_line_opening_a_sentence_starts_a_new_paragraph():
         (BlockKind.PARAGRAPH, "The pumps run at night.", (1,)),
         (BlockKind.PARAGRAPH, "The valves are greased every week.", (1,)),
     ]
+
+
+def test_a_paragraph_cut_into_sentences_stays_a_separate_paragraph_from_the_one_before(token_counter):
+    intro = "The plant has three pumps."
+    long = " ".join(f"Pump {index} runs." for index in range(10, 40))
+    chunker = Chunker(token_counter, max_tokens=48, overlap_tokens=0, contextual_header=False)
+    assert token_counter.count(long) > 48  # cut into its sentences
+    chunks = chunker.chunk(_document(f"{intro}\n\n{long}"))
+    assert chunks[0].text.startswith(f"{intro}\n\nPump 10 runs. Pump 11 runs.")
+    assert split_sentences(" ".join(chunk.text for chunk in chunks)) == [intro, *split_sentences(long)]
+
+
+def test_a_sentence_a_little_longer_than_a_chunk_is_cut_in_two_and_keeps_every_character(token_counter):
+    sentence = "Flows at the stations were " + ", ".join(f"{index}.{index % 7} MGD" for index in range(12, 40)) + "."
+    chunker = Chunker(token_counter, max_tokens=128, overlap_tokens=0, contextual_header=False)
+    assert 128 < token_counter.count(sentence) <= 2 * 128
+    chunks = chunker.chunk(_document(sentence))
+    assert len(chunks) == 2
+    assert all(chunk.token_count <= 128 for chunk in chunks)
+    assert "".join(chunk.text for chunk in chunks).replace(" ", "") == sentence.replace(" ", "")
+
+
+def test_a_paragraph_continued_on_the_next_page_may_open_with_a_word_like_mrna(token_counter):
+    assert _blocks("The trial measured the response to the", "mRNA vaccines in older adults.") == [
+        (BlockKind.PARAGRAPH, "The trial measured the response to the mRNA vaccines in older adults.", (1, 2))
+    ]
