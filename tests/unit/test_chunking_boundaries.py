@@ -395,3 +395,23 @@ def test_a_paragraph_continued_on_the_next_page_may_open_with_a_word_like_mrna(t
     assert _blocks("The trial measured the response to the", "mRNA vaccines in older adults.") == [
         (BlockKind.PARAGRAPH, "The trial measured the response to the mRNA vaccines in older adults.", (1, 2))
     ]
+
+
+def test_column_titles_joined_to_their_table_keep_the_table_s_page(token_counter):
+    chunker = Chunker(token_counter, max_tokens=128, overlap_tokens=0, contextual_header=False)
+    intro = "The pumping stations lift water from the river every day and\nnight to the reservoirs."
+    chunks = chunker.chunk(_document("The pumps.", f"{intro}\nStation Pumps\n{TABLE_ROWS}"))
+    assert [(chunk.text, chunk.pages) for chunk in chunks] == [
+        (f"The pumps.\n\n{intro.replace(chr(10), ' ')}\n\nStation Pumps\n{TABLE_ROWS}", (1, 2))
+    ]
+
+
+def test_a_paragraph_running_over_three_pages_is_one_paragraph_when_streamed(token_counter):
+    document = _document("The relief valve opens when the", "pressure in the main line", "exceeds ten bar.\n\nThe end.")
+    chunker = Chunker(token_counter, max_tokens=128, overlap_tokens=0, contextual_header=False)
+    stream = chunker.stream(document, None)
+    chunks = [chunk for page in document.pages for chunk in stream.feed(page)] + stream.finish()
+    assert [chunk.text for chunk in chunks] == [
+        "The relief valve opens when the pressure in the main line exceeds ten bar.\n\nThe end."
+    ]
+    assert chunks[0].pages == (1, 2, 3)
