@@ -208,7 +208,7 @@ TABLE_ROWS = "Millrace 3 48\nHillcrest 2 55"
 
 
 def _kinds(text: str) -> list[tuple[BlockKind, str]]:
-    return [(block.kind, block.text.splitlines()[0]) for block in document_blocks(_document(text))]
+    return [(kind, block_text.splitlines()[0]) for kind, block_text, _ in _blocks(text)]
 
 
 @pytest.mark.parametrize(
@@ -313,7 +313,7 @@ def test_table_rows_at_the_limits_of_the_rule(line, is_row):
 
 
 def _first_kind(text: str) -> BlockKind:
-    return document_blocks(_document(text))[0].kind
+    return _blocks(text)[0][0]
 
 
 def test_a_guessed_heading_may_be_fifty_characters_long_and_no_longer():
@@ -391,7 +391,7 @@ def test_a_sentence_a_little_longer_than_a_chunk_is_cut_in_two_and_keeps_every_c
     assert "".join(chunk.text for chunk in chunks).replace(" ", "") == sentence.replace(" ", "")
 
 
-def test_a_paragraph_continued_on_the_next_page_may_open_with_a_word_like_mrna(token_counter):
+def test_a_paragraph_continued_on_the_next_page_may_open_with_a_word_like_mrna():
     assert _blocks("The trial measured the response to the", "mRNA vaccines in older adults.") == [
         (BlockKind.PARAGRAPH, "The trial measured the response to the mRNA vaccines in older adults.", (1, 2))
     ]
@@ -409,8 +409,7 @@ def test_column_titles_joined_to_their_table_keep_the_table_s_page(token_counter
 def test_a_paragraph_running_over_three_pages_is_one_paragraph_when_streamed(token_counter):
     document = _document("The relief valve opens when the", "pressure in the main line", "exceeds ten bar.\n\nThe end.")
     chunker = Chunker(token_counter, max_tokens=128, overlap_tokens=0, contextual_header=False)
-    stream = chunker.stream(document, None)
-    chunks = [chunk for page in document.pages for chunk in stream.feed(page)] + stream.finish()
+    chunks = _windowed(chunker, document, window_pages=len(document.pages))  # one stream, fed page by page
     assert [chunk.text for chunk in chunks] == [
         "The relief valve opens when the pressure in the main line exceeds ten bar.\n\nThe end."
     ]
