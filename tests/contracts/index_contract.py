@@ -176,6 +176,14 @@ class IndexContract:
         assert loaded.keyword_search("pumps", k=5)[0][0].source == "/docs/birds.pdf"
         assert all(chunk.source == "/docs/birds.pdf" for chunk, _ in loaded.dense_search(np.asarray(unit(1, 0)), k=5))
 
+    def test_a_word_only_a_deleted_document_held_leaves_the_question_s_other_words_searching(self, loaded):
+        """The index keeps the words of deleted documents in its vocabulary, holding no chunk: a question that
+        starts with one of them ("centrifugal", only in the deleted pump notes) must still find the chunks its
+        other words are in."""
+        loaded.delete_source("/docs/pumps.pdf")
+        hits = loaded.keyword_search("centrifugal chickadees", k=5)
+        assert [chunk.id for chunk, _ in hits] == [BIRDS[0].chunk.id]
+
     def test_chunks_round_trip_with_their_metadata(self, loaded):
         chunk, _ = loaded.dense_search(np.asarray(unit(1, 1)), k=1)[0]
         assert chunk == PUMPS[1].chunk

@@ -55,6 +55,17 @@ def test_a_word_in_exactly_half_the_chunks_still_counts_a_little_as_in_fts5():
     assert [scores[0], scores[1]] == pytest.approx([reference[1], reference[2]], rel=1e-5)
 
 
+def test_chunks_without_a_word_count_in_the_average_length_as_in_fts5():
+    """A chunk of rules or bullets alone ("— · —") has no term, yet it is a row: FTS5 counts it in the average
+    length, which here falls below one token, and the scores must still be FTS5's."""
+    texts = ["pumps lift water", "— · —", "— · —", "—", "· ·"]
+    postings, ids = _postings(texts)
+    scores, matched = postings.score([ids["pump"]])
+    reference = _fts5_scores(texts, "pumps")
+    assert list(reference) == [1] and matched.tolist() == [True, False, False, False, False]
+    assert scores[0] == pytest.approx(reference[1], rel=1e-5)
+
+
 def test_the_chunk_repeating_a_half_shared_word_ranks_first_though_it_is_newer():
     postings, ids = _postings(HALF)
     scores, matched = postings.score([ids["lantern"]])

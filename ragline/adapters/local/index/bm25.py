@@ -107,8 +107,8 @@ class Bm25Postings:
         norm = K1 * (1 - B + B * lengths / max(average_length, 1e-9))
         weights = (flat_counts * (K1 + 1) / (flat_counts + norm[flat_rows])).astype(np.float32)
         order = np.argsort(flat_terms, kind="stable")
-        vocabulary = int(flat_terms.max()) + 1 if len(flat_terms) else 0
-        starts = np.concatenate(([0], np.cumsum(np.bincount(flat_terms, minlength=vocabulary)))).astype(np.int64)
+        # bincount counts up to the highest term held here; a newer term falls past the end (see `_sums`)
+        starts = np.concatenate(([0], np.cumsum(np.bincount(flat_terms))))
         return cls(rowids=rowids, starts=starts, rows=flat_rows[order], weights=weights[order])
 
     def __len__(self) -> int:
