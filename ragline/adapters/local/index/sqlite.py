@@ -581,10 +581,9 @@ def _select_in(connection: sqlite3.Connection, query: str, values: Sequence) -> 
         yield from connection.execute(query.format(",".join("?" * len(batch))), batch)
 
 
-def filter_sql(where: SearchFilter | None) -> tuple[str, tuple[object, ...]]:
-    """Translate a filter into a SQL condition with parameters (never string-formatted values)."""
-    if where is None or where.is_empty:
-        return "1", ()
+def filter_sql(where: SearchFilter) -> tuple[str, tuple[object, ...]]:
+    """Translate a filter with at least one condition into a SQL condition with parameters (never
+    string-formatted values). No filter is no SQL at all: `_allowed` then lets every row through."""
     conditions: list[str] = []
     parameters: list[object] = []
     if where.source and "/" in where.source and "*" not in where.source:
