@@ -40,6 +40,25 @@ def test_a_failure_inside_the_transaction_rolls_back_to_the_previous_chunks(tmp_
     index.close()
 
 
+def test_a_search_after_the_in_memory_copy_failed_to_build_builds_it_again(tmp_path, monkeypatch):
+    """At a million chunks the copy of the vectors takes gigabytes: a MemoryError while it is built fails that
+    search, and the next search must try again rather than find a half-replaced copy."""
+    from ragline.adapters.local.index.dense import DenseMatrix
+
+    index = SqliteIndex(tmp_path / "index.sqlite3", dimension=DIMENSION)
+    index.replace_document("/docs/pumps.pdf", "p" * 64, PUMPS)
+
+    def out_of_memory(*_):
+        raise MemoryError
+
+    monkeypatch.setattr(DenseMatrix, "build", out_of_memory)
+    with pytest.raises(MemoryError):
+        index.dense_search(np.asarray(unit(1, 0)), k=1)
+    monkeypatch.undo()
+    assert index.dense_search(np.asarray(unit(1, 0)), k=1)[0][0] == PUMPS[0].chunk
+    index.close()
+
+
 # --- keyword search: numpy BM25 over FTS5's own terms ----------------------------------------------
 
 

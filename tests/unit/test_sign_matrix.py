@@ -196,13 +196,13 @@ class TestSqliteIndexWithTheSignPass(IndexContract, MovingIndexContract):
 def test_the_index_switches_to_the_sign_pass_at_its_size_and_reports_its_memory(tmp_path):
     from tests.contracts.index_contract import BIRDS, PUMPS
 
-    index = SqliteIndex(tmp_path / "index.sqlite3", dimension=DIMENSION, approximate_from=3)
+    index = SqliteIndex(tmp_path / "index.sqlite3", dimension=DIMENSION, approximate_from=4)
     index.replace_document("/docs/pumps.pdf", "p" * 64, PUMPS)
     index.dense_search(np.asarray(PUMPS[0].vector), 1)
     assert index.memory()["dense"] == index._current_matrix().nbytes > 0
     assert not isinstance(index._current_matrix(), SignMatrix)  # 2 chunks: exact
     index.replace_document("/docs/birds.pdf", "b" * 64, BIRDS)
-    assert isinstance(index._current_matrix(), SignMatrix)
+    assert isinstance(index._current_matrix(), SignMatrix)  # 4 chunks: from approximate_from on, the sign pass
     index.delete_source("/docs/birds.pdf")
     found = [chunk.source for chunk, _ in index.dense_search(np.asarray(BIRDS[0].vector), 5)]
     assert found and "/docs/birds.pdf" not in found
