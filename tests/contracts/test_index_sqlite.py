@@ -194,11 +194,14 @@ def test_registry_writes_keep_the_in_memory_search_copies(tmp_path):
     index, registry = _store(tmp_path)
     index.replace_document("/docs/pumps.pdf", "p" * 64, PUMPS)
     index.dense_search(np.asarray(unit(1, 0)), k=1)
-    built = index._current_matrix()
+    index.keyword_search("pumps", k=1)
+    built, postings = index._current_matrix(), index._current_postings()
     registry.record(DocumentStatus(source="/docs/pumps.pdf", state=DocumentState.UNCHANGED, document_id="p" * 64))
     assert index._current_matrix() is built
+    assert index._current_postings() is postings  # rebuilt on every question, BM25 would cost seconds at 1M chunks
     index.delete_source("/docs/pumps.pdf")
     assert index._current_matrix() is not built
+    assert index._current_postings() is not postings
     index.close()
     registry.close()
 
