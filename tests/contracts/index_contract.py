@@ -184,6 +184,16 @@ class IndexContract:
         hits = loaded.keyword_search("centrifugal chickadees", k=5)
         assert [chunk.id for chunk, _ in hits] == [BIRDS[0].chunk.id]
 
+    def test_a_vector_of_plain_python_floats_is_stored_and_found_like_any(self, index):
+        """`EmbeddedChunk.vector` is declared a sequence of floats: an embedder answering JSON (Bedrock, SageMaker)
+        gives Python floats, not float32 numbers, and the index must store them at its own precision."""
+        floats = [float(value) for value in unit(0, 1)]
+        valves = embedded("/docs/valves.pdf", "v" * 64, 0, "Valves.", floats)
+        index.replace_document("/docs/valves.pdf", "v" * 64, [valves])
+        chunk, score = index.dense_search(np.asarray(unit(0, 1)), k=1)[0]
+        assert chunk.source == "/docs/valves.pdf" and score == pytest.approx(1.0, abs=1e-5)
+        assert np.allclose(index.vectors_for([chunk.id])[chunk.id], floats, atol=1e-6)
+
     def test_chunks_round_trip_with_their_metadata(self, loaded):
         chunk, _ = loaded.dense_search(np.asarray(unit(1, 1)), k=1)[0]
         assert chunk == PUMPS[1].chunk

@@ -222,7 +222,7 @@ def test_a_copy_s_name_finds_the_content_it_shares(tmp_path):
     registry.close()
 
 
-def test_archive_records_wait_in_the_outbox_until_the_sink_takes_them(tmp_path):
+def test_archive_records_wait_in_the_outbox_until_the_sink_takes_them(tmp_path, caplog):
     from ragline.adapters.local.archive import LocalArchive
     from ragline.model import DocumentState, DocumentStatus
     from ragline.records import EMBEDDING_ARCHIVE_PREFIX, EmbeddingRecord, RecordKind
@@ -241,6 +241,10 @@ def test_archive_records_wait_in_the_outbox_until_the_sink_takes_them(tmp_path):
     writes = [PutChunks("/docs/pumps.pdf", "p" * 64, tuple(PUMPS)), Archive("/docs/pumps.pdf", "p" * 64, records)]
     index.apply([*writes, Record(status)], lambda: Unreachable())
     assert registry.get("/docs/pumps.pdf") == status  # indexed all the same
+    # Not swallowed: the operator reads how many embeddings wait, and why (the sink's error, with its traceback).
+    failure = next(record for record in caplog.records if record.levelname == "ERROR")
+    assert failure.getMessage() == "archiving 2 embeddings failed; they wait in the index to be retried"
+    assert failure.exc_info and "disk full" in str(failure.exc_info[1])
     assert index.pending_archive() == 2
     archive = LocalArchive(tmp_path / "archive")
     index.apply([], lambda: archive)
