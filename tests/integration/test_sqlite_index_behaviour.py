@@ -238,6 +238,20 @@ def test_a_chunk_of_another_document_is_refused_naming_the_chunk_and_the_documen
     assert index.count() == 0
 
 
+@pytest.mark.parametrize(
+    ("source", "document_id"),
+    [("/docs/pumps.pdf", "0" * 64), ("/docs/pumps-copy.pdf", PUMPS_ID)],
+    ids=["the file's chunk of an older version", "the same content's chunk under another name"],
+)
+def test_a_chunk_matching_the_document_on_one_count_only_is_refused(index, source, document_id):
+    """A chunk belongs to a document by its source and its content's id together: either one alone (a stale
+    chunk of the file's previous version, or a copy's chunk) would index a chunk that no registry row owns."""
+    stray = embedded(source, document_id, 9, "Pumps, stray.", unit(1, 0))
+    with pytest.raises(ValueError, match=rf"chunk {stray.chunk.id} does not belong to /docs/pumps.pdf"):
+        index.replace_document("/docs/pumps.pdf", PUMPS_ID, [*PUMPS, stray])
+    assert index.count() == 0
+
+
 # --- the dense copy read in batches ----------------------------------------------------------
 
 
