@@ -188,7 +188,7 @@ def _store(tmp_path):
     return SqliteIndex(path, dimension=DIMENSION), SqliteRegistry(path)
 
 
-def test_registry_writes_keep_the_in_memory_search_copies(tmp_path):
+def test_registry_writes_keep_both_in_memory_search_copies_and_chunk_writes_replace_them(tmp_path):
     from ragline.model import DocumentState, DocumentStatus
 
     index, registry = _store(tmp_path)
