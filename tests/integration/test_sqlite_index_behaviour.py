@@ -252,6 +252,22 @@ def test_a_chunk_matching_the_document_on_one_count_only_is_refused(index, sourc
     assert index.count() == 0
 
 
+def test_a_lookup_of_more_values_than_one_statement_takes_reads_each_once_in_few_statements():
+    """Term ids and the sign pass's finalists are read with IN lists cut to SQLite's parameter limit: 2,000
+    values must come back each once, from three statements, not one statement a value."""
+    import sqlite3
+
+    connection = sqlite3.connect(":memory:")
+    connection.execute("CREATE TABLE numbers (n INTEGER PRIMARY KEY)")
+    connection.executemany("INSERT INTO numbers VALUES (?)", [(n,) for n in range(3000)])
+    statements: list[str] = []
+    connection.set_trace_callback(statements.append)
+    rows = list(sqlite._select_in(connection, "SELECT n FROM numbers WHERE n IN ({})", list(range(2000))))
+    assert sorted(n for (n,) in rows) == list(range(2000))
+    assert len(statements) == -(-2000 // sqlite._MAX_PARAMETERS)
+    connection.close()
+
+
 # --- the dense copy read in batches ----------------------------------------------------------
 
 
