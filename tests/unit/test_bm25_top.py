@@ -50,10 +50,9 @@ def test_top_equals_selecting_from_every_matching_chunk(seed):
         assert scores.tolist() == expected_scores.tolist()
 
 
-def _rarest_word_floor(postings: Bm25Postings, terms: list[int], k: int, allowed) -> float | None:
-    """The k-th best score among the allowed chunks holding the question's rarest word (the lowest such score
-    over words tied for rarest), or None when that word is in fewer than k allowed chunks."""
-    scores, _ = postings.score(terms)
+def _rarest_word_floor(postings: Bm25Postings, scores: np.ndarray, terms: list[int], k: int, allowed) -> float | None:
+    """The k-th best of the question's `scores` among the allowed chunks holding its rarest word (the lowest such
+    score over words tied for rarest), or None when that word is in fewer than k allowed chunks."""
     holding = {term: postings.score([term])[1] for term in set(terms)}
     held = {term: mask for term, mask in holding.items() if mask.any()}
     if not held:
@@ -94,10 +93,10 @@ def test_no_chunk_below_the_rarest_word_s_kth_best_reaches_the_final_sort(seed, 
         k = int(rng.choice([1, 5, 10, 100]))
         allowed = rng.random(3000) < 0.5 if rng.random() < 0.5 else None
         postings.top(terms, k, allowed)
-        floor = _rarest_word_floor(postings, terms, k, allowed)
+        scores, _ = postings.score(terms)
+        floor = _rarest_word_floor(postings, scores, terms, k, allowed)
         if floor is None:
             continue
-        scores, _ = postings.score(terms)
         assert (scores[handed[-1]] >= floor).all(), (terms, k)
         checked += 1
     assert checked >= 25  # most questions have a rare enough word: the check above ran
