@@ -279,3 +279,18 @@ def test_the_exact_dense_copy_read_in_several_batches_holds_every_chunk_in_its_p
     index.replace_document("/docs/parts.pdf", "q" * 64, chunks)
     for i in range(7):
         assert index.dense_search(np.asarray(unit(*[0] * i, 1)), k=1)[0][0] == chunks[i].chunk
+
+
+def test_vectors_for_more_ids_than_this_sqlite_build_takes_in_one_statement(index):
+    """The retriever asks for the vectors of every ranked chunk. SQLite's parameter limit depends on the build
+    (999 before 3.32, 32,766 after, 250,000 in Debian's): one id past this build's limit must still be answered,
+    so the lookup is cut into statements."""
+    import sqlite3
+
+    limit = sqlite3.connect(":memory:").getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    index.replace_document("/docs/pumps.pdf", PUMPS_ID, PUMPS)
+    wanted = [f"missing-{number}" for number in range(limit)] + [chunk.chunk.id for chunk in PUMPS]
+    vectors = index.vectors_for(wanted)
+    assert set(vectors) == {chunk.chunk.id for chunk in PUMPS}
+    for chunk in PUMPS:
+        np.testing.assert_array_equal(vectors[chunk.chunk.id], np.asarray(chunk.vector, dtype=np.float32))

@@ -430,11 +430,10 @@ class SqliteIndex:
     def vectors_for(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
         if not chunk_ids:
             return {}
-        placeholders = ",".join("?" * len(chunk_ids))
         with self._lock:
-            rows = self._connection.execute(
-                f"SELECT chunk_id, vector FROM chunks WHERE chunk_id IN ({placeholders})", tuple(chunk_ids)
-            ).fetchall()
+            rows = list(
+                _select_in(self._connection, "SELECT chunk_id, vector FROM chunks WHERE chunk_id IN ({})", chunk_ids)
+            )
         return {chunk_id: np.frombuffer(blob, dtype=np.float32) for chunk_id, blob in rows}
 
     def _current_matrix(self) -> DenseMatrix | SignMatrix:
