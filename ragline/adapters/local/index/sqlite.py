@@ -428,8 +428,6 @@ class SqliteIndex:
         ]
 
     def vectors_for(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
-        if not chunk_ids:
-            return {}
         with self._lock:
             rows = list(
                 _select_in(self._connection, "SELECT chunk_id, vector FROM chunks WHERE chunk_id IN ({})", chunk_ids)
