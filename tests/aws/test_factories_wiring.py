@@ -11,9 +11,9 @@ import boto3
 import pytest
 
 from ragline.adapters.aws import factories
-from ragline.adapters.aws.clients import opensearch_client
+from ragline.adapters.aws.clients import aws_client, opensearch_client
 from ragline.adapters.aws.textract import TextractExtractor
-from ragline.config import IndexSettings, Settings
+from ragline.config import AwsSettings, IndexSettings, Settings
 from ragline.errors import ConfigurationError, DocumentError, ModelUnavailableError
 from ragline.model import Citation
 from tests.aws.fake_endpoint import BedrockDouble
@@ -128,6 +128,15 @@ def test_aws_max_attempts_bounds_the_calls_of_one_request(aws, endpoint, no_shar
     with pytest.raises(ModelUnavailableError, match="ragline-embedder"):
         embedder.embed(["pumps move water"])
     assert len(endpoint.calls) == 4  # the first call and three retries
+
+
+def test_aws_region_and_retry_mode_reach_every_client_over_the_environment(monkeypatch, no_shared_aws_config):
+    """aws.region names another region than the Lambda's own (an endpoint hosted elsewhere); the retry mode is
+    botocore's: `adaptive` also rate-limits the client."""
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    client = aws_client("sagemaker-runtime", AwsSettings(region="eu-west-1", retry_mode="adaptive", max_attempts=4))
+    assert client.meta.region_name == "eu-west-1"
+    assert client.meta.config.retries == {"mode": "adaptive", "total_max_attempts": 4}
 
 
 def test_the_sagemaker_embedder_speaks_the_configured_container_format_and_model_name(aws, endpoint):

@@ -101,12 +101,11 @@ def opensearch_client(index: IndexSettings, aws: AwsSettings, *, timeout: float 
     region = aws.region or session.region_name
     if not region:
         raise ConfigurationError("no AWS region: set AWS_REGION or aws.region")
-    secure = address.scheme == "https"
     return OpenSearch(
+        # The host's scheme alone decides TLS (opensearch-py turns use_ssl on for "https").
         hosts=[{"host": address.host, "port": address.port, "scheme": address.scheme}],
         http_auth=AWSV4SignerAuth(session.get_credentials(), region, index.opensearch_service),
-        use_ssl=secure,
-        verify_certs=secure,
+        verify_certs=address.scheme == "https",
         connection_class=http_connection_class(),
         timeout=timeout,
         max_retries=0,  # `opensearch_retry` is the retry policy: never both
