@@ -4,6 +4,8 @@ only after a back-off (moto's Firehose; the back-off's sleeps recorded, never wa
 from __future__ import annotations
 
 import boto3
+import pytest
+from botocore.exceptions import ClientError
 from moto.firehose.models import FirehoseBackend
 
 from ragline.adapters.aws.firehose_archive import MAX_BYTES_PER_CALL, FirehoseArchive, batches
@@ -37,3 +39,17 @@ def test_refused_records_are_sent_again_after_a_back_off(aws, monkeypatch):
     assert archive.write([record]) == 1
     assert calls == [1, 1]
     assert len(sleeps) == 1 and sleeps[0] > 0  # Firehose asked to slow down: not at once
+
+
+def test_an_error_that_is_not_a_refusal_is_raised_at_once_without_a_back_off(aws, monkeypatch):
+    """A stream that does not exist (or a denied call) is no refused record: another try cannot help, and
+    botocore already retried what is transient. It reaches the caller at once, as the service named it."""
+    create_stack()
+    sleeps: list[float] = []
+    monkeypatch.setattr("tenacity.nap.time.sleep", sleeps.append)
+    record = EmbeddingRecord.now(id="d:0", kind=RecordKind.CHUNK, source="s3://b/k.pdf", model="m", vector=[1.0])
+    archive = FirehoseArchive(boto3.client("firehose"), embedding_stream="no-such-stream", prompt_stream=None)
+    with pytest.raises(ClientError) as raised:
+        archive.write([record])
+    assert raised.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert sleeps == []
