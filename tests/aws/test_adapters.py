@@ -109,7 +109,7 @@ def _records(count: int) -> list[EmbeddingRecord]:
     ]  # fmt: skip
 
 
-def test_a_partial_firehose_failure_resends_only_the_failed_records(aws, monkeypatch):
+def test_a_partial_firehose_failure_resends_only_the_failed_records(aws, monkeypatch, caplog):
     stack = create_stack()
     calls: list[list[bytes]] = []
     original = FirehoseBackend.put_record_batch
@@ -132,6 +132,12 @@ def test_a_partial_firehose_failure_resends_only_the_failed_records(aws, monkeyp
     assert calls[1] == [calls[0][index] for index in (0, 3, 6, 9)]
     landed = sorted(record["id"] for record in stack.archive_records("embeddingarchive"))
     assert landed == [f"doc:{index:05d}" for index in range(10)]  # each record exactly once
+    # A refusal that a retry then cured leaves this warning as its only trace.
+    (warning,) = [record for record in caplog.records if record.name == "ragline.adapters.aws.firehose_archive"]
+    assert warning.levelname == "WARNING"
+    assert warning.getMessage() == (
+        "Firehose ragline-embeddings refused 4 of 10 records (ServiceUnavailableException: Slow down.)"
+    )
 
 
 def test_records_still_refused_after_the_retries_raise(aws, monkeypatch):
@@ -157,11 +163,19 @@ def test_batches_respect_firehose_limits_of_500_records_and_4_mib():
         list(batches([b"x" * 1_100_000]))
 
 
-def test_a_kind_without_a_stream_is_a_configuration_error():
-    archive = FirehoseArchive(object(), embedding_stream="embeddings", prompt_stream=None)
-    prompt = EmbeddingRecord.now(id="q", kind=RecordKind.PROMPT, source="api", model="m", vector=[1.0])
-    with pytest.raises(ConfigurationError, match=r"archive\.prompt_stream"):
-        archive.write([prompt])
+@pytest.mark.parametrize(
+    ("kind", "streams", "setting"),
+    [
+        (RecordKind.PROMPT, {"embedding_stream": "embeddings", "prompt_stream": None}, "prompt_stream"),
+        (RecordKind.CHUNK, {"embedding_stream": None, "prompt_stream": "prompts"}, "embedding_stream"),
+    ],
+)
+def test_a_kind_without_a_stream_is_a_configuration_error_naming_its_setting(kind, streams, setting):
+    archive = FirehoseArchive(object(), **streams)
+    record = EmbeddingRecord.now(id="q", kind=kind, source="api", model="m", vector=[1.0])
+    with pytest.raises(ConfigurationError) as raised:
+        archive.write([record])
+    assert str(raised.value) == f"archive.backend is 'firehose' but archive.{setting} is not set"
 
 
 # --- SageMaker embeddings -----------------------------------------------------------------
