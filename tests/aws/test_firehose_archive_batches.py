@@ -8,7 +8,13 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.firehose.models import FirehoseBackend
 
-from ragline.adapters.aws.firehose_archive import MAX_BYTES_PER_CALL, FirehoseArchive, batches
+from ragline.adapters.aws.firehose_archive import (
+    MAX_BYTES_PER_CALL,
+    MAX_BYTES_PER_RECORD,
+    ArchiveWriteError,
+    FirehoseArchive,
+    batches,
+)
 from ragline.records import EmbeddingRecord, RecordKind
 from tests.aws.conftest import create_stack
 
@@ -17,6 +23,34 @@ def test_a_call_carries_exactly_4_mib_and_the_next_byte_starts_another():
     record = b"x" * (MAX_BYTES_PER_CALL // 8)  # 512 KiB, under the 1,000 KiB of one record
     assert [len(batch) for batch in batches([record] * 8)] == [8]
     assert [len(batch) for batch in batches([record] * 8 + [b"y"])] == [8, 1]
+    assert [len(batch) for batch in batches([record] * 16)] == [8, 8]  # the second call counts from zero too
+
+
+def test_a_record_of_exactly_1000_kib_is_sent_and_one_byte_more_is_refused_by_name():
+    assert [len(batch) for batch in batches([b"x" * MAX_BYTES_PER_RECORD])] == [1]
+    with pytest.raises(ArchiveWriteError) as raised:
+        list(batches([b"x" * (MAX_BYTES_PER_RECORD + 1)]))
+    assert str(raised.value) == "an archive record of 1024001 bytes exceeds Firehose's 1,000 KiB limit"
+
+
+def test_the_back_off_doubles_from_0_2_s_and_stops_growing_at_5_s(aws, monkeypatch):
+    """Full jitter: each wait is drawn below a ceiling that doubles; the ceilings are read by drawing the top."""
+    create_stack()
+    sleeps: list[float] = []
+    monkeypatch.setattr("tenacity.nap.time.sleep", sleeps.append)
+    monkeypatch.setattr("tenacity.wait.random.uniform", lambda low, high: high)
+
+    def refuse_all(backend, delivery_stream_name, records):
+        error = {"ErrorCode": "ServiceUnavailableException", "ErrorMessage": "Slow down."}
+        return {"FailedPutCount": len(records), "Encrypted": False, "RequestResponses": [error] * len(records)}
+
+    monkeypatch.setattr(FirehoseBackend, "put_record_batch", refuse_all)
+    record = EmbeddingRecord.now(id="d:0", kind=RecordKind.CHUNK, source="s3://b/k.pdf", model="m", vector=[1.0])
+    archive = FirehoseArchive(boto3.client("firehose"), embedding_stream="ragline-embeddings", prompt_stream=None,
+                              attempts=7)  # fmt: skip
+    with pytest.raises(ArchiveWriteError):
+        archive.write([record])
+    assert sleeps == pytest.approx([0.2, 0.4, 0.8, 1.6, 3.2, 5.0])
 
 
 def test_refused_records_are_sent_again_after_a_back_off(aws, monkeypatch):
