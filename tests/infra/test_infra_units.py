@@ -102,7 +102,6 @@ def test_mapping_names_method_engine_and_space_type_and_has_bm25_text_and_metada
     ):
         assert name in properties
     assert body["settings"]["index"]["knn"] is True
-    assert mapping.similarity_from_score(1.0) == 1.0 and mapping.similarity_from_score(0.5) == 0.0
 
 
 PROPS = {

@@ -103,7 +103,7 @@ def vector_settings(mappings: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def similarity_from_score(score: float, space_type: str = "cosinesimil") -> float:
+def similarity_from_score(score: float, space_type: str) -> float:
     """The cosine similarity behind an OpenSearch k-NN score (unit vectors).
 
     OpenSearch turns distances into positive scores: cosinesimil gives (1 + cos) / 2;
