@@ -356,14 +356,16 @@ def test_a_whole_path_without_a_star_is_one_source_even_with_wildcard_characters
 
 
 def test_the_mapping_names_its_method_engine_and_space_and_bm25_text():
-    body = index_body(dimension=384)
+    body = index_body(
+        dimension=384, engine="faiss", space_type="innerproduct", m=24, ef_construction=256, shards=2, replicas=1
+    )
     vector = body["mappings"]["properties"]["vector"]
-    assert body["settings"]["index"]["knn"] is True
+    assert body["settings"]["index"] == {"knn": True, "number_of_shards": 2, "number_of_replicas": 1}
     assert vector == {
         "type": "knn_vector",
         "dimension": 384,
-        "method": {"name": "hnsw", "engine": "lucene", "space_type": "cosinesimil",
-                   "parameters": {"m": 16, "ef_construction": 128}},
+        "method": {"name": "hnsw", "engine": "faiss", "space_type": "innerproduct",
+                   "parameters": {"m": 24, "ef_construction": 256}},
     }  # fmt: skip
     assert body["mappings"]["properties"]["text"] == {"type": "text", "analyzer": "english"}
     assert body["mappings"]["dynamic"] == "strict"

@@ -74,7 +74,9 @@ def test_bedrock_models_are_scoped_to_the_model_or_its_inference_profile():
 
 
 def test_mapping_names_method_engine_and_space_type_and_has_bm25_text_and_metadata():
-    body = mapping.index_body(dimension=384)
+    body = mapping.index_body(
+        dimension=384, engine="lucene", space_type="cosinesimil", m=16, ef_construction=128, shards=1, replicas=0
+    )
     vector = body["mappings"]["properties"]["vector"]
     assert vector == {
         "type": "knn_vector",

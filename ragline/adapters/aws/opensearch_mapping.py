@@ -76,14 +76,15 @@ def index_mappings(*, dimension: int, engine: str, space_type: str, m: int, ef_c
 def index_body(
     *,
     dimension: int,
-    engine: str = "lucene",
-    space_type: str = "cosinesimil",
-    m: int = 16,
-    ef_construction: int = 128,
-    shards: int = 1,
-    replicas: int = 0,
+    engine: str,
+    space_type: str,
+    m: int,
+    ef_construction: int,
+    shards: int,
+    replicas: int,
 ) -> dict[str, Any]:
-    """The body of `PUT /<index>`: k-NN enabled settings and the strict mapping."""
+    """The body of `PUT /<index>`: k-NN enabled settings and the strict mapping. Every value is the caller's
+    (`OpenSearchIndex.ensure_index`, from the bootstrap's properties): no second set of defaults here."""
     return {
         "settings": {"index": {"knn": True, "number_of_shards": shards, "number_of_replicas": replicas}},
         "mappings": index_mappings(
