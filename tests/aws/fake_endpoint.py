@@ -42,6 +42,9 @@ class FakeEndpoint:
             raise JsonRESTError(code, f"{code} raised by the fake endpoint")
         if "messages" in request:
             return self._chat(request["messages"])
+        if isinstance(request.get("inputs"), str) and "parameters" in request:  # TGI's raw prompt
+            reply = self._chat([{"role": "user", "content": request["inputs"]}])
+            return [{"generated_text": reply["choices"][0]["message"]["content"]}]
         texts = request.get("inputs") or request.get("text_inputs")
         vectors = self._embedder.embed(texts).tolist()
         if "text_inputs" in request:  # JumpStart

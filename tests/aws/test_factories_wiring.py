@@ -7,6 +7,8 @@ sends or answers with the configured value, which a setting dropped on the way w
 
 from __future__ import annotations
 
+import json
+
 import boto3
 import pytest
 
@@ -161,7 +163,7 @@ def test_the_bedrock_embedder_calls_bedrock_under_the_configured_model_name(aws,
     embedder = factories.bedrock_embedder(settings)
     assert embedder.model_name == "titan-v2-256"
     assert len(embedder.embed(["pumps move water"])[0]) == 384
-    assert bedrock.requests[-1]["inputText"] == "pumps move water"
+    assert bedrock.requests[-1] == {"inputText": "pumps move water", "normalize": True, "dimensions": 384}
 
 
 def test_the_bedrock_generator_answers_through_bedrock_converse(aws, bedrock):
@@ -186,6 +188,43 @@ def test_the_sagemaker_generator_asks_for_the_configured_number_of_new_tokens(aw
     generator = factories.sagemaker_generator(settings, lambda: None)
     generator.generate("What do pumps do?", [])
     assert endpoint.calls[-1]["request"]["max_tokens"] == 77
+
+
+def test_the_sagemaker_generator_speaks_the_configured_payload_format(aws, endpoint):
+    settings = Settings(
+        generation={"backend": "sagemaker", "endpoint_name": "ragline-generator", "payload_format": "tgi"}
+    )
+    generator = factories.sagemaker_generator(settings, lambda: None)
+    citation = Citation(number=1, source="s3://docs/pumps.pdf", title="Pumps", pages=(1,), score=1.0, similarity=0.9,
+                        text="Pumps move water.", chunk_id="d:0")  # fmt: skip
+    assert generator.generate("What do pumps do?", [citation]).startswith("Pumps move water")
+    request = endpoint.calls[-1]["request"]
+    assert "messages" not in request and "What do pumps do?" in request["inputs"]
+
+
+@pytest.mark.parametrize(
+    ("index", "named"),
+    [({"backend": "opensearch", "opensearch_index": "filings"}, "filings"), ({"backend": "sqlite"}, "sqlite")],
+)
+def test_emf_metrics_land_in_the_configured_namespace_under_the_index_s_name(capsys, index, named):
+    """Each score is published under its model and index, in metrics.namespace (the dashboard reads it)."""
+    settings = Settings(embedding={"backend": "local", "model_name": "minilm"}, index=index,
+                        metrics={"backend": "emf", "namespace": "rag-staging"})  # fmt: skip
+    metrics = factories.emf_metrics(settings)
+    metrics.record_query(top_similarity=0.8, mean_similarity=0.5, hits=3, mode="hybrid")
+    (blob,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    (directive,) = blob["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "rag-staging"
+    assert (blob["model"], blob["index"]) == ("minilm", named)
+
+
+def test_an_extractor_reading_s3_objects_only_builds_no_s3_client(monkeypatch):
+    """Each entry point builds only what it uses: the S3 client is for staging local bytes or reading
+    results Textract wrote to an output bucket, neither of which is configured here."""
+    built: list[str] = []
+    monkeypatch.setattr(factories, "aws_client", lambda service, settings: built.append(service) or object())
+    factories.textract_extractor(Settings(extraction={"backend": "textract"}))
+    assert built == ["textract"]
 
 
 def test_the_registry_finds_duplicates_through_the_configured_document_index(aws):
