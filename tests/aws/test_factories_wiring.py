@@ -156,6 +156,19 @@ def test_the_sagemaker_embedder_speaks_the_configured_container_format_and_model
     assert endpoint.calls[-1]["request"] == {"text_inputs": ["pumps move water"]}
 
 
+def test_the_sagemaker_embedder_holds_its_endpoint_to_the_configured_dimension(aws, endpoint):
+    """An endpoint serving another model (384 dimensions where the index holds 256) is refused by name, before
+    its vectors reach an index built for another size; and the dimension costs no probe call."""
+    settings = Settings(embedding={"backend": "sagemaker", "endpoint_name": "ragline-embedder", "dimension": 256,
+                                   "model_name": "all-MiniLM-L6-v2"})  # fmt: skip
+    embedder = factories.sagemaker_embedder(settings)
+    assert embedder.dimension == 256 and endpoint.calls == []
+    with pytest.raises(
+        ModelUnavailableError, match=r"all-MiniLM-L6-v2 returned vector 0 of 384 dimensions, expected 256"
+    ):
+        embedder.embed(["pumps move water"])
+
+
 def test_the_bedrock_embedder_calls_bedrock_under_the_configured_model_name(aws, bedrock):
     settings = Settings(
         embedding={"backend": "bedrock", "model_id": TITAN_V2, "model_name": "titan-v2-256", "dimension": 384}
