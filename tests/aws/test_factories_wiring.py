@@ -108,6 +108,23 @@ def test_opensearch_without_an_endpoint_names_the_setting():
     assert str(raised.value) == "index.backend is 'opensearch' but index.opensearch_endpoint is not set"
 
 
+def test_an_opensearch_index_whose_name_was_not_given_is_refused_by_its_variable():
+    """The default name could match a deployment's by chance and hide a function never told its index."""
+    settings = Settings(index={"backend": "opensearch", "opensearch_endpoint": "https://search.test"})
+    with pytest.raises(ConfigurationError) as raised:
+        factories.opensearch_index(settings, lambda: 384, lambda: None, lambda: "m")
+    assert str(raised.value) == "RAGLINE_INDEX__OPENSEARCH_INDEX is not set: name the index this function serves"
+
+
+def test_the_opensearch_index_is_created_with_the_configured_name_engine_and_space(aws, opensearch):
+    settings = Settings(index={"backend": "opensearch", "opensearch_endpoint": "https://search.test",
+                               "opensearch_index": "filings", "opensearch_engine": "faiss",
+                               "opensearch_space_type": "innerproduct"})  # fmt: skip
+    factories.opensearch_index(settings, lambda: 384, lambda: None, lambda: "m").ensure_index()
+    method = opensearch.indices["filings"].mappings["properties"]["vector"]["method"]
+    assert (method["engine"], method["space_type"]) == ("faiss", "innerproduct")
+
+
 def test_opensearch_without_any_region_says_where_to_set_one(monkeypatch, no_shared_aws_config):
     for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
         monkeypatch.delenv(name)
@@ -167,6 +184,13 @@ def test_the_sagemaker_embedder_holds_its_endpoint_to_the_configured_dimension(a
         ModelUnavailableError, match=r"all-MiniLM-L6-v2 returned vector 0 of 384 dimensions, expected 256"
     ):
         embedder.embed(["pumps move water"])
+
+
+def test_the_sagemaker_embedder_sends_at_most_the_configured_batch_per_request(aws, endpoint):
+    settings = Settings(embedding={"backend": "sagemaker", "endpoint_name": "ragline-embedder", "batch_size": 2,
+                                   "model_name": "all-MiniLM-L6-v2"})  # fmt: skip
+    factories.sagemaker_embedder(settings).embed(["pumps", "valves", "seals", "filters", "meters"])
+    assert [len(call["request"]["inputs"]) for call in endpoint.calls] == [2, 2, 1]
 
 
 def test_the_bedrock_embedder_calls_bedrock_under_the_configured_model_name(aws, bedrock):
