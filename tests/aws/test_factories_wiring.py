@@ -19,6 +19,7 @@ from ragline.config import AwsSettings, IndexSettings, Settings
 from ragline.errors import ConfigurationError, DocumentError, ModelUnavailableError
 from ragline.model import Citation
 from tests.aws.fake_endpoint import BedrockDouble
+from tests.contracts.index_contract import DIMENSION, PUMPS
 
 TITAN_V2 = "amazon.titan-embed-text-v2:0"
 PDF_BYTES = b"%PDF-1.7\n% staged as they are: moto's Textract reads no page of it\n"
@@ -116,13 +117,17 @@ def test_an_opensearch_index_whose_name_was_not_given_is_refused_by_its_variable
     assert str(raised.value) == "RAGLINE_INDEX__OPENSEARCH_INDEX is not set: name the index this function serves"
 
 
-def test_the_opensearch_index_is_created_with_the_configured_name_engine_and_space(aws, opensearch):
+def test_the_opensearch_index_is_created_as_configured_and_its_chunks_name_their_model(aws, opensearch):
     settings = Settings(index={"backend": "opensearch", "opensearch_endpoint": "https://search.test",
                                "opensearch_index": "filings", "opensearch_engine": "faiss",
-                               "opensearch_space_type": "innerproduct"})  # fmt: skip
-    factories.opensearch_index(settings, lambda: 384, lambda: None, lambda: "m").ensure_index()
+                               "opensearch_space_type": "innerproduct"},
+                        embedding={"backend": "sagemaker", "model_name": "all-MiniLM-L6-v2"})  # fmt: skip
+    index = factories.opensearch_index(settings, lambda: DIMENSION, lambda: None, lambda: "unused")
+    index.ensure_index()
     method = opensearch.indices["filings"].mappings["properties"]["vector"]["method"]
     assert (method["engine"], method["space_type"]) == ("faiss", "innerproduct")
+    index.replace_document("/docs/pumps.pdf", "p" * 64, PUMPS)
+    assert {doc["model"] for doc in opensearch.indices["filings"].docs.values()} == {"all-MiniLM-L6-v2"}
 
 
 def test_opensearch_without_any_region_says_where_to_set_one(monkeypatch, no_shared_aws_config):
