@@ -19,7 +19,7 @@ from ragline.config import AwsSettings, IndexSettings, Settings
 from ragline.errors import ConfigurationError, DocumentError, ModelUnavailableError
 from ragline.model import Citation
 from tests.aws.fake_endpoint import BedrockDouble
-from tests.contracts.index_contract import DIMENSION, PUMPS
+from tests.contracts.index_contract import BIRDS, DIMENSION, PUMPS
 
 TITAN_V2 = "amazon.titan-embed-text-v2:0"
 PDF_BYTES = b"%PDF-1.7\n% staged as they are: moto's Textract reads no page of it\n"
@@ -128,6 +128,24 @@ def test_the_opensearch_index_is_created_as_configured_and_its_chunks_name_their
     assert (method["engine"], method["space_type"]) == ("faiss", "innerproduct")
     index.replace_document("/docs/pumps.pdf", "p" * 64, PUMPS)
     assert {doc["model"] for doc in opensearch.indices["filings"].docs.values()} == {"all-MiniLM-L6-v2"}
+
+
+def test_the_opensearch_index_s_searches_leave_out_the_versions_its_registry_hides(aws, opensearch):
+    """A version being written in page windows, or replaced and being deleted, is hidden by the registry's
+    ledger: the factory hands the index the registry it is given, and every search asks it."""
+
+    class Ledger:
+        def hidden(self) -> frozenset[str]:
+            return frozenset({"p" * 64})
+
+    settings = Settings(index={"backend": "opensearch", "opensearch_endpoint": "https://search.test",
+                               "opensearch_index": "filings", "registry_table": "registry"})  # fmt: skip
+    index = factories.opensearch_index(settings, lambda: DIMENSION, Ledger, lambda: "unused")
+    index.ensure_index()
+    index.replace_document("/docs/pumps.pdf", "p" * 64, PUMPS)
+    index.replace_document("/docs/birds.pdf", "b" * 64, BIRDS)
+    assert {chunk.source for chunk, _ in index.keyword_search("pumps", k=10)} == {"/docs/birds.pdf"}
+    assert {chunk.source for chunk, _ in index.dense_search(PUMPS[0].vector, k=10)} == {"/docs/birds.pdf"}
 
 
 def test_opensearch_without_any_region_says_where_to_set_one(monkeypatch, no_shared_aws_config):
