@@ -94,6 +94,33 @@ def test_a_generator_without_its_model_names_the_setting_and_the_backend(factory
     assert str(raised.value) == message
 
 
+@pytest.mark.parametrize(
+    ("embedding", "required", "name"),
+    [
+        ({"backend": "bedrock", "model_id": TITAN_V2, "model_name": "titan-256"}, True, "titan-256"),
+        ({"backend": "sagemaker", "endpoint_name": "ragline-embedder"}, True, "sagemaker:ragline-embedder"),
+        ({"backend": "bedrock", "model_id": TITAN_V2}, True, TITAN_V2),
+        # A model id names a Bedrock model only; a function that only reads or deletes needs no name at all.
+        ({"backend": "sagemaker", "model_id": TITAN_V2}, False, ""),
+    ],
+    ids=["named", "sagemaker endpoint", "bedrock model", "nothing to derive, not required"],
+)
+def test_the_model_name_records_carry_is_the_configured_one_or_derived_from_the_backend(embedding, required, name):
+    assert factories.embedding_model_name(Settings(embedding=embedding).embedding, required=required) == name
+
+
+def test_without_a_registry_table_the_opensearch_index_asks_no_registry(aws, opensearch):
+    def no_registry():
+        raise AssertionError("no registry is configured: none may be built")
+
+    settings = Settings(index={"backend": "opensearch", "opensearch_endpoint": "https://search.test",
+                               "opensearch_index": "filings"})  # fmt: skip
+    index = factories.opensearch_index(settings, lambda: DIMENSION, no_registry, lambda: "unused")
+    index.ensure_index()
+    index.replace_document("/docs/pumps.pdf", "p" * 64, PUMPS)
+    assert {chunk.source for chunk, _ in index.keyword_search("pumps", k=10)} == {"/docs/pumps.pdf"}
+
+
 def test_a_model_name_that_cannot_be_derived_is_required_by_name():
     # The metrics and archive records carry the model's name: an endpoint-less backend gives none.
     settings = Settings(embedding={"backend": "sagemaker"}, metrics={"backend": "emf"})
