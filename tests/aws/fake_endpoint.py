@@ -97,6 +97,9 @@ class BedrockDouble:
 
         from botocore.response import StreamingBody
 
+        refusal = self._media_type_refusal(params["headers"])
+        if refusal:
+            return refusal
         request = json.loads(params["body"])
         self.requests.append(request)
         texts = request["texts"] if "texts" in request else [request["inputText"]]
@@ -104,6 +107,19 @@ class BedrockDouble:
         payload = {"embeddings": vectors, "id": "1"} if "texts" in request else {"embedding": vectors[0]}
         data = json.dumps(payload).encode()
         return self._http(), {"body": StreamingBody(io.BytesIO(data), len(data)), "contentType": "application/json"}
+
+    @staticmethod
+    def _media_type_refusal(headers):
+        """Titan and Cohere take and give JSON only: Bedrock refuses another media type (media types are
+        case-insensitive; an omitted header defaults to application/json)."""
+        from botocore.awsrequest import AWSResponse
+
+        for header in ("Content-Type", "Accept"):
+            value = headers.get(header, "application/json")
+            if value.lower() != "application/json":
+                error = {"Code": "ValidationException", "Message": f"{header} {value} is not supported by this model"}
+                return AWSResponse("https://bedrock-runtime.test", 400, {}, None), {"Error": error}
+        return None
 
     def _converse(self, params, **_):
         request = json.loads(params["body"])  # before-call sees the serialized request
