@@ -243,6 +243,15 @@ def test_the_sagemaker_embedder_sends_at_most_the_configured_batch_per_request(a
     assert [len(call["request"]["inputs"]) for call in endpoint.calls] == [2, 2, 1]
 
 
+def test_a_bedrock_model_that_embeds_no_text_is_refused_naming_the_setting():
+    settings = Settings(embedding={"backend": "bedrock", "model_id": "meta.llama3-8b-instruct-v1:0"})
+    with pytest.raises(ConfigurationError) as raised:
+        factories.bedrock_embedder(settings)
+    assert str(raised.value) == (
+        "embedding.model_id 'meta.llama3-8b-instruct-v1:0' is neither Titan Text Embeddings nor Cohere Embed on Bedrock"
+    )
+
+
 def test_the_bedrock_embedder_calls_bedrock_under_the_configured_model_name(aws, bedrock):
     settings = Settings(
         embedding={"backend": "bedrock", "model_id": TITAN_V2, "model_name": "titan-v2-256", "dimension": 384}

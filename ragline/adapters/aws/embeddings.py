@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from ragline.errors import ModelUnavailableError
+from ragline.errors import ConfigurationError, ModelUnavailableError
 from ragline.ports import TokenCounter
 from ragline.tokens import WINDOW_MARGIN
 
@@ -219,7 +219,9 @@ class BedrockEmbedder(_RemoteEmbedder):
     ) -> None:
         self._cohere = "cohere.embed" in model_id
         if not self._cohere and "titan-embed" not in model_id:
-            raise ValueError(f"Bedrock embedding model {model_id!r} is neither Titan Text Embeddings nor Cohere Embed")
+            raise ConfigurationError(
+                f"embedding.model_id {model_id!r} is neither Titan Text Embeddings nor Cohere Embed on Bedrock"
+            )
         batch_size = COHERE_MAX_TEXTS if self._cohere else 1
         super().__init__(tokens=tokens, name=model_name or model_id, dimension=dimension, batch_size=batch_size)
         self._runtime = runtime
