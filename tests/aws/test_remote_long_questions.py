@@ -160,20 +160,22 @@ def test_the_query_function_answers_a_question_of_2000_characters(bootstrapped, 
     assert len(embedded) >= 2 and all(token_counter.count(text) <= token_counter.max_tokens for text in embedded)
 
 
+@pytest.mark.parametrize(
+    ("spoil", "message"),
+    [
+        (lambda vectors: [vectors[0], vectors[1][:-1], *vectors[2:]], "window vector 1 that is not 16 numbers"),
+        (lambda vectors: [vectors[0][0], *vectors[1:]], "window vector 0 that is not 16 numbers"),
+    ],
+    ids=["the second window one number short", "the first window a bare number"],
+)
 def test_a_window_vector_that_is_not_a_list_of_numbers_is_a_model_error_not_a_wrong_mean(
-    sagemaker_model, monkeypatch, token_counter
+    sagemaker_model, monkeypatch, token_counter, spoil, message
 ):
     from ragline.errors import ModelUnavailableError
 
     embed = sagemaker_model.embed
-
-    def ragged(texts: list[str], normalize: bool) -> list:
-        vectors = embed(texts, normalize)
-        return [vectors[0], vectors[1][:-1], *vectors[2:]]  # the second window one number short
-
-    monkeypatch.setattr(sagemaker_model, "embed", ragged)
+    monkeypatch.setattr(sagemaker_model, "embed", lambda texts, normalize: spoil(embed(texts, normalize)))
     embedder = SageMakerEmbedder(boto3.client("sagemaker-runtime"), "embedder", tokens=token_counter, batch_size=8)
-    with pytest.raises(
-        ModelUnavailableError, match="sagemaker:embedder returned window vector 1 that is not 16 numbers"
-    ):
+    with pytest.raises(ModelUnavailableError) as raised:
         embedder.embed([LONG_QUESTION])
+    assert str(raised.value) == f"sagemaker:embedder returned {message}"

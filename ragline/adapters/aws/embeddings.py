@@ -157,7 +157,8 @@ class _RemoteEmbedder:
 
 def _weighted_mean(vectors: list[list[float]], weights: list[int], where: str) -> list[float]:
     """The mean of `vectors` weighted by `weights`, once each is checked to be a list of as many numbers."""
-    dimension = len(vectors[0]) if vectors and isinstance(vectors[0], list) else 0
+    # The size the first list among them has: a first window that is no list must not hide what was expected.
+    dimension = next((len(vector) for vector in vectors if isinstance(vector, list)), 0)
     for position, vector in enumerate(vectors):
         numbers = isinstance(vector, list) and all(type(value) in (int, float) for value in vector)
         if not numbers or len(vector) != dimension or dimension == 0:
