@@ -165,8 +165,12 @@ def test_the_query_function_answers_a_question_of_2000_characters(bootstrapped, 
     [
         (lambda vectors: [vectors[0], vectors[1][:-1], *vectors[2:]], "window vector 1 that is not 16 numbers"),
         (lambda vectors: [vectors[0][0], *vectors[1:]], "window vector 0 that is not 16 numbers"),
+        (
+            lambda vectors: [[str(value) for value in vectors[0]], *vectors[1:]],
+            "window vector 0 that is not 16 numbers",
+        ),
     ],
-    ids=["the second window one number short", "the first window a bare number"],
+    ids=["the second window one number short", "the first window a bare number", "the first window's numbers as text"],
 )
 def test_a_window_vector_that_is_not_a_list_of_numbers_is_a_model_error_not_a_wrong_mean(
     sagemaker_model, monkeypatch, token_counter, spoil, message
