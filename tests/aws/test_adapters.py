@@ -369,6 +369,9 @@ def test_the_mapping_names_its_method_engine_and_space_and_bm25_text():
     }  # fmt: skip
     assert body["mappings"]["properties"]["text"] == {"type": "text", "analyzer": "english"}
     assert body["mappings"]["dynamic"] == "strict"
+    fields = ("source", "document_id", "title", "pages", "page_start", "page_end", "heading_path", "tags", "date",
+              "chunk_id")  # fmt: skip
+    assert set(fields) <= set(body["mappings"]["properties"])
 
 
 def test_bootstrap_updates_an_existing_index_and_refuses_an_immutable_change(search):

@@ -23,6 +23,21 @@ from tests.contracts.index_contract import BIRDS, DIMENSION, PUMPS
 
 TITAN_V2 = "amazon.titan-embed-text-v2:0"
 PDF_BYTES = b"%PDF-1.7\n% staged as they are: moto's Textract reads no page of it\n"
+PUMPS_CITATION = Citation(number=1, source="s3://docs/pumps.pdf", title="Pumps", pages=(1,), score=1.0,
+                          similarity=0.9, text="Pumps move water.", chunk_id="d:0")  # fmt: skip
+
+
+def _search_settings(**fields: str) -> dict[str, str]:
+    """The index section of a function whose OpenSearch (the in-memory fake) holds the index `filings`."""
+    return {"backend": "opensearch", "opensearch_endpoint": "https://search.test", "opensearch_index": "filings",
+            **fields}  # fmt: skip
+
+
+def _created_index(settings: Settings, registry=lambda: None):
+    """The factory's OpenSearch index for `settings`, created, its vectors of the contract's dimension."""
+    index = factories.opensearch_index(settings, lambda: DIMENSION, registry, lambda: "unused")
+    index.ensure_index()
+    return index
 
 
 @pytest.fixture
@@ -113,10 +128,7 @@ def test_without_a_registry_table_the_opensearch_index_asks_no_registry(aws, ope
     def no_registry():
         raise AssertionError("no registry is configured: none may be built")
 
-    settings = Settings(index={"backend": "opensearch", "opensearch_endpoint": "https://search.test",
-                               "opensearch_index": "filings"})  # fmt: skip
-    index = factories.opensearch_index(settings, lambda: DIMENSION, no_registry, lambda: "unused")
-    index.ensure_index()
+    index = _created_index(Settings(index=_search_settings()), no_registry)
     index.replace_document("/docs/pumps.pdf", "p" * 64, PUMPS)
     assert {chunk.source for chunk, _ in index.keyword_search("pumps", k=10)} == {"/docs/pumps.pdf"}
 
@@ -145,12 +157,9 @@ def test_an_opensearch_index_whose_name_was_not_given_is_refused_by_its_variable
 
 
 def test_the_opensearch_index_is_created_as_configured_and_its_chunks_name_their_model(aws, opensearch):
-    settings = Settings(index={"backend": "opensearch", "opensearch_endpoint": "https://search.test",
-                               "opensearch_index": "filings", "opensearch_engine": "faiss",
-                               "opensearch_space_type": "innerproduct"},
+    settings = Settings(index=_search_settings(opensearch_engine="faiss", opensearch_space_type="innerproduct"),
                         embedding={"backend": "sagemaker", "model_name": "all-MiniLM-L6-v2"})  # fmt: skip
-    index = factories.opensearch_index(settings, lambda: DIMENSION, lambda: None, lambda: "unused")
-    index.ensure_index()
+    index = _created_index(settings)
     method = opensearch.indices["filings"].mappings["properties"]["vector"]["method"]
     assert (method["engine"], method["space_type"]) == ("faiss", "innerproduct")
     index.replace_document("/docs/pumps.pdf", "p" * 64, PUMPS)
@@ -165,10 +174,7 @@ def test_the_opensearch_index_s_searches_leave_out_the_versions_its_registry_hid
         def hidden(self) -> frozenset[str]:
             return frozenset({"p" * 64})
 
-    settings = Settings(index={"backend": "opensearch", "opensearch_endpoint": "https://search.test",
-                               "opensearch_index": "filings", "registry_table": "registry"})  # fmt: skip
-    index = factories.opensearch_index(settings, lambda: DIMENSION, Ledger, lambda: "unused")
-    index.ensure_index()
+    index = _created_index(Settings(index=_search_settings(registry_table="registry")), Ledger)
     index.replace_document("/docs/pumps.pdf", "p" * 64, PUMPS)
     index.replace_document("/docs/birds.pdf", "b" * 64, BIRDS)
     assert {chunk.source for chunk, _ in index.keyword_search("pumps", k=10)} == {"/docs/birds.pdf"}
@@ -265,17 +271,7 @@ def test_the_bedrock_embedder_calls_bedrock_under_the_configured_model_name(aws,
 def test_the_bedrock_generator_answers_through_bedrock_converse(aws, bedrock):
     settings = Settings(generation={"backend": "bedrock", "model_id": "anthropic.claude-3-haiku", "max_new_tokens": 77})
     generator = factories.bedrock_generator(settings, lambda: None)
-    citation = Citation(
-        number=1,
-        source="s3://docs/pumps.pdf",
-        title="Pumps",
-        pages=(1,),
-        score=1.0,
-        similarity=0.9,
-        text="Pumps move water.",
-        chunk_id="d:0",
-    )
-    assert generator.generate("What do pumps do?", [citation]).startswith("Pumps move water")
+    assert generator.generate("What do pumps do?", [PUMPS_CITATION]).startswith("Pumps move water")
     assert bedrock.requests[-1]["inferenceConfig"]["maxTokens"] == 77
 
 
@@ -291,9 +287,7 @@ def test_the_sagemaker_generator_speaks_the_configured_payload_format(aws, endpo
         generation={"backend": "sagemaker", "endpoint_name": "ragline-generator", "payload_format": "tgi"}
     )
     generator = factories.sagemaker_generator(settings, lambda: None)
-    citation = Citation(number=1, source="s3://docs/pumps.pdf", title="Pumps", pages=(1,), score=1.0, similarity=0.9,
-                        text="Pumps move water.", chunk_id="d:0")  # fmt: skip
-    assert generator.generate("What do pumps do?", [citation]).startswith("Pumps move water")
+    assert generator.generate("What do pumps do?", [PUMPS_CITATION]).startswith("Pumps move water")
     request = endpoint.calls[-1]["request"]
     assert "messages" not in request and "What do pumps do?" in request["inputs"]
 

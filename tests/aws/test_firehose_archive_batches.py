@@ -19,6 +19,18 @@ from ragline.records import EmbeddingRecord, RecordKind
 from tests.aws.conftest import create_stack
 
 
+@pytest.fixture
+def sleeps(monkeypatch) -> list[float]:
+    """The back-off's sleeps, recorded instead of waited."""
+    recorded: list[float] = []
+    monkeypatch.setattr("tenacity.nap.time.sleep", recorded.append)
+    return recorded
+
+
+def _chunk_record() -> EmbeddingRecord:
+    return EmbeddingRecord.now(id="d:0", kind=RecordKind.CHUNK, source="s3://b/k.pdf", model="m", vector=[1.0])
+
+
 def test_a_call_carries_exactly_4_mib_and_the_next_byte_starts_another():
     record = b"x" * (MAX_BYTES_PER_CALL // 8)  # 512 KiB, under the 1,000 KiB of one record
     assert [len(batch) for batch in batches([record] * 8)] == [8]
@@ -33,11 +45,9 @@ def test_a_record_of_exactly_1000_kib_is_sent_and_one_byte_more_is_refused_by_na
     assert str(raised.value) == "an archive record of 1024001 bytes exceeds Firehose's 1,000 KiB limit"
 
 
-def test_the_back_off_doubles_from_0_2_s_and_stops_growing_at_5_s(aws, monkeypatch):
+def test_the_back_off_doubles_from_0_2_s_and_stops_growing_at_5_s(aws, monkeypatch, sleeps):
     """Full jitter: each wait is drawn below a ceiling that doubles; the ceilings are read by drawing the top."""
     create_stack()
-    sleeps: list[float] = []
-    monkeypatch.setattr("tenacity.nap.time.sleep", sleeps.append)
     monkeypatch.setattr("tenacity.wait.random.uniform", lambda low, high: high)
 
     def refuse_all(backend, delivery_stream_name, records):
@@ -45,18 +55,15 @@ def test_the_back_off_doubles_from_0_2_s_and_stops_growing_at_5_s(aws, monkeypat
         return {"FailedPutCount": len(records), "Encrypted": False, "RequestResponses": [error] * len(records)}
 
     monkeypatch.setattr(FirehoseBackend, "put_record_batch", refuse_all)
-    record = EmbeddingRecord.now(id="d:0", kind=RecordKind.CHUNK, source="s3://b/k.pdf", model="m", vector=[1.0])
     archive = FirehoseArchive(boto3.client("firehose"), embedding_stream="ragline-embeddings", prompt_stream=None,
                               attempts=7)  # fmt: skip
     with pytest.raises(ArchiveWriteError):
-        archive.write([record])
+        archive.write([_chunk_record()])
     assert sleeps == pytest.approx([0.2, 0.4, 0.8, 1.6, 3.2, 5.0])
 
 
-def test_refused_records_are_sent_again_after_a_back_off(aws, monkeypatch):
+def test_refused_records_are_sent_again_after_a_back_off(aws, monkeypatch, sleeps):
     create_stack()
-    sleeps: list[float] = []
-    monkeypatch.setattr("tenacity.nap.time.sleep", sleeps.append)
     original = FirehoseBackend.put_record_batch
     calls: list[int] = []
 
@@ -68,22 +75,18 @@ def test_refused_records_are_sent_again_after_a_back_off(aws, monkeypatch):
         return {"FailedPutCount": len(records), "Encrypted": False, "RequestResponses": [refused] * len(records)}
 
     monkeypatch.setattr(FirehoseBackend, "put_record_batch", refuse_first_call)
-    record = EmbeddingRecord.now(id="d:0", kind=RecordKind.CHUNK, source="s3://b/k.pdf", model="m", vector=[1.0])
     archive = FirehoseArchive(boto3.client("firehose"), embedding_stream="ragline-embeddings", prompt_stream=None)
-    assert archive.write([record]) == 1
+    assert archive.write([_chunk_record()]) == 1
     assert calls == [1, 1]
     assert len(sleeps) == 1 and sleeps[0] > 0  # Firehose asked to slow down: not at once
 
 
-def test_an_error_that_is_not_a_refusal_is_raised_at_once_without_a_back_off(aws, monkeypatch):
+def test_an_error_that_is_not_a_refusal_is_raised_at_once_without_a_back_off(aws, sleeps):
     """A stream that does not exist (or a denied call) is no refused record: another try cannot help, and
     botocore already retried what is transient. It reaches the caller at once, as the service named it."""
     create_stack()
-    sleeps: list[float] = []
-    monkeypatch.setattr("tenacity.nap.time.sleep", sleeps.append)
-    record = EmbeddingRecord.now(id="d:0", kind=RecordKind.CHUNK, source="s3://b/k.pdf", model="m", vector=[1.0])
     archive = FirehoseArchive(boto3.client("firehose"), embedding_stream="no-such-stream", prompt_stream=None)
     with pytest.raises(ClientError) as raised:
-        archive.write([record])
+        archive.write([_chunk_record()])
     assert raised.value.response["Error"]["Code"] == "ResourceNotFoundException"
     assert sleeps == []

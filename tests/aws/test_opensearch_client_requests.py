@@ -1,7 +1,7 @@
 """What the OpenSearch client really sends: a managed domain refuses an unsigned request, and a request
 without a timeout would hold a Lambda until its own timeout. The other OpenSearch tests swap the transport
 for the in-memory fake, below the signing; these send through opensearch-py's real requests transport,
-intercepted by `responses` (moto's own dependency)."""
+intercepted by `responses` (pinned in the aws-test extra)."""
 
 from __future__ import annotations
 

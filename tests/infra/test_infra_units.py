@@ -1,11 +1,11 @@
-"""Fast checks without a synth: config parsing, model bindings, index mapping, bootstrap handler."""
+"""Fast checks without a synth: config parsing, model bindings, bootstrap handler (the index mapping is checked
+in tests/aws/test_adapters.py)."""
 
 from __future__ import annotations
 
 import pytest
 from pydantic import ValidationError
 
-from ragline.adapters.aws import opensearch_mapping as mapping
 from stacks.components.models import bedrock_model_arns, embedding_binding, endpoint_arn, generation_binding
 from stacks.config import ModelMode, RaglineConfig
 
@@ -71,39 +71,6 @@ def test_bedrock_models_are_scoped_to_the_model_or_its_inference_profile():
     assert profile.endswith("inference-profile/us.amazon.nova-lite-v1:0")
     assert model.endswith("foundation-model/amazon.nova-lite-v1:0")
     assert generation_binding(cfg).resources == (profile, model)
-
-
-def test_mapping_names_method_engine_and_space_type_and_has_bm25_text_and_metadata():
-    body = mapping.index_body(
-        dimension=384, engine="lucene", space_type="cosinesimil", m=16, ef_construction=128, shards=1, replicas=0
-    )
-    vector = body["mappings"]["properties"]["vector"]
-    assert vector == {
-        "type": "knn_vector",
-        "dimension": 384,
-        "method": {
-            "name": "hnsw",
-            "engine": "lucene",
-            "space_type": "cosinesimil",
-            "parameters": {"m": 16, "ef_construction": 128},
-        },
-    }
-    properties = body["mappings"]["properties"]
-    assert properties["text"]["type"] == "text"
-    for name in (
-        "source",
-        "document_id",
-        "title",
-        "pages",
-        "page_start",
-        "page_end",
-        "heading_path",
-        "tags",
-        "date",
-        "chunk_id",
-    ):
-        assert name in properties
-    assert body["settings"]["index"]["knn"] is True
 
 
 PROPS = {
