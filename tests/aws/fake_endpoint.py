@@ -4,7 +4,9 @@ moto returns a canned body for every `InvokeEndpoint`; this replaces its backend
 embedding endpoint answers deterministic bag-of-words vectors (the logic of
 `tests.fakes.HashingEmbedder`) in the TEI or JumpStart JSON shape, and an LLM endpoint answers
 an OpenAI-style chat completion that quotes and cites source [1]. Faults can be queued: an
-error code (e.g. ThrottlingException) for the next N calls.
+error code (e.g. ThrottlingException) for the next N calls. Like a TEI, JumpStart or LLM container, it
+takes and gives JSON only: another media type is the container's 415, which SageMaker passes on as a
+ModelError.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 
 from moto.core.exceptions import JsonRESTError
 from moto.sagemakerruntime.models import SageMakerRuntimeBackend
+from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
 from tests.fakes import HashingEmbedder
 
@@ -65,9 +68,29 @@ class FakeEndpoint:
             return body, "application/json", "AllTraffic", None
 
         monkeypatch.setattr(SageMakerRuntimeBackend, "invoke_endpoint", invoke_endpoint)
+        # The backend sees Accept but not Content-Type, so the media types are checked on the HTTP request.
+        answer_request = SageMakerRuntimeResponse.invoke_endpoint
+
+        def invoke_endpoint_json_only(response: SageMakerRuntimeResponse):
+            _refuse_other_media_types(response.headers)
+            return answer_request(response)
+
+        monkeypatch.setattr(SageMakerRuntimeResponse, "invoke_endpoint", invoke_endpoint_json_only)
 
     def embedding_calls(self) -> int:
         return sum(1 for call in self.calls if "messages" not in call["request"])
+
+
+def _refuse_other_media_types(headers) -> None:
+    """Media types are case-insensitive and may carry parameters (`; charset=utf-8`); botocore sends
+    Content-Type whenever there is a body, and an omitted Accept takes the container's default, JSON."""
+    for header in ("Content-Type", "Accept"):
+        value = headers.get(header) or "application/json"
+        if value.split(";")[0].strip().lower() != "application/json":
+            message = f'Received client error (415) from primary with message "{header} {value} is not supported"'
+            refusal = JsonRESTError("ModelError", message)
+            refusal.code = 424  # SageMaker's status for an error the container answered
+            raise refusal
 
 
 class BedrockDouble:

@@ -10,7 +10,7 @@ import json
 
 import boto3
 import pytest
-from botocore.exceptions import EndpointConnectionError
+from botocore.exceptions import ClientError, EndpointConnectionError
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
@@ -40,6 +40,26 @@ def test_an_undeclared_dimension_is_probed_once(aws, endpoint):
     embedder = SageMakerEmbedder(boto3.client("sagemaker-runtime"), "embedder", tokens=TOKENS)
     assert (embedder.dimension, embedder.dimension) == (384, 384)
     assert len(endpoint.calls) == 1
+
+
+@pytest.mark.parametrize("header", ["ContentType", "Accept"])
+def test_the_endpoint_double_refuses_a_media_type_other_than_json_as_a_container_does(aws, endpoint, header):
+    # The double stands behind every SageMaker embedder test: it must refuse what a TEI container refuses,
+    # or an embedder sending text/csv would pass them all.
+    runtime = boto3.client("sagemaker-runtime")
+    media_types = {"ContentType": "application/json", "Accept": "application/json", header: "text/csv"}
+    with pytest.raises(ClientError) as refusal:
+        runtime.invoke_endpoint(EndpointName="embedder", Body=json.dumps({"inputs": ["pumps"]}), **media_types)
+    assert refusal.value.response["Error"]["Code"] == "ModelError"
+    assert refusal.value.response["ResponseMetadata"]["HTTPStatusCode"] == 424
+    assert "(415)" in refusal.value.response["Error"]["Message"]
+    answer = runtime.invoke_endpoint(
+        EndpointName="embedder",
+        Body=json.dumps({"inputs": ["pumps"]}),
+        ContentType="Application/JSON; charset=utf-8",
+        Accept="application/json",
+    )
+    assert len(json.loads(answer["Body"].read())["embeddings"][0]) == endpoint.dimension
 
 
 def test_titan_v2_is_asked_for_a_normalized_vector_of_the_declared_size(bedrock):
