@@ -82,11 +82,13 @@ class FakeEndpoint:
 
 
 def _refuse_other_media_types(headers) -> None:
-    """Media types are case-insensitive and may carry parameters (`; charset=utf-8`); botocore sends
-    Content-Type whenever there is a body, and an omitted Accept takes the container's default, JSON."""
-    for header in ("Content-Type", "Accept"):
-        value = headers.get(header) or "application/json"
-        if value.split(";")[0].strip().lower() != "application/json":
+    """Media types are case-insensitive and may carry parameters (`; charset=utf-8`). A body sent without
+    a Content-Type (botocore sends none unless asked) is refused too, as TEI's JSON extractor refuses it;
+    an omitted Accept takes the container's default, JSON."""
+    defaults = {"Content-Type": None, "Accept": "application/json"}
+    for header, default in defaults.items():
+        value = headers.get(header) or default
+        if value is None or value.split(";")[0].strip().lower() != "application/json":
             message = f'Received client error (415) from primary with message "{header} {value} is not supported"'
             refusal = JsonRESTError("ModelError", message)
             refusal.code = 424  # SageMaker's status for an error the container answered

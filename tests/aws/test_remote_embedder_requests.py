@@ -42,12 +42,19 @@ def test_an_undeclared_dimension_is_probed_once(aws, endpoint):
     assert len(endpoint.calls) == 1
 
 
-@pytest.mark.parametrize("header", ["ContentType", "Accept"])
-def test_the_endpoint_double_refuses_a_media_type_other_than_json_as_a_container_does(aws, endpoint, header):
+@pytest.mark.parametrize(
+    "media_types",
+    [
+        {"ContentType": "text/csv", "Accept": "application/json"},
+        {"ContentType": "application/json", "Accept": "text/csv"},
+        {"Accept": "application/json"},  # botocore sends no Content-Type unless asked
+    ],
+    ids=["content-type", "accept", "no-content-type"],
+)
+def test_the_endpoint_double_refuses_a_media_type_other_than_json_as_a_container_does(aws, endpoint, media_types):
     # The double stands behind every SageMaker embedder test: it must refuse what a TEI container refuses,
-    # or an embedder sending text/csv would pass them all.
+    # or an embedder sending text/csv, or no media type at all, would pass them all.
     runtime = boto3.client("sagemaker-runtime")
-    media_types = {"ContentType": "application/json", "Accept": "application/json", header: "text/csv"}
     with pytest.raises(ClientError) as refusal:
         runtime.invoke_endpoint(EndpointName="embedder", Body=json.dumps({"inputs": ["pumps"]}), **media_types)
     assert refusal.value.response["Error"]["Code"] == "ModelError"
