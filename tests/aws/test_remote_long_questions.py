@@ -171,12 +171,15 @@ def test_the_query_function_answers_a_question_of_2000_characters(bootstrapped, 
         ),
         # No window a list: no size to expect, and still a model error (not a StopIteration from the search).
         (lambda vectors: [vector[0] for vector in vectors], "window vector 0 that is not 0 numbers"),
+        # Empty lists agree on a size of 0, which is no vector: their mean would be one too.
+        (lambda vectors: [[] for _ in vectors], "window vector 0 that is not 0 numbers"),
     ],
     ids=[
         "the second window one number short",
         "the first window a bare number",
         "the first window's numbers as text",
         "every window a bare number",
+        "every window an empty list",
     ],
 )
 def test_a_window_vector_that_is_not_a_list_of_numbers_is_a_model_error_not_a_wrong_mean(
