@@ -140,19 +140,6 @@ def test_a_partial_firehose_failure_resends_only_the_failed_records(aws, monkeyp
     )
 
 
-def test_records_still_refused_after_the_retries_raise(aws, monkeypatch):
-    create_stack()
-
-    def refuse_all(backend, delivery_stream_name, records):
-        error = {"ErrorCode": "InternalFailure", "ErrorMessage": "boom"}
-        return {"FailedPutCount": len(records), "Encrypted": False, "RequestResponses": [error] * len(records)}
-
-    monkeypatch.setattr(FirehoseBackend, "put_record_batch", refuse_all)
-    archive = FirehoseArchive(boto3.client("firehose"), embedding_stream="ragline-embeddings", prompt_stream=None)
-    with pytest.raises(ArchiveWriteError, match=r"refused 3 of 3 records after 5 attempts: InternalFailure: boom"):
-        archive.write(_records(3))
-
-
 def test_batches_respect_firehose_limits_of_500_records_and_4_mib():
     small = [b"x" * 100] * 1201
     assert [len(batch) for batch in batches(small)] == [MAX_RECORDS_PER_CALL, MAX_RECORDS_PER_CALL, 201]

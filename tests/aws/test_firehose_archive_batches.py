@@ -31,6 +31,16 @@ def _chunk_record() -> EmbeddingRecord:
     return EmbeddingRecord.now(id="d:0", kind=RecordKind.CHUNK, source="s3://b/k.pdf", model="m", vector=[1.0])
 
 
+def _refuse_every_record(monkeypatch, code: str, message: str) -> None:
+    """moto's Firehose refusing every record of every call, each with `code`."""
+
+    def refuse_all(backend, delivery_stream_name, records):
+        error = {"ErrorCode": code, "ErrorMessage": message}
+        return {"FailedPutCount": len(records), "Encrypted": False, "RequestResponses": [error] * len(records)}
+
+    monkeypatch.setattr(FirehoseBackend, "put_record_batch", refuse_all)
+
+
 def test_a_call_carries_exactly_4_mib_and_the_next_byte_starts_another():
     record = b"x" * (MAX_BYTES_PER_CALL // 8)  # 512 KiB, under the 1,000 KiB of one record
     assert [len(batch) for batch in batches([record] * 8)] == [8]
@@ -50,16 +60,22 @@ def test_the_back_off_doubles_from_0_2_s_and_stops_growing_at_5_s(aws, monkeypat
     create_stack()
     monkeypatch.setattr("tenacity.wait.random.uniform", lambda low, high: high)
 
-    def refuse_all(backend, delivery_stream_name, records):
-        error = {"ErrorCode": "ServiceUnavailableException", "ErrorMessage": "Slow down."}
-        return {"FailedPutCount": len(records), "Encrypted": False, "RequestResponses": [error] * len(records)}
-
-    monkeypatch.setattr(FirehoseBackend, "put_record_batch", refuse_all)
+    _refuse_every_record(monkeypatch, "ServiceUnavailableException", "Slow down.")
     archive = FirehoseArchive(boto3.client("firehose"), embedding_stream="ragline-embeddings", prompt_stream=None,
                               attempts=7)  # fmt: skip
     with pytest.raises(ArchiveWriteError):
         archive.write([_chunk_record()])
     assert sleeps == pytest.approx([0.2, 0.4, 0.8, 1.6, 3.2, 5.0])
+
+
+def test_records_still_refused_after_the_retries_raise_with_the_count_and_firehose_s_reason(aws, monkeypatch, sleeps):
+    create_stack()
+    _refuse_every_record(monkeypatch, "InternalFailure", "boom")
+    archive = FirehoseArchive(boto3.client("firehose"), embedding_stream="ragline-embeddings", prompt_stream=None)
+    with pytest.raises(ArchiveWriteError) as raised:
+        archive.write([_chunk_record(), _chunk_record(), _chunk_record()])
+    assert str(raised.value).endswith("refused 3 of 3 records after 5 attempts: InternalFailure: boom")
+    assert len(sleeps) == 4  # a back-off between each of the 5 attempts
 
 
 def test_refused_records_are_sent_again_after_a_back_off(aws, monkeypatch, sleeps):
