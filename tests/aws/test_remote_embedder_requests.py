@@ -69,6 +69,19 @@ def test_the_endpoint_double_refuses_a_media_type_other_than_json_as_a_container
     assert len(json.loads(answer["Body"].read())["embeddings"][0]) == endpoint.dimension
 
 
+def test_by_default_an_endpoint_is_sent_32_texts_per_call_tei_s_own_client_batch_limit(aws, endpoint):
+    # TEI refuses a request of more inputs than its --max-client-batch-size, 32 unless the endpoint is told otherwise.
+    embedder = SageMakerEmbedder(boto3.client("sagemaker-runtime"), "embedder", tokens=TOKENS, dimension=384)
+    embedder.embed([f"pump {number}" for number in range(33)])
+    assert [len(call["request"]["inputs"]) for call in endpoint.calls] == [32, 1]
+
+
+def test_an_unknown_payload_format_is_refused_naming_it_and_the_known_ones():
+    with pytest.raises(ValueError) as refused:
+        SageMakerEmbedder(object(), "embedder", tokens=TOKENS, payload_format="tgi")
+    assert str(refused.value) == "payload_format 'tgi' is not one of ['hf-sentence-embeddings', 'jumpstart', 'tei']"
+
+
 def test_titan_v2_is_asked_for_a_normalized_vector_of_the_declared_size(bedrock):
     runtime, double = bedrock
     embedder = BedrockEmbedder(runtime, "amazon.titan-embed-text-v2:0", tokens=TOKENS, dimension=384)
