@@ -57,6 +57,7 @@ PUMPS = [
         1,
         "Seals on the pumps are replaced yearly.",
         unit(1, 1),
+        heading_path=("Maintenance", "Seals"),  # read back by the round-trip test
         tags=("ops",),
         date="2024-03-01",
         card=PUMP_CARD,
