@@ -150,12 +150,33 @@ class IndexContract:
         ],
     )
     def test_only_a_star_is_a_wildcard_in_a_source_filter(self, index, pattern, expected):
-        names = ("/docs/q?.pdf", "/docs/q[1].pdf", "/docs/qa.pdf", "/docs/q1.pdf")
+        assert (
+            self._sources_found(index, ("/docs/q?.pdf", "/docs/q[1].pdf", "/docs/qa.pdf", "/docs/q1.pdf"), pattern)
+            == expected
+        )
+
+    # A filter holding a slash is a pattern of the whole path; one without is a file name, matched against the
+    # path's last component. So a relative path is no suffix: `docs/*.pdf` is not `*/docs/*.pdf`.
+    @pytest.mark.parametrize(
+        ("pattern", "expected"),
+        [
+            ("docs/*.pdf", set()),
+            ("*/docs/*.pdf", {"/docs/a.pdf", "/archive/docs/a.pdf"}),
+            ("/docs/*.pdf", {"/docs/a.pdf"}),
+            ("a.pdf", {"/docs/a.pdf", "/archive/docs/a.pdf"}),
+        ],
+    )
+    def test_a_source_filter_with_a_slash_is_a_pattern_of_the_whole_path(self, index, pattern, expected):
+        assert self._sources_found(index, ("/docs/a.pdf", "/archive/docs/a.pdf"), pattern) == expected
+
+    @staticmethod
+    def _sources_found(index, names: tuple[str, ...], pattern: str) -> set[str]:
+        """Index one chunk under each name, then the sources a dense search filtered by `pattern` finds."""
         for number, name in enumerate(names):
             document_id = str(number) * 64
             index.replace_document(name, document_id, [embedded(name, document_id, 0, "Pump notes.", unit(1, 0))])
         hits = index.dense_search(np.asarray(unit(1, 0)), k=10, where=SearchFilter(source=pattern))
-        assert {chunk.source for chunk, _ in hits} == expected
+        return {chunk.source for chunk, _ in hits}
 
     def test_replace_document_leaves_only_the_new_chunks(self, loaded):
         replacement = [embedded("/docs/pumps.pdf", "q" * 64, 0, "Pumps were replaced by turbines.", unit(1, 0))]
