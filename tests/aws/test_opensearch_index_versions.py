@@ -1,5 +1,5 @@
-"""The OpenSearch index keeps what a failed write did not replace, answers k results, and refuses
-an existing index whose vector method differs from the configured one.
+"""The OpenSearch index keeps what a failed write did not replace, says what a refused window's write lost,
+answers k results, and refuses an existing index whose vector method differs from the configured one.
 
 Driven through the real opensearch-py client against the in-memory OpenSearch of this folder.
 """
@@ -53,10 +53,24 @@ def test_deleting_a_version_before_the_index_exists_deletes_nothing():
     assert index.delete_version("/docs/pumps.pdf", "p" * 64) == 0
 
 
-def test_dense_search_returns_k_hits_beyond_the_ten_of_an_unsized_search(index):
-    chunks = [embedded("/docs/many.pdf", "m" * 64, n, f"Part {n}.", unit(1, n / 20)) for n in range(15)]
+@pytest.mark.parametrize(
+    "search",
+    [lambda index, k: index.dense_search(unit(1, 0), k=k), lambda index, k: index.keyword_search("pump part", k=k)],
+    ids=["dense", "keyword"],
+)
+def test_a_search_returns_k_hits_beyond_the_ten_of_an_unsized_search(index, search):
+    chunks = [embedded("/docs/many.pdf", "m" * 64, n, f"Pump part {n}.", unit(1, n / 20)) for n in range(15)]
     index.replace_document("/docs/many.pdf", "m" * 64, chunks)
-    assert len(index.dense_search(unit(1, 0), k=12)) == 12
+    assert len(search(index, 12)) == 12
+
+
+def test_a_refused_chunk_of_a_window_fails_it_naming_the_count_and_opensearch_s_reason(fake, index):
+    fake.refused_ids = {PUMPS[1].chunk.id}
+    with pytest.raises(IndexWriteError) as raised:
+        index.add_chunks(PUMPS)
+    message = str(raised.value)
+    assert message.startswith("OpenSearch refused 1 of 2 chunks: ")
+    assert PUMPS[1].chunk.id in message and "es_rejected_execution_exception" in message
 
 
 @pytest.mark.parametrize(
