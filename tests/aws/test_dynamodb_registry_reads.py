@@ -56,11 +56,16 @@ def test_the_same_content_under_several_sources_is_found_under_the_first_source(
     assert registry.find_by_document_id(CONTENT).source == "s3://ingest/a.pdf"
 
 
-def test_a_source_and_the_hidden_versions_are_read_strongly_consistent(registry, requests):
+def test_every_read_of_a_source_the_ledger_or_the_table_is_strongly_consistent(registry, requests):
     # The ingestion functions decide from these reads whether to index: a stale one indexes twice.
     registry.record(indexed(SOURCES[0]))
     registry.get(SOURCES[0])
     registry.hidden()
-    reads = [params for operation, params in requests if operation == "GetItem"]
-    assert len(reads) == 2
-    assert all(params["ConsistentRead"] is True for params in reads)
+    registry.indexing(SOURCES[0])
+    registry.serves(SOURCES[0], CONTENT)
+    registry.all()
+    registry.find_by_document_id(CONTENT)  # no index on document_id here: a scan
+    registry.sources_of(CONTENT)
+    reads = [(operation, params) for operation, params in requests if operation in ("GetItem", "Scan")]
+    assert [operation for operation, _ in reads] == ["GetItem"] * 4 + ["Scan"] * 3
+    assert all(params["ConsistentRead"] is True for _, params in reads)
