@@ -6,6 +6,8 @@ Driven through the real opensearch-py client against the in-memory OpenSearch of
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from ragline.adapters.aws.opensearch_index import IndexWriteError, OpenSearchIndex
@@ -82,3 +84,15 @@ def test_an_existing_index_with_another_vector_method_is_refused_naming_the_sett
     changed = OpenSearchIndex(fake_client(fake), "chunks", dimension=DIMENSION, **configured)
     with pytest.raises(ConfigurationError, match=rf"\['{setting}'\] cannot change on an existing index"):
         changed.ensure_index()
+
+
+def test_each_stored_chunk_records_when_it_was_indexed_in_utc_to_the_second(fake, index):
+    # For an operator reading the index: when each chunk was written, in a zone no reader has to guess.
+    before = datetime.now(UTC).replace(microsecond=0)
+    index.replace_document("/docs/pumps.pdf", "p" * 64, PUMPS)
+    after = datetime.now(UTC)
+    for stored in fake.indices["chunks"].docs.values():
+        indexed_at = datetime.fromisoformat(stored["indexed_at"])
+        assert indexed_at.utcoffset() == timedelta(0)
+        assert indexed_at.microsecond == 0
+        assert before <= indexed_at <= after

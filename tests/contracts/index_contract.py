@@ -192,6 +192,25 @@ class IndexContract:
             loaded.replace_document("/docs/pumps.pdf", "p" * 64, broken)
         assert loaded.count("/docs/pumps.pdf") == 2
 
+    def test_a_chunk_of_another_document_is_refused_naming_the_chunk_and_the_document(self, index):
+        expected = rf"chunk {BIRDS[0].chunk.id} does not belong to /docs/pumps.pdf \({'p' * 64}\)"
+        with pytest.raises(ValueError, match=expected):
+            index.replace_document("/docs/pumps.pdf", "p" * 64, [*PUMPS, BIRDS[0]])
+        assert index.count() == 0
+
+    @pytest.mark.parametrize(
+        ("source", "document_id"),
+        [("/docs/pumps.pdf", "0" * 64), ("/docs/pumps-copy.pdf", "p" * 64)],
+        ids=["the file's chunk of an older version", "the same content's chunk under another name"],
+    )
+    def test_a_chunk_matching_the_document_on_one_count_only_is_refused(self, index, source, document_id):
+        """A chunk belongs to a document by its source and its content's id together: either one alone (a stale
+        chunk of the file's previous version, or a copy's chunk) would index a chunk that no registry row owns."""
+        stray = embedded(source, document_id, 9, "Pumps, stray.", unit(1, 0))
+        with pytest.raises(ValueError, match=rf"chunk {stray.chunk.id} does not belong to /docs/pumps.pdf"):
+            index.replace_document("/docs/pumps.pdf", "p" * 64, [*PUMPS, stray])
+        assert index.count() == 0
+
     def test_delete_source_removes_every_chunk_from_both_searches(self, loaded):
         assert loaded.delete_source("/docs/pumps.pdf") == 2
         assert loaded.count("/docs/pumps.pdf") == 0

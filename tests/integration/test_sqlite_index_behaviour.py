@@ -228,30 +228,6 @@ def test_memory_reports_each_in_memory_copy_once_a_search_has_loaded_it(index):
     assert second["keyword"] > first["keyword"] and second["dense"] > 0
 
 
-# --- chunks handed to the wrong document ------------------------------------------------------
-
-
-def test_a_chunk_of_another_document_is_refused_naming_the_chunk_and_the_document(index):
-    expected = rf"chunk {BIRDS[0].chunk.id} does not belong to /docs/pumps.pdf \({PUMPS_ID}\)"
-    with pytest.raises(ValueError, match=expected):
-        index.replace_document("/docs/pumps.pdf", PUMPS_ID, [*PUMPS, BIRDS[0]])
-    assert index.count() == 0
-
-
-@pytest.mark.parametrize(
-    ("source", "document_id"),
-    [("/docs/pumps.pdf", "0" * 64), ("/docs/pumps-copy.pdf", PUMPS_ID)],
-    ids=["the file's chunk of an older version", "the same content's chunk under another name"],
-)
-def test_a_chunk_matching_the_document_on_one_count_only_is_refused(index, source, document_id):
-    """A chunk belongs to a document by its source and its content's id together: either one alone (a stale
-    chunk of the file's previous version, or a copy's chunk) would index a chunk that no registry row owns."""
-    stray = embedded(source, document_id, 9, "Pumps, stray.", unit(1, 0))
-    with pytest.raises(ValueError, match=rf"chunk {stray.chunk.id} does not belong to /docs/pumps.pdf"):
-        index.replace_document("/docs/pumps.pdf", PUMPS_ID, [*PUMPS, stray])
-    assert index.count() == 0
-
-
 def test_a_lookup_of_more_values_than_one_statement_takes_reads_each_once_in_few_statements():
     """Term ids and the sign pass's finalists are read with IN lists cut to SQLite's parameter limit: 2,000
     values must come back each once, from three statements, not one statement a value."""
