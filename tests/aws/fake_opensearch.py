@@ -7,9 +7,11 @@ actions OpenSearch knows, `create` refusing an existing id, strict mapping, vect
 `_search` with `knn` (efficient filter; lucene cosinesimil/innerproduct scores) or `bool` + `match` (BM25 with
 an English-like analyzer), `_count`, `_delete_by_query`, `_update_by_query` (the one painless script the
 adapter sends: set `source`), `_mget`, and bool/term/terms/wildcard/range/ids filters, and the security
-plugin's `roles` / `rolesmapping` PUT and DELETE. Faults can be injected: an HTTP status for the next N
-requests whose path contains a given string, or refusal of given document ids in `_bulk`. Every request is
-recorded, so a test can count what one call really sent.
+plugin's `roles` / `rolesmapping` PUT and DELETE. Like OpenSearch, it is near-real-time: a document written
+by `_bulk` is seen by searches, counts and by-query operations only after a refresh (`refresh=true` or
+`wait_for` on the write, or a later request's `refresh=true`); `_mget` reads in real time. Faults can be
+injected: an HTTP status for the next N requests whose path contains a given string, or refusal of given
+document ids in `_bulk`. Every request is recorded, so a test can count what one call really sent.
 
 `fake_client` builds the client with the production builder
 (`ragline.adapters.aws.clients.opensearch_client`): its retry settings are the ones under test.
@@ -49,6 +51,15 @@ class FakeIndex:
     mappings: dict[str, Any]
     settings: dict[str, Any]
     docs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    unrefreshed: set[str] = field(default_factory=set)  # written, not yet seen by searches
+
+    def searchable(self) -> dict[str, dict[str, Any]]:
+        """The documents a search sees: those written before the last refresh. (The test never waits out
+        OpenSearch's 1 s refresh interval, so a write nobody refreshed stays unseen.)"""
+        return {doc_id: doc for doc_id, doc in self.docs.items() if doc_id not in self.unrefreshed}
+
+    def refresh(self) -> None:
+        self.unrefreshed.clear()
 
 
 @dataclass
@@ -94,15 +105,16 @@ class FakeOpenSearch:
             return {"HEAD": self.exists, "PUT": self.create, "GET": self.get_index}[method](name, body)
         if name not in self.indices:
             return 404, {"error": {"type": "index_not_found_exception", "reason": f"no such index [{name}]"}}
+        by_query = {"_delete_by_query": self.delete_by_query, "_update_by_query": self.update_by_query}
+        if action in by_query:  # these take `refresh`
+            return by_query[action](self.indices[name], method, body, params)
         handler = {
             "_mapping": self.mapping,
             "_settings": self.put_settings,
             "_search": self.search,
             "_count": self.count,
-            "_delete_by_query": self.delete_by_query,
-            "_update_by_query": self.update_by_query,
-        }[action]
-        return handler(self.indices[name], method, body)
+        }
+        return handler[action](self.indices[name], method, body)
 
     def security_api(self, method: str, name: str, body: Any) -> tuple[int, Any]:
         if method == "PUT":
@@ -144,7 +156,14 @@ class FakeOpenSearch:
     # The bulk actions OpenSearch knows; `delete` alone has no source line after it.
     BULK_ACTIONS: ClassVar[tuple[str, ...]] = ("create", "delete", "index", "update")
 
+    # `refresh` as OpenSearch takes it: an empty value means true; any other value is refused.
+    REFRESH_VALUES: ClassVar[tuple[str, ...]] = ("true", "false", "wait_for", "")
+
     def bulk(self, default_index: str | None, params: dict, body: Any) -> tuple[int, Any]:
+        refresh = params.get("refresh", "false")
+        refresh = refresh.decode() if isinstance(refresh, bytes) else str(refresh)
+        if refresh not in self.REFRESH_VALUES:
+            return 400, {"error": {"type": "illegal_argument_exception", "reason": f"unknown refresh [{refresh}]"}}
         lines = iter([json.loads(line) for line in body.decode().splitlines() if line.strip()])
         items = []
         for number, action in enumerate(lines, start=1):
@@ -156,6 +175,11 @@ class FakeOpenSearch:
             source = None if op == "delete" else next(lines)
             result = self._bulk_item(op, name, meta["_id"], source)
             items.append({op: {"_index": name, "_id": meta["_id"], **result}})
+            if name in self.indices and result["status"] < 300:
+                self.indices[name].unrefreshed.add(meta["_id"])
+        if refresh != "false":  # `wait_for` returns once a refresh has made the writes visible
+            for index in self.indices.values():
+                index.refresh()
         return 200, {"took": 1, "errors": any(item[next(iter(item))].get("error") for item in items), "items": items}
 
     def _bulk_item(self, op: str, name: str, doc_id: str, source: dict | None) -> dict[str, Any]:
@@ -210,12 +234,13 @@ class FakeOpenSearch:
 
     def count(self, index: FakeIndex, method: str, body: Any) -> tuple[int, Any]:
         query = (body or {}).get("query", {"match_all": {}})
-        return 200, {"count": sum(1 for doc_id, doc in index.docs.items() if matches(query, doc_id, doc))}
+        return 200, {"count": sum(1 for doc_id, doc in index.searchable().items() if matches(query, doc_id, doc))}
 
-    def delete_by_query(self, index: FakeIndex, method: str, body: Any) -> tuple[int, Any]:
-        doomed = [doc_id for doc_id, doc in index.docs.items() if matches(body["query"], doc_id, doc)]
+    def delete_by_query(self, index: FakeIndex, method: str, body: Any, params: dict) -> tuple[int, Any]:
+        doomed = [doc_id for doc_id, doc in index.searchable().items() if matches(body["query"], doc_id, doc)]
         for doc_id in doomed:
             del index.docs[doc_id]
+        _refresh_if_asked(index, params)
         return 200, {"deleted": len(doomed), "failures": []}
 
     # Scripts this double runs, by their exact source: anything else is refused as OpenSearch would
@@ -224,14 +249,15 @@ class FakeOpenSearch:
         "ctx._source.source = params.to": lambda doc, params: doc.__setitem__("source", params["to"]),
     }
 
-    def update_by_query(self, index: FakeIndex, method: str, body: Any) -> tuple[int, Any]:
+    def update_by_query(self, index: FakeIndex, method: str, body: Any, params: dict) -> tuple[int, Any]:
         script = body["script"]
         run = self.SCRIPTS.get(script["source"]) if script.get("lang", "painless") == "painless" else None
         if run is None:
             return 400, {"error": {"type": "script_exception", "reason": f"compile error: {script['source']!r}"}}
-        updated = [doc_id for doc_id, doc in index.docs.items() if matches(body["query"], doc_id, doc)]
+        updated = [doc_id for doc_id, doc in index.searchable().items() if matches(body["query"], doc_id, doc)]
         for doc_id in updated:
             run(index.docs[doc_id], script.get("params", {}))
+        _refresh_if_asked(index, params)
         return 200, {"updated": len(updated), "failures": []}
 
     # --- search ---------------------------------------------------------------------------
@@ -256,7 +282,7 @@ class FakeOpenSearch:
         space = index.mappings["properties"][field_name]["method"]["space_type"]
         query = spec["vector"]
         scored = []
-        for doc_id, doc in index.docs.items():
+        for doc_id, doc in index.searchable().items():
             if "filter" in spec and not matches(spec["filter"], doc_id, doc):
                 continue
             dot = sum(a * b for a, b in zip(query, doc[field_name], strict=True))
@@ -271,8 +297,15 @@ class FakeOpenSearch:
         terms = analyze(spec["query"])
         # The filters and exclusions of the bool query, scored by its one `match`.
         narrowing = {"bool": {"filter": query.get("filter", []), "must_not": query.get("must_not", [])}}
-        candidates = {doc_id: doc for doc_id, doc in index.docs.items() if matches(narrowing, doc_id, doc)}
-        return bm25(terms, {doc_id: analyze(doc[field_name]) for doc_id, doc in index.docs.items()}, candidates)
+        searchable = index.searchable()
+        candidates = {doc_id: doc for doc_id, doc in searchable.items() if matches(narrowing, doc_id, doc)}
+        return bm25(terms, {doc_id: analyze(doc[field_name]) for doc_id, doc in searchable.items()}, candidates)
+
+
+def _refresh_if_asked(index: FakeIndex, params: dict) -> None:
+    refresh = params.get("refresh")
+    if (refresh.decode() if isinstance(refresh, bytes) else str(refresh)).lower() in ("true", ""):
+        index.refresh()
 
 
 def _inner_product_score(dot: float) -> float:
