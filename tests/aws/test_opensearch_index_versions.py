@@ -50,6 +50,23 @@ def test_a_refused_rewrite_of_the_same_content_keeps_that_content_searchable(fak
     assert index.dense_search(unit(1, 0), k=1)[0][0] == PUMPS[0].chunk
 
 
+def test_a_throttled_chunk_is_sent_again_after_a_back_off_from_1_s_doubling(fake, index, monkeypatch):
+    """OpenSearch answers 429 for a chunk when its write queue is full; the bulk helper resends that chunk
+    alone after 1 s, then 2 s (recorded here, never waited), and the write succeeds."""
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        if len(sleeps) == 2:
+            fake.refused_ids.clear()  # the queue has drained
+
+    monkeypatch.setattr("opensearchpy.helpers.actions.time.sleep", sleep)
+    fake.refused_ids = {PUMPS[1].chunk.id}
+    index.replace_document("/docs/pumps.pdf", "p" * 64, PUMPS)
+    assert sleeps == [1, 2]
+    assert _pump_ids(fake) == {item.chunk.id for item in PUMPS}
+
+
 def test_deleting_a_version_before_the_index_exists_deletes_nothing():
     index = OpenSearchIndex(fake_client(FakeOpenSearch()), "never-created", dimension=DIMENSION)
     assert index.delete_version("/docs/pumps.pdf", "p" * 64) == 0
