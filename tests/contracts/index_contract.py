@@ -239,6 +239,14 @@ class IndexContract:
         chunk, _ = loaded.dense_search(np.asarray(unit(1, 1)), k=1)[0]
         assert chunk == PUMPS[1].chunk
 
+    def test_a_chunk_without_pages_round_trips_and_no_page_filter_finds_it(self, index):
+        # Chunk allows no pages (text that came with no page numbers): such a chunk is stored like any other,
+        # and a page filter, which asks for pages, leaves it out.
+        pageless = embedded("/docs/notes.pdf", "n" * 64, 0, "Pump notes without pages.", unit(1, 0), pages=())
+        index.replace_document("/docs/notes.pdf", "n" * 64, [pageless])
+        assert [chunk for chunk, _ in index.dense_search(np.asarray(unit(1, 0)), k=1)] == [pageless.chunk]
+        assert index.dense_search(np.asarray(unit(1, 0)), k=1, where=SearchFilter(page_from=1)) == []
+
     def test_vectors_for_returns_stored_vectors(self, loaded):
         vectors = loaded.vectors_for([BIRDS[0].chunk.id, "missing:00000"])
         assert list(vectors) == [BIRDS[0].chunk.id]
