@@ -1,6 +1,8 @@
 """The registry's version ledger on DynamoDB (moto): what makes a new version appear, and the old one
 disappear, for readers at once, and what keeps a late or deleted version from being published."""
 
+from datetime import UTC, datetime, timedelta
+
 import boto3
 import pytest
 
@@ -63,6 +65,15 @@ def test_giving_a_version_up_marks_the_source_failed_only_while_that_version_is_
     ledger.begin(SOURCE, NEWER)
     ledger.abandon(SOURCE, NEW, "a stale failure")  # NEWER owns the row now
     assert ledger.indexing(SOURCE) == NEWER and ledger.get(SOURCE).reason.startswith("gave up")
+
+
+def test_a_version_given_up_records_when_in_utc_to_the_second(ledger):
+    ledger.begin(SOURCE, NEW)
+    before = datetime.now(UTC).replace(microsecond=0)
+    ledger.abandon(SOURCE, NEW, "gave up after 3 attempts: the endpoint is down")
+    updated_at = datetime.fromisoformat(ledger.get(SOURCE).updated_at)
+    assert updated_at.utcoffset() == timedelta(0) and updated_at.microsecond == 0
+    assert before <= updated_at <= datetime.now(UTC)
 
 
 def test_the_ledger_item_is_not_a_document(ledger):
