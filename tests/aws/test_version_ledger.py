@@ -76,6 +76,13 @@ def test_a_version_given_up_records_when_in_utc_to_the_second(ledger):
     assert before <= updated_at <= datetime.now(UTC)
 
 
+def test_a_source_indexed_for_the_first_time_has_no_chunks_or_pages_until_published(ledger):
+    # `begin` writes only the version in flight and the state: the row has no counts yet, and reads as none.
+    ledger.begin(SOURCE, NEW)
+    first = ledger.get(SOURCE)
+    assert (first.state, first.chunk_count, first.page_count, first.document_id) == (DocumentState.INDEXING, 0, 0, None)
+
+
 def test_the_ledger_item_is_not_a_document(ledger):
     ledger.begin(SOURCE, NEW)
     assert [status.source for status in ledger.all()] == [SOURCE]
