@@ -15,6 +15,7 @@ import gc
 import io
 import json
 import logging
+import re
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -392,6 +393,30 @@ def test_a_pdf_header_is_looked_for_in_the_first_1024_bytes_as_the_local_extract
         extractor.extract("/docs/pumps.pdf", data)
     assert failure.value.reason == "not a PDF or image: the file does not start with %PDF- or an image header"
     assert planned.requests == []
+
+
+def test_a_job_still_running_at_its_deadline_is_polled_once_more_then_a_document_error(s3, textract, monkeypatch):
+    """Polled every 5 s with a 10 s deadline: at 0, 5, 10 (not yet past it) and 15 s, then given up, naming the
+    source, the job and the deadline. The clock is the test's: it moves only when the extractor sleeps."""
+    textract.plan(
+        "*", analysis_blocks([PageContent(paragraphs=["Valves stop the flow."])]), pages=1, status="IN_PROGRESS"
+    )
+    clock = {"now": 1000.0}
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        clock["now"] += seconds
+
+    monkeypatch.setattr("ragline.adapters.aws.textract.time.monotonic", lambda: clock["now"])
+    extractor = TextractExtractor(
+        boto3.client("textract"), s3=s3, staging_bucket="staging", poll_seconds=5, timeout_seconds=10, sleep=sleep
+    )
+    with pytest.raises(DocumentError) as failure:
+        extractor.extract("/docs/pumps.pdf", PDF)
+    assert sleeps == [5, 5, 5]
+    assert failure.value.source == "/docs/pumps.pdf"
+    assert re.fullmatch(r"Textract job \S+ did not finish in 10 s", failure.value.reason)
 
 
 # --- page windows, read from the result files Textract wrote -------------------------------
