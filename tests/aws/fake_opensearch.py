@@ -160,8 +160,7 @@ class FakeOpenSearch:
     REFRESH_VALUES: ClassVar[tuple[str, ...]] = ("true", "false", "wait_for", "")
 
     def bulk(self, default_index: str | None, params: dict, body: Any) -> tuple[int, Any]:
-        refresh = params.get("refresh", "false")
-        refresh = refresh.decode() if isinstance(refresh, bytes) else str(refresh)
+        refresh = _param(params, "refresh", "false")
         if refresh not in self.REFRESH_VALUES:
             return 400, {"error": {"type": "illegal_argument_exception", "reason": f"unknown refresh [{refresh}]"}}
         lines = iter([json.loads(line) for line in body.decode().splitlines() if line.strip()])
@@ -219,8 +218,7 @@ class FakeOpenSearch:
 
     def mget(self, default_index: str | None, params: dict, body: Any) -> tuple[int, Any]:
         index = self.indices[default_index]
-        wanted = params.get("_source_includes")
-        wanted = wanted.decode() if isinstance(wanted, bytes) else wanted
+        wanted = _param(params, "_source_includes")
         includes = wanted.split(",") if wanted else None
         docs = []
         for doc_id in body["ids"]:
@@ -303,9 +301,16 @@ class FakeOpenSearch:
 
 
 def _refresh_if_asked(index: FakeIndex, params: dict) -> None:
-    refresh = params.get("refresh")
-    if (refresh.decode() if isinstance(refresh, bytes) else str(refresh)).lower() in ("true", ""):
+    if _param(params, "refresh", "false").lower() in ("true", ""):
         index.refresh()
+
+
+def _param(params: dict, name: str, default: str | None = None) -> str | None:
+    """A query-string parameter as text: opensearch-py hands some over as bytes."""
+    value = params.get(name, default)
+    if isinstance(value, bytes):
+        return value.decode()
+    return None if value is None else str(value)
 
 
 def _inner_product_score(dot: float) -> float:
