@@ -378,13 +378,12 @@ def test_bytes_textract_would_refuse_are_refused_before_any_job_naming_the_file(
     assert planned.requests == []
 
 
-@pytest.mark.parametrize(
-    ("before", "accepted"), [(1019, True), (1020, False)], ids=["header-in-first-1024-bytes", "header-past-them"]
-)
-def test_a_pdf_header_is_looked_for_in_the_first_1024_bytes_as_the_local_extractor_does(s3, planned, before, accepted):
-    # PDF readers accept a header anywhere in the first 1,024 bytes; the local extractor uses the same rule,
-    # so a file refused here is refused on a laptop too.
-    data = b"x" * before + PDF
+@pytest.mark.parametrize("padding", [b" ", b"x"], ids=["whitespace", "junk"])
+@pytest.mark.parametrize(("offset", "accepted"), [(1024, True), (1025, False)], ids=["at-1024", "at-1025"])
+def test_a_pdf_header_may_start_up_to_byte_1024_as_the_local_extractor_reads_it(s3, planned, padding, offset, accepted):
+    # The rule of pdfium, the local reader (tests/contracts/test_extractor_local.py checks it against pdfium), so a
+    # file refused here is refused on a laptop too; whitespace before the header counts like any other byte.
+    data = padding * offset + PDF
     extractor = _extractor(s3=s3, staging_bucket="staging")
     if accepted:
         assert [page.text for page in extractor.extract("/docs/pumps.pdf", data).pages] == ["Valves stop the flow."]
@@ -393,6 +392,19 @@ def test_a_pdf_header_is_looked_for_in_the_first_1024_bytes_as_the_local_extract
         extractor.extract("/docs/pumps.pdf", data)
     assert failure.value.reason == "not a PDF or image: the file does not start with %PDF- or an image header"
     assert planned.requests == []
+
+
+@pytest.mark.parametrize(
+    "header",
+    [b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff\xe0", b"II*\x00", b"MM\x00*"],
+    ids=["png", "jpeg", "tiff-le", "tiff-be"],
+)
+def test_an_image_is_read_when_its_header_is_at_byte_0_where_an_image_decoder_looks(header):
+    textract.check_readable("s3://ingest/scans/page.png", header + b"\x00" * 64)
+    with pytest.raises(DocumentError) as failure:
+        textract.check_readable("s3://ingest/scans/page.png", b" " + header + b"\x00" * 64)
+    assert failure.value.source == "s3://ingest/scans/page.png"
+    assert failure.value.reason == "not a PDF or image: the file does not start with %PDF- or an image header"
 
 
 def test_a_job_still_running_at_its_deadline_is_polled_once_more_then_a_document_error(s3, textract, monkeypatch):

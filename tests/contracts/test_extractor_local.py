@@ -1,3 +1,4 @@
+import pypdfium2
 import pytest
 
 from ragline.adapters.local.extraction import LocalExtractor
@@ -29,6 +30,26 @@ def test_bad_pdfs_fail_with_a_reason_naming_the_file(tmp_path, writer, reason):
     with pytest.raises(DocumentError, match=reason) as failure:
         LocalExtractor().extract(str(path), path.read_bytes())
     assert str(path) in str(failure.value)
+
+
+@pytest.mark.parametrize("padding", [b" ", b"x"], ids=["whitespace", "junk"])
+@pytest.mark.parametrize("offset", [0, 1024, 1025])
+def test_a_pdf_header_after_other_bytes_is_accepted_exactly_where_pdfium_opens_the_file(tmp_path, padding, offset):
+    """The header rule (ragline.file_types, shared with Textract's pre-check) is pdfium's: a file refused before
+    pdfium is asked is one pdfium could not open, and one it opens is never refused."""
+    data = padding * offset + pdf_factory.write_report_pdf(tmp_path, pages=1).path.read_bytes()
+    try:
+        pypdfium2.PdfDocument(data).close()
+        pdfium_opens = True
+    except pypdfium2.PdfiumError:
+        pdfium_opens = False
+    if pdfium_opens:
+        assert LocalExtractor().extract("/docs/report.pdf", data).pages
+    else:
+        with pytest.raises(DocumentError) as failure:
+            LocalExtractor().extract("/docs/report.pdf", data)
+        assert failure.value.reason == "not a PDF: the file does not start with %PDF-"
+    assert pdfium_opens is (offset <= 1024)  # the boundary pdfium has today: a new pdfium moving it shows here
 
 
 def test_owner_password_only_pdfs_open_normally(tmp_path):

@@ -28,6 +28,7 @@ from typing import Any
 
 from ragline.cleanup import join_broken_words, strip_page_furniture
 from ragline.errors import ConfigurationError, DocumentError
+from ragline.file_types import has_image_header, has_pdf_header
 from ragline.model import Document, Page, content_hash
 from ragline.windows import ResultCursor
 
@@ -36,7 +37,6 @@ log = logging.getLogger(__name__)
 FEATURE_TYPES = ("LAYOUT", "TABLES")
 SUPPORTED_SUFFIXES = frozenset({".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff"})
 MAX_RESULTS_PER_PAGE = 1000  # the most GetDocumentAnalysis returns at once
-_MAGIC = {b"%PDF-": ".pdf", b"\x89PNG": ".png", b"\xff\xd8\xff": ".jpg", b"II*\x00": ".tif", b"MM\x00*": ".tif"}
 
 
 class JobInProgressError(Exception):
@@ -59,10 +59,12 @@ def split_s3_source(source: str) -> tuple[str, str]:
 
 
 def check_readable(source: str, head: bytes) -> None:
-    """Refuse what Textract would refuse, before paying for a job: empty files and non-documents."""
+    """Refuse what Textract would refuse, before paying for a job: empty files and non-documents.
+
+    `head` is the file's first `file_types.HEAD_BYTES` bytes or more (the whole file will do)."""
     if not head:
         raise DocumentError(source, "the file is empty (0 bytes)")
-    if not any(head.lstrip()[:1024].find(magic) >= 0 for magic in _MAGIC):
+    if not (has_pdf_header(head) or has_image_header(head)):
         raise DocumentError(source, "not a PDF or image: the file does not start with %PDF- or an image header")
 
 
@@ -365,7 +367,7 @@ class TextractExtractor:
 
     def extract(self, source: str, data: bytes) -> Document:
         """Upload (when needed), analyse and wait: for callers that have the bytes in hand."""
-        check_readable(source, data[:2048])
+        check_readable(source, data)
         document_id = content_hash(data)
         bucket, key = self._stage(source, document_id, data)
         job_id = self.start(bucket, key, document_id=document_id, request_token=document_id)

@@ -17,6 +17,7 @@ from bs4 import BeautifulSoup
 
 from ragline.cleanup import join_broken_words, strip_page_furniture
 from ragline.errors import DocumentError
+from ragline.file_types import PDF_MAGIC, has_pdf_header
 from ragline.model import Document, Page, content_hash
 
 PDF_SUFFIXES = frozenset({".pdf"})
@@ -27,7 +28,6 @@ SUPPORTED_SUFFIXES = PDF_SUFFIXES | TEXT_SUFFIXES | HTML_SUFFIXES
 _HIDDEN_TAGS = ("head", "script", "style", "noscript", "template", "svg")
 # Links and images keep their text only: their URLs are not content to search.
 _STRIPPED_TAGS = ["a", "img", "b", "strong", "i", "em", "span", "code"]
-PDF_MAGIC = b"%PDF-"
 PASSWORD_REASON = "the PDF is encrypted and needs a password to open"
 SECURITY_REASON = "the PDF is protected by a security handler pdfium does not support"
 UNREADABLE_REASON = "the file is not a readable PDF (damaged, truncated, or without pages)"
@@ -63,7 +63,7 @@ class LocalExtractor:
         raise DocumentError(source, self.unsupported_reason(source))
 
     def _extract_pdf(self, source: str, data: bytes) -> Document:
-        if not data.lstrip()[:1024].find(PDF_MAGIC) >= 0:
+        if not has_pdf_header(data):
             raise DocumentError(source, f"not a PDF: the file does not start with {PDF_MAGIC.decode()}")
         pdf = _open_pdf(source, data)
         try:

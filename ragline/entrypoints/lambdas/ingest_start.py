@@ -21,6 +21,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from ragline.adapters.aws.textract import check_readable
 from ragline.entrypoints.lambdas import runtime
 from ragline.entrypoints.lambdas.s3_events import Change, ObjectEvent, handle_object_record
+from ragline.file_types import HEAD_BYTES
 
 logger = Logger(service=runtime.SERVICE)
 tracer = Tracer()
@@ -28,7 +29,6 @@ metrics = runtime.metrics
 # A batch whose every record failed is still answered record by record: SQS retries each one alike.
 processor = BatchProcessor(event_type=EventType.SQS, model=SqsRecordModel, raise_on_entire_batch_failure=False)
 
-HEAD_BYTES = 2048  # enough to recognise a PDF or image header
 READ_CHUNK_BYTES = 1 << 20
 
 
