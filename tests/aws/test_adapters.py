@@ -63,20 +63,35 @@ def test_tables_become_markdown_and_keep_their_page():
     assert "|---" in document.pages[1].text and "Industrial" not in document.pages[0].text
 
 
-@pytest.mark.parametrize(
-    ("status", "error"),
-    [("FAILED", DocumentError), ("ERROR", DocumentError), ("IN_PROGRESS", JobInProgressError)],
-)
-def test_a_job_that_did_not_succeed_is_reported_with_textract_s_reason(status, error):
+def _read_document(extractor: TextractExtractor) -> object:
+    return extractor.document("job-9", source="s3://b/k.pdf", document_id="d" * 64)
+
+
+def _read_page_count(extractor: TextractExtractor) -> object:
+    return extractor.job_pages("job-9", source="s3://b/k.pdf")
+
+
+@pytest.mark.parametrize("read", [_read_document, _read_page_count], ids=["document", "job_pages"])
+@pytest.mark.parametrize("status", ["FAILED", "ERROR"])
+def test_a_job_that_failed_is_a_document_error_naming_the_file_the_job_and_textract_s_reason(read, status):
     textract = boto3.client("textract")
     with Stubber(textract) as stubber:
         stubber.add_response(
             "get_document_analysis", {"JobStatus": status, "StatusMessage": "Unsupported document format"}
         )
-        with pytest.raises(error) as failure:
-            TextractExtractor(textract).document("job-9", source="s3://b/k.pdf", document_id="d" * 64)
-    if error is DocumentError:
-        assert failure.value.reason == f"Textract job job-9 ended {status}: Unsupported document format"
+        with pytest.raises(DocumentError) as failure:
+            read(TextractExtractor(textract))
+    assert failure.value.source == "s3://b/k.pdf"
+    assert failure.value.reason == f"Textract job job-9 ended {status}: Unsupported document format"
+
+
+@pytest.mark.parametrize("read", [_read_document, _read_page_count], ids=["document", "job_pages"])
+def test_a_job_still_running_is_reported_as_such_naming_the_job(read):
+    textract = boto3.client("textract")
+    with Stubber(textract) as stubber:
+        stubber.add_response("get_document_analysis", {"JobStatus": "IN_PROGRESS"})
+        with pytest.raises(JobInProgressError, match=r"^Textract job job-9 is still running$"):
+            read(TextractExtractor(textract))
 
 
 def test_start_asks_for_layout_and_tables_and_tags_the_job_with_the_content_hash():

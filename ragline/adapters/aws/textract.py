@@ -278,7 +278,7 @@ class TextractExtractor:
         first = self._textract.get_document_analysis(JobId=job_id, MaxResults=max_results)
         status = first["JobStatus"]
         if status == "IN_PROGRESS":
-            raise JobInProgressError(job_id)
+            raise JobInProgressError(f"Textract job {job_id} is still running")
         if status not in ("SUCCEEDED", "PARTIAL_SUCCESS"):
             reason = first.get("StatusMessage") or "no reason given"
             raise DocumentError(source, f"Textract job {job_id} ended {status}: {reason}")
