@@ -73,16 +73,21 @@ def _read_page_count(extractor: TextractExtractor) -> object:
 
 @pytest.mark.parametrize("read", [_read_document, _read_page_count], ids=["document", "job_pages"])
 @pytest.mark.parametrize("status", ["FAILED", "ERROR"])
-def test_a_job_that_failed_is_a_document_error_naming_the_file_the_job_and_textract_s_reason(read, status):
+@pytest.mark.parametrize(
+    ("message", "reason"),
+    [({"StatusMessage": "Unsupported document format"}, "Unsupported document format"), ({}, "no reason given")],
+    ids=["with-textract-s-message", "without"],
+)
+def test_a_job_that_failed_is_a_document_error_naming_the_file_the_job_and_textract_s_reason(
+    read, status, message, reason
+):
     textract = boto3.client("textract")
     with Stubber(textract) as stubber:
-        stubber.add_response(
-            "get_document_analysis", {"JobStatus": status, "StatusMessage": "Unsupported document format"}
-        )
+        stubber.add_response("get_document_analysis", {"JobStatus": status, **message})
         with pytest.raises(DocumentError) as failure:
             read(TextractExtractor(textract))
     assert failure.value.source == "s3://b/k.pdf"
-    assert failure.value.reason == f"Textract job job-9 ended {status}: Unsupported document format"
+    assert failure.value.reason == f"Textract job job-9 ended {status}: {reason}"
 
 
 @pytest.mark.parametrize("read", [_read_document, _read_page_count], ids=["document", "job_pages"])
