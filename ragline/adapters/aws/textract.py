@@ -83,6 +83,11 @@ def _linearization() -> Any:
 
 def parse_analysis(response: dict[str, Any], *, source: str, document_id: str) -> Document:
     """A `Document` from a complete (all NextToken pages concatenated) document analysis."""
+    return Document(id=document_id, source=source, title=title_from(source), pages=parse_pages(response, source))
+
+
+def parse_pages(response: dict[str, Any], source: str) -> tuple[Page, ...]:
+    """The cleaned pages of a document analysis: a whole result or one window of it."""
     if not response.get("Blocks"):
         raise DocumentError(source, "Textract found nothing to read in the document")
     with _collector_paused():
@@ -90,14 +95,9 @@ def parse_analysis(response: dict[str, Any], *, source: str, document_id: str) -
     if not numbered:
         raise DocumentError(source, "Textract found no pages in the document")
     cleaned = strip_page_furniture([join_broken_words(text) for _, text in numbered])
-    return Document(
-        id=document_id,
-        source=source,
-        title=title_from(source),
-        pages=tuple(
-            Page(number=number, text=text, has_text_layer=bool(text.strip()))
-            for (number, _), text in zip(numbered, cleaned, strict=True)
-        ),
+    return tuple(
+        Page(number=number, text=text, has_text_layer=bool(text.strip()))
+        for (number, _), text in zip(numbered, cleaned, strict=True)
     )
 
 
@@ -359,9 +359,9 @@ class TextractExtractor:
 
     @staticmethod
     def _window(blocks: list[dict[str, Any]], source: str, pages: int) -> tuple[Page, ...]:
-        # textractor checks the page count against DocumentMetadata: here, the window's pages.
-        response = {"DocumentMetadata": {"Pages": pages}, "JobStatus": "SUCCEEDED", "Blocks": blocks}
-        return parse_analysis(response, source=source, document_id="").pages
+        # textractor checks the page count against DocumentMetadata: here, the window's pages. It reads
+        # nothing else of a response but its Blocks (JobStatus only when it fetches a job itself).
+        return parse_pages({"DocumentMetadata": {"Pages": pages}, "Blocks": blocks}, source)
 
     # --- the Extractor port ---------------------------------------------------------------
 
