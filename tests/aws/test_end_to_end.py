@@ -305,6 +305,27 @@ def test_a_document_without_text_fails_once_with_its_reason(
     assert stack.waiting("window") == 0 and stack.dead_letters("window") == []
 
 
+def test_a_result_that_ends_before_the_pages_its_job_counted_fails_the_version_at_the_window_past_its_end(
+    bootstrapped, stack, opensearch, textract, tmp_path
+):
+    """The first window (pages 1-100) reads every result file; the second (page 101) finds none left. The cursor the
+    first window hands on, past the last file, must travel in the window message like any other, and the second
+    window fail the version with its reason, not leave it indexing with its message dead-lettered."""
+    upload(stack, textract, tmp_path)
+    counted = 101  # one page more than the default window's 100, and one more than the result holds
+    pages = [PageContent(paragraphs=[f"Section {number} covers pump maintenance."]) for number in range(1, counted)]
+    textract.plan(KEY, analysis_blocks(pages), pages=counted)
+    assert run(ingest_start, stack, "ingest") == {"batchItemFailures": []}
+    assert run(index_document, stack, "completion") == {"batchItemFailures": []}  # the first window queued
+    assert run(index_document, stack, "window") == {"batchItemFailures": []}  # pages 1-100: the next one queued
+    assert runtime.services().registry.get(SOURCE).state is DocumentState.INDEXING
+    assert run(index_document, stack, "window") == {"batchItemFailures": []}  # page 101: permanent, acknowledged
+    status = runtime.services().registry.get(SOURCE)
+    assert status.state is DocumentState.FAILED and "nothing to read" in status.reason
+    assert chunk_count(opensearch, SOURCE) == 0  # the version's first 100 pages of chunks went with it
+    assert stack.waiting("window") == 0 and stack.dead_letters("window") == []
+
+
 def test_a_document_with_only_page_furniture_fails_once_inside_ingestion(
     bootstrapped, stack, opensearch, textract, tmp_path, capsys
 ):
