@@ -183,6 +183,17 @@ class ExtractionSettings(BaseModel):
     staging_bucket: str | None = Field(default=None, description="Where `extract(bytes)` uploads files for Textract.")
     poll_seconds: float = Field(default=5.0, gt=0, description="Polling interval of a synchronous `extract` call.")
 
+    @model_validator(mode="after")
+    def _notification_channel_whole(self) -> ExtractionSettings:
+        # Textract publishes its completion to the topic as the role; with one of the two it could not, and a
+        # job started without a channel is never reported: its document would wait in "indexing" for ever.
+        if bool(self.textract_topic_arn) != bool(self.textract_role_arn):
+            raise ValueError(
+                "textract_topic_arn and textract_role_arn go together: Textract publishes its completion to the "
+                "topic as the role"
+            )
+        return self
+
 
 class WindowSettings(BaseModel):
     """Windowed indexing of extracted documents on AWS (`ragline.windows`)."""

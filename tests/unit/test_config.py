@@ -43,6 +43,22 @@ def test_overlap_must_leave_room_for_new_text():
         Settings(chunking={"max_tokens": 100, "overlap_tokens": 60})
 
 
+@pytest.mark.parametrize(
+    "half",
+    [
+        {"textract_topic_arn": "arn:aws:sns:us-east-1:123456789012:textract"},
+        {"textract_role_arn": "arn:aws:iam::123456789012:role/textract"},
+    ],
+    ids=["topic-alone", "role-alone"],
+)
+def test_half_a_textract_notification_channel_is_refused_naming_both_settings(half):
+    with pytest.raises(ValidationError) as refused:
+        Settings(extraction={"backend": "textract", **half})
+    (error,) = refused.value.errors()
+    assert error["loc"] == ("extraction",)
+    assert "textract_topic_arn and textract_role_arn go together" in error["msg"]
+
+
 def test_unknown_settings_are_refused():
     with pytest.raises(ValidationError, match="retreival"):
         Settings(retreival={"k": 3})
