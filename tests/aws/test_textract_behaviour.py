@@ -242,6 +242,18 @@ def test_a_parser_whose_copy_was_replaced_elsewhere_is_left_alone_and_reads_the_
     assert len(copies) == 12  # textractor's own copy, once a page
 
 
+def test_a_page_textract_found_no_text_on_is_reported_as_without_a_text_layer_the_others_not():
+    """Ingestion reports a document's pages without text (the CLI's "no text layer on page(s) ..."), as locally."""
+    pages = [
+        PageContent(paragraphs=["Valves stop the flow."]),
+        PageContent(paragraphs=[]),
+        PageContent(paragraphs=["Seals."]),
+    ]
+    document = _document([paged_responses(analysis_blocks(pages), 10_000, len(pages))[0]])
+    assert [page.number for page in document.pages] == [1, 2, 3]
+    assert document.scanned_pages == (2,)
+
+
 def test_a_result_with_blocks_but_no_page_is_a_document_error_naming_the_source():
     lines = [block for block in _one_page(PageContent(paragraphs=["Stray."]))["Blocks"] if block["BlockType"] != "PAGE"]
     response = {"JobStatus": "SUCCEEDED", "DocumentMetadata": {"Pages": 0}, "Blocks": lines}
