@@ -419,6 +419,26 @@ def test_an_image_is_read_when_its_header_is_at_byte_0_where_an_image_decoder_lo
     assert failure.value.reason == "not a PDF or image: the file does not start with %PDF- or an image header"
 
 
+def test_a_synchronous_extract_waits_one_hour_for_its_job_by_default(s3, textract, monkeypatch):
+    """What the factory builds (it sets no deadline): a job still running after an hour is given up."""
+    textract.plan(
+        "*", analysis_blocks([PageContent(paragraphs=["Valves stop the flow."])]), pages=1, status="IN_PROGRESS"
+    )
+    clock = {"now": 0.0}
+    monkeypatch.setattr("ragline.adapters.aws.textract.time.monotonic", lambda: clock["now"])
+    extractor = TextractExtractor(
+        boto3.client("textract"),
+        s3=s3,
+        staging_bucket="staging",
+        poll_seconds=600,
+        sleep=lambda seconds: clock.update(now=clock["now"] + seconds),
+    )
+    with pytest.raises(DocumentError) as failure:
+        extractor.extract("/docs/pumps.pdf", PDF)
+    assert clock["now"] == 4200  # polled at 0, 600, ..., 3600 (not past the hour yet), then once more
+    assert failure.value.reason.endswith(" did not finish in 3600 s")
+
+
 def test_a_job_still_running_at_its_deadline_is_polled_once_more_then_a_document_error(s3, textract, monkeypatch):
     """Polled every 5 s with a 10 s deadline: at 0, 5, 10 (not yet past it) and 15 s, then given up, naming the
     source, the job and the deadline. The clock is the test's: it moves only when the extractor sleeps."""
