@@ -419,46 +419,50 @@ def test_an_image_is_read_when_its_header_is_at_byte_0_where_an_image_decoder_lo
     assert failure.value.reason == "not a PDF or image: the file does not start with %PDF- or an image header"
 
 
-def test_a_synchronous_extract_waits_one_hour_for_its_job_by_default(s3, textract, monkeypatch):
-    """What the factory builds (it sets no deadline): a job still running after an hour is given up."""
+class _TestClock:
+    """The extractor's clock, moved only by its own sleeps, which it records."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+        self.sleeps: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def _job_that_never_finishes(textract, monkeypatch, now: float) -> _TestClock:
+    """Textract answers every poll IN_PROGRESS; the extractor reads the returned clock."""
     textract.plan(
         "*", analysis_blocks([PageContent(paragraphs=["Valves stop the flow."])]), pages=1, status="IN_PROGRESS"
     )
-    clock = {"now": 0.0}
-    monkeypatch.setattr("ragline.adapters.aws.textract.time.monotonic", lambda: clock["now"])
+    clock = _TestClock(now)
+    monkeypatch.setattr("ragline.adapters.aws.textract.time.monotonic", lambda: clock.now)
+    return clock
+
+
+def test_a_synchronous_extract_waits_one_hour_for_its_job_by_default(s3, textract, monkeypatch):
+    """What the factory builds (it sets no deadline): a job still running after an hour is given up."""
+    clock = _job_that_never_finishes(textract, monkeypatch, now=0.0)
     extractor = TextractExtractor(
-        boto3.client("textract"),
-        s3=s3,
-        staging_bucket="staging",
-        poll_seconds=600,
-        sleep=lambda seconds: clock.update(now=clock["now"] + seconds),
+        boto3.client("textract"), s3=s3, staging_bucket="staging", poll_seconds=600, sleep=clock.sleep
     )
     with pytest.raises(DocumentError) as failure:
         extractor.extract("/docs/pumps.pdf", PDF)
-    assert clock["now"] == 4200  # polled at 0, 600, ..., 3600 (not past the hour yet), then once more
+    assert clock.now == 4200  # polled at 0, 600, ..., 3600 (not past the hour yet), then once more
     assert failure.value.reason.endswith(" did not finish in 3600 s")
 
 
 def test_a_job_still_running_at_its_deadline_is_polled_once_more_then_a_document_error(s3, textract, monkeypatch):
     """Polled every 5 s with a 10 s deadline: at 0, 5, 10 (not yet past it) and 15 s, then given up, naming the
     source, the job and the deadline. The clock is the test's: it moves only when the extractor sleeps."""
-    textract.plan(
-        "*", analysis_blocks([PageContent(paragraphs=["Valves stop the flow."])]), pages=1, status="IN_PROGRESS"
-    )
-    clock = {"now": 1000.0}
-    sleeps: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        sleeps.append(seconds)
-        clock["now"] += seconds
-
-    monkeypatch.setattr("ragline.adapters.aws.textract.time.monotonic", lambda: clock["now"])
+    clock = _job_that_never_finishes(textract, monkeypatch, now=1000.0)
     extractor = TextractExtractor(
-        boto3.client("textract"), s3=s3, staging_bucket="staging", poll_seconds=5, timeout_seconds=10, sleep=sleep
+        boto3.client("textract"), s3=s3, staging_bucket="staging", poll_seconds=5, timeout_seconds=10, sleep=clock.sleep
     )
     with pytest.raises(DocumentError) as failure:
         extractor.extract("/docs/pumps.pdf", PDF)
-    assert sleeps == [5, 5, 5]
+    assert clock.sleeps == [5, 5, 5]
     assert failure.value.source == "/docs/pumps.pdf"
     assert re.fullmatch(r"Textract job \S+ did not finish in 10 s", failure.value.reason)
 
