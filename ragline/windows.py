@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,6 +45,23 @@ from ragline.ports import ArchiveSink, Embedder
 log = logging.getLogger(__name__)
 
 
+#: A version's id: the SHA-256 of its content, as Textract's job tag carries it.
+DOCUMENT_ID = "[0-9a-f]{64}"
+
+
+class InvalidWindowError(ValueError):
+    """A page window message that does not validate, with what of it could still be read.
+
+    `source` and `document_id` are set when the message names them validly: the version they
+    name can then be given up (recorded as failed) instead of waiting in "indexing" for ever.
+    """
+
+    def __init__(self, reason: str, *, source: str | None, document_id: str | None) -> None:
+        super().__init__(reason)
+        self.source = source
+        self.document_id = document_id
+
+
 @dataclass(frozen=True)
 class ResultCursor:
     """Where the next window's blocks start in an extraction result: a result file and a block in it."""
@@ -58,7 +76,7 @@ class Window(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     source: str = Field(min_length=1)
-    document_id: str = Field(pattern=r"^[0-9a-f]{64}$")
+    document_id: str = Field(pattern=f"^{DOCUMENT_ID}$")
     job_id: str = Field(min_length=1)
     title: str
     number: int = Field(ge=0)
@@ -91,10 +109,25 @@ class Window(BaseModel):
             return None
         if not isinstance(payload, dict) or "window" not in payload:
             return None
+        fields = payload["window"]
         try:
-            return cls.model_validate(payload["window"])
+            return cls.model_validate(fields)
         except ValidationError as error:
-            raise ValueError(f"not a valid page window message: {error}") from error
+            source, document_id = cls._readable_version(fields)
+            raise InvalidWindowError(
+                f"not a valid page window message: {error}", source=source, document_id=document_id
+            ) from error
+
+    @staticmethod
+    def _readable_version(fields: object) -> tuple[str | None, str | None]:
+        """The source and version an invalid window names, each only if it is itself valid."""
+        if not isinstance(fields, dict):
+            return None, None
+        source, document_id = fields.get("source"), fields.get("document_id")
+        return (
+            source if isinstance(source, str) and source else None,
+            document_id if isinstance(document_id, str) and re.fullmatch(DOCUMENT_ID, document_id) else None,
+        )
 
 
 class PageReader(Protocol):
@@ -259,8 +292,11 @@ class WindowedIndexing:
 
     def _following(self, window: Window, cursor: ResultCursor, state: ChunkState, card: DocumentCard) -> Window:
         first = window.last_page + 1
-        return window.model_copy(
-            update={
+        # Validated here, not by the receiver: a bad cursor fails this window, which SQS retries and then
+        # gives up on (recording why), where an unvalidated copy would send a message no window can read.
+        return Window.model_validate(
+            {
+                **window.model_dump(),
                 "number": window.number + 1,
                 "first_page": first,
                 "last_page": min(window.total_pages, first + self._window_pages - 1),

@@ -326,6 +326,28 @@ def test_a_result_that_ends_before_the_pages_its_job_counted_fails_the_version_a
     assert stack.waiting("window") == 0 and stack.dead_letters("window") == []
 
 
+def test_a_window_message_that_does_not_validate_fails_the_version_it_names_and_is_acknowledged(
+    bootstrapped, stack, opensearch, textract, tmp_path, capsys
+):
+    """Retrying cannot mend a message, so it is acknowledged; the version it names is failed with the reason,
+    where it used to wait in "indexing" for ever with its source's next upload the only way out."""
+    upload(stack, textract, tmp_path)
+    assert run(ingest_start, stack, "ingest") == {"batchItemFailures": []}
+    assert run(index_document, stack, "completion") == {"batchItemFailures": []}  # the first window queued
+    queue = stack.queues["window"]
+    (queued,) = stack.sqs.receive_message(QueueUrl=queue)["Messages"]
+    stack.sqs.delete_message(QueueUrl=queue, ReceiptHandle=queued["ReceiptHandle"])
+    message = json.loads(queued["Body"])
+    message["window"]["cursor_block"] = None  # not a cursor: what an unvalidated copy of a window could carry
+    stack.sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(message))
+    capsys.readouterr()
+    assert run(index_document, stack, "window") == {"batchItemFailures": []}  # permanent: acknowledged
+    assert emitted(capsys.readouterr().out, "DocumentsFailed") == [1.0]
+    status = runtime.services().registry.get(SOURCE)
+    assert status.state is DocumentState.FAILED and "not a valid page window" in status.reason
+    assert stack.waiting("window") == 0 and stack.dead_letters("window") == []
+
+
 def test_a_document_with_only_page_furniture_fails_once_inside_ingestion(
     bootstrapped, stack, opensearch, textract, tmp_path, capsys
 ):

@@ -1,15 +1,17 @@
 """Windowed indexing (`ragline.windows`) with in-memory ports: the chain of windows, the publish step
 and the races it must lose gracefully. The AWS adapters and the real chain: tests/deployed."""
 
+import json
 from dataclasses import dataclass, field
 
 import pytest
+from pydantic import ValidationError
 
 from ragline.cards import with_card
 from ragline.chunking import Chunker
 from ragline.errors import DocumentError
 from ragline.model import Document, DocumentState, Page
-from ragline.windows import Outcome, ResultCursor, Window, WindowedIndexing
+from ragline.windows import InvalidWindowError, Outcome, ResultCursor, Window, WindowedIndexing
 from tests.unit.test_chunking import _long_document
 
 SOURCE = "s3://ingest/manual.pdf"
@@ -185,8 +187,42 @@ def test_window_size_must_be_positive(ports):
 
 def test_a_window_message_that_does_not_validate_is_refused():
     assert Window.from_message('{"JobId": "x"}') is None  # not a window: a completion
-    with pytest.raises(ValueError, match="not a valid page window"):
+    with pytest.raises(InvalidWindowError, match="not a valid page window") as refused:
         Window.from_message('{"window": {"source": "s3://b/k.pdf", "document_id": "short"}}')
+    # What it names validly is kept, so that the version can be given up; an invalid version id is not.
+    assert (refused.value.source, refused.value.document_id) == ("s3://b/k.pdf", None)
+
+
+@pytest.mark.parametrize(
+    ("fields", "readable"),
+    [
+        ({"source": SOURCE, "document_id": NEW, "cursor_block": None}, (SOURCE, NEW)),
+        ({"source": "", "document_id": NEW.upper()}, (None, None)),
+        ({"source": 7, "document_id": NEW + "0"}, (None, None)),
+        (["not", "an", "object"], (None, None)),
+    ],
+)
+def test_an_invalid_window_names_only_the_version_it_names_validly(fields, readable):
+    with pytest.raises(InvalidWindowError) as refused:
+        Window.from_message(json.dumps({"window": fields}))
+    assert (refused.value.source, refused.value.document_id) == readable
+
+
+def test_a_next_window_that_would_not_validate_fails_the_window_that_makes_it(ports):
+    """The receiver would refuse it: it is refused where it is made, and this window is retried, then given up."""
+    ports.reader = BadCursor(ports.reader.pages)
+    service = WindowedIndexing(ports, window_pages=5)
+    with pytest.raises(ValidationError, match="cursor_block"):
+        service.run(service.first_window(source=SOURCE, document_id=NEW, job_id="job", title="Pump Manual"))
+    assert ports.sent == []
+
+
+@dataclass
+class BadCursor(Pages):
+    """A reader whose cursor after the first window is not a cursor."""
+
+    def read_pages(self, job_id, *, source, first_page, last_page, cursor):
+        return self.pages[first_page - 1 : last_page], ResultCursor(last_page, None)
 
 
 def test_an_empty_document_fails_rather_than_serving_nothing(ports):

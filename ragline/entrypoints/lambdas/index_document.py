@@ -32,7 +32,7 @@ from pydantic import BaseModel, Field, ValidationError
 from ragline.adapters.aws.textract import s3_source, title_from
 from ragline.entrypoints.lambdas import runtime
 from ragline.entrypoints.lambdas.runtime import MalformedMessageError
-from ragline.windows import Outcome, Window
+from ragline.windows import DOCUMENT_ID, InvalidWindowError, Outcome, Window
 
 logger = Logger(service=runtime.SERVICE)
 tracer = Tracer()
@@ -40,7 +40,7 @@ metrics = runtime.metrics
 # A batch whose every record failed is still answered record by record: SQS retries each one alike.
 processor = BatchProcessor(event_type=EventType.SQS, model=SqsRecordModel, raise_on_entire_batch_failure=False)
 
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_SHA256 = re.compile(f"^{DOCUMENT_ID}$")
 
 
 class DocumentLocation(BaseModel):
@@ -109,18 +109,15 @@ def run_window(window: Window) -> None:
         metrics.add_metric(name="VersionsDropped", unit=MetricUnit.Count, value=1)
 
 
-def window_in(body: str) -> Window | None:
-    """The page window a message carries; None for any other message (Textract's completion)."""
-    try:
-        return Window.from_message(body)
-    except ValueError as error:
-        raise MalformedMessageError(str(error)) from error
-
-
 def handle_record(record: SqsRecordModel) -> None:
     source = version = None
     try:
-        window = window_in(record.body)
+        try:
+            window = Window.from_message(record.body)  # None for any other message (Textract's completion)
+        except InvalidWindowError as error:
+            # What the message names validly is given up, so the version does not wait in "indexing" for ever.
+            source, version = error.source, error.document_id
+            raise MalformedMessageError(str(error)) from error
         if window is not None:
             source, version = window.source, window.document_id
             run_window(window)
