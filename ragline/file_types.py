@@ -15,11 +15,14 @@ PDF_HEADER_LAST_OFFSET = 1024
 IMAGE_MAGICS = (b"\x89PNG", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*")
 # How much of a file's start the checks below read: a caller streaming a file keeps this much of it.
 HEAD_BYTES = PDF_HEADER_LAST_OFFSET + len(PDF_MAGIC)
+# What a refused file lacks, said as the rule above says it (a header need not be at byte 0).
+NO_PDF_HEADER = f"no {PDF_MAGIC.decode()} header starts in the file's first {PDF_HEADER_LAST_OFFSET + 1:,} bytes"
+NO_IMAGE_HEADER = "no PNG, JPEG or TIFF header at its start"
 
 
 def has_pdf_header(head: bytes) -> bool:
     """Whether `%PDF-` starts within the first 1,025 bytes, where a PDF reader looks for it."""
-    return head.find(PDF_MAGIC, 0, HEAD_BYTES) >= 0
+    return PDF_MAGIC in head[:HEAD_BYTES]
 
 
 def has_image_header(head: bytes) -> bool:

@@ -375,11 +375,17 @@ def test_a_local_file_without_a_staging_bucket_is_refused_with_the_setting_to_se
     assert planned.requests == []
 
 
+NOT_A_DOCUMENT = (
+    "not a PDF or image: no %PDF- header starts in the file's first 1,025 bytes"
+    " and no PNG, JPEG or TIFF header at its start"
+)
+
+
 @pytest.mark.parametrize(
     ("data", "reason"),
     [
         (b"", "the file is empty (0 bytes)"),
-        (b"<html>not a manual</html>", "not a PDF or image: the file does not start with %PDF- or an image header"),
+        (b"<html>not a manual</html>", NOT_A_DOCUMENT),
     ],
     ids=["empty", "html"],
 )
@@ -402,7 +408,7 @@ def test_a_pdf_header_may_start_up_to_byte_1024_as_the_local_extractor_reads_it(
         return
     with pytest.raises(DocumentError) as failure:
         extractor.extract("/docs/pumps.pdf", data)
-    assert failure.value.reason == "not a PDF or image: the file does not start with %PDF- or an image header"
+    assert failure.value.reason == NOT_A_DOCUMENT
     assert planned.requests == []
 
 
@@ -416,7 +422,7 @@ def test_an_image_is_read_when_its_header_is_at_byte_0_where_an_image_decoder_lo
     with pytest.raises(DocumentError) as failure:
         textract.check_readable("s3://ingest/scans/page.png", b" " + header + b"\x00" * 64)
     assert failure.value.source == "s3://ingest/scans/page.png"
-    assert failure.value.reason == "not a PDF or image: the file does not start with %PDF- or an image header"
+    assert failure.value.reason == NOT_A_DOCUMENT
 
 
 class _TestClock:

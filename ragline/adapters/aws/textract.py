@@ -28,7 +28,7 @@ from typing import Any
 
 from ragline.cleanup import join_broken_words, strip_page_furniture
 from ragline.errors import ConfigurationError, DocumentError
-from ragline.file_types import has_image_header, has_pdf_header
+from ragline.file_types import NO_IMAGE_HEADER, NO_PDF_HEADER, has_image_header, has_pdf_header
 from ragline.model import Document, Page, content_hash
 from ragline.windows import ResultCursor
 
@@ -65,7 +65,7 @@ def check_readable(source: str, head: bytes) -> None:
     if not head:
         raise DocumentError(source, "the file is empty (0 bytes)")
     if not (has_pdf_header(head) or has_image_header(head)):
-        raise DocumentError(source, "not a PDF or image: the file does not start with %PDF- or an image header")
+        raise DocumentError(source, f"not a PDF or image: {NO_PDF_HEADER} and {NO_IMAGE_HEADER}")
 
 
 def _linearization() -> Any:

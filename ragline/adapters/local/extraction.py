@@ -17,7 +17,7 @@ from bs4 import BeautifulSoup
 
 from ragline.cleanup import join_broken_words, strip_page_furniture
 from ragline.errors import DocumentError
-from ragline.file_types import PDF_MAGIC, has_pdf_header
+from ragline.file_types import NO_PDF_HEADER, has_pdf_header
 from ragline.model import Document, Page, content_hash
 
 PDF_SUFFIXES = frozenset({".pdf"})
@@ -64,7 +64,7 @@ class LocalExtractor:
 
     def _extract_pdf(self, source: str, data: bytes) -> Document:
         if not has_pdf_header(data):
-            raise DocumentError(source, f"not a PDF: the file does not start with {PDF_MAGIC.decode()}")
+            raise DocumentError(source, f"not a PDF: {NO_PDF_HEADER}")
         pdf = _open_pdf(source, data)
         try:
             raw_pages = [_page_text(pdf, index) for index in range(len(pdf))]
