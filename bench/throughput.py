@@ -15,6 +15,9 @@ The three pipelines:
 * langchain: bench/langchain_pipeline.py (PyPDFLoader, 1,000-character splits, HuggingFaceEmbeddings, Chroma),
   with the `bench` extra; left out with `--pipelines ragline,floor`.
 
+Each round but the last is appended, as soon as it ends, to bench/out/throughput-rounds.jsonl with the rounds so far
+(`"complete": false`): an all-50 round takes most of an hour, and a run stopped early keeps what it finished.
+
 After the rounds, the physical limit (bench/peak.py): the model's arithmetic on those texts at this machine's
 measured matrix-multiply peak, and the median ragline and floor runs as multiples of it.
 
@@ -214,7 +217,19 @@ def run(
             if on_run:
                 on_run(number, runs[pipeline])
         history.append(runs)
-    row: dict[str, object] = {
+        if record and number + 1 < rounds:
+            # A round of all 50 PDFs takes most of an hour: a run stopped before its end keeps the rounds it finished.
+            write_result("throughput-rounds", {**_row(files, precision, max_other_cores, history), "complete": False})
+    row = _row(files, precision, max_other_cores, history)
+    if record and texts:
+        row["physical_limit"] = physical_limit(history, texts, pages, precision)
+    if record:
+        write_result("throughput", row)
+    return row
+
+
+def _row(files: Sequence[Path], precision: str, max_other_cores: float, history: Sequence[dict[str, Run]]) -> dict:
+    return {
         "files": [path.name for path in files],
         "precision": precision,
         "max_other_cores": max_other_cores,
@@ -225,11 +240,6 @@ def run(
         ],
         "summary": summarize(history, max_other_cores),
     }
-    if record and texts:
-        row["physical_limit"] = physical_limit(history, texts, pages, precision)
-    if record:
-        write_result("throughput", row)
-    return row
 
 
 def _print_run(number: int, run: Run) -> None:

@@ -66,6 +66,19 @@ def test_two_rounds_on_a_demo_pdf_record_every_run_and_the_floor_embeds_what_rag
     assert row["summary"]["ragline_seconds_over_floor_seconds"]["median"] > 0
 
 
+def test_each_finished_round_is_kept_before_the_next_starts_so_a_stopped_run_loses_only_its_last(monkeypatch):
+    written = []
+    monkeypatch.setattr(throughput, "write_result", lambda name, row: written.append((name, row)))
+    ragline, floor = Run("ragline", 10, 100, 400, 0.0, 0.1), Run("floor", 8, 100, 400, 0.0, 0.1)
+    monkeypatch.setattr(throughput, "run_ragline", lambda files, precision: (ragline, []))
+    monkeypatch.setattr(throughput, "run_floor", lambda texts, pages, precision: floor)
+    throughput.run([DEMO / "songbird-field-guide.pdf"], rounds=3, pipelines=["ragline", "floor"])
+    assert [name for name, _ in written] == ["throughput-rounds", "throughput-rounds", "throughput"]
+    assert [row["summary"]["rounds"] for _, row in written] == [1, 2, 3]
+    assert [row.get("complete", True) for _, row in written] == [False, False, True]
+    assert {run["round"] for run in written[1][1]["runs"]} == {0, 1}
+
+
 def test_the_ratios_need_ragline():
     with pytest.raises(ValueError, match="must include ragline"):
         throughput.run([DEMO / "songbird-field-guide.pdf"], pipelines=["floor"], record=False)
