@@ -265,6 +265,11 @@ class WindowedIndexing:
     def fail(self, source: str, document_id: str, reason: str) -> None:
         """Give up on a version (a bad document, or a window out of retries): its chunks go, the
         source is recorded as failed with the reason, and its previous version stays served."""
+        if self._ports.ledger.serves(source, document_id):
+            # Only a message of a version already published can name it (a duplicate, or an invalid message
+            # naming it): its chunks are what searches return, so they stay.
+            log.warning("%s: version %s is served; not given up: %s", source, document_id, reason)
+            return
         self._ports.versioned_index.delete_version(source, document_id)
         self._ports.ledger.abandon(source, document_id, reason)
 

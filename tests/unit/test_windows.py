@@ -180,6 +180,15 @@ def test_giving_up_keeps_the_served_version_and_records_the_reason(ports):
     assert ports.ledger.failed.startswith("gave up") and ports.ledger.served == OLD
 
 
+def test_giving_up_a_version_that_is_already_served_removes_none_of_its_chunks(ports):
+    service = WindowedIndexing(ports, window_pages=5)
+    run_all(service, ports)  # NEW is published
+    served = dict(ports.versioned_index.chunks)
+    service.fail(SOURCE, NEW, "not a valid page window message: a late, invalid copy naming the served version")
+    assert ports.versioned_index.chunks == served and served
+    assert ports.ledger.served == NEW and ports.ledger.failed is None
+
+
 def test_window_size_must_be_positive(ports):
     with pytest.raises(ValueError, match="window_pages"):
         WindowedIndexing(ports, window_pages=0)
