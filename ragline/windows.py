@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -113,21 +112,20 @@ class Window(BaseModel):
         try:
             return cls.model_validate(fields)
         except ValidationError as error:
-            source, document_id = cls._readable_version(fields)
             raise InvalidWindowError(
-                f"not a valid page window message: {error}", source=source, document_id=document_id
+                f"not a valid page window message: {error}",
+                source=cls._valid_field(fields, "source", error),
+                document_id=cls._valid_field(fields, "document_id", error),
             ) from error
 
     @staticmethod
-    def _readable_version(fields: object) -> tuple[str | None, str | None]:
-        """The source and version an invalid window names, each only if it is itself valid."""
-        if not isinstance(fields, dict):
-            return None, None
-        source, document_id = fields.get("source"), fields.get("document_id")
-        return (
-            source if isinstance(source, str) and source else None,
-            document_id if isinstance(document_id, str) and re.fullmatch(DOCUMENT_ID, document_id) else None,
-        )
+    def _valid_field(fields: object, name: str, error: ValidationError) -> str | None:
+        """`fields[name]` of an invalid window, if it is there and validation found nothing wrong with it."""
+        if not isinstance(fields, dict) or name not in fields:
+            return None
+        if any(problem["loc"][:1] == (name,) for problem in error.errors()):
+            return None
+        return fields[name]
 
 
 class PageReader(Protocol):
