@@ -270,11 +270,22 @@ class Chunker:
         return " > ".join((title, *heading_path))
 
     @functools.lru_cache(maxsize=256)  # noqa: B019  # one chunker per engine; headings repeat per section
-    def _budget(self, title: str, heading_path: tuple[str, ...]) -> int:
+    def _header_tokens(self, title: str, heading_path: tuple[str, ...]) -> int:
         header = self._header(title, heading_path)
-        header_tokens = self._tokens.count(header) + 1 if header else 0
+        return self._tokens.count(header) if header else 0
+
+    def _budget(self, title: str, heading_path: tuple[str, ...]) -> int:
+        header_tokens = self._header_tokens(title, heading_path) + 1 if self._header(title, heading_path) else 0
         # A pathological heading may not eat the whole budget: keep at least half for text.
         return max(self._max_tokens - header_tokens, self._max_tokens // 2)
+
+    def _token_counts(self, title: str, drafts: list[_Draft], texts: list[str]) -> list[int]:
+        """The exact token count of each draft's embedding text, what the model will read."""
+        if self._tokens.additive:
+            # Header and pieces are joined by whitespace and were each counted already: counting every chunk
+            # again took ~30% of chunking's CPU (bench/RESULTS.md 3.8), CPU the embedder needs during ingestion.
+            return [self._header_tokens(title, draft.heading_path) + draft.tokens for draft in drafts]
+        return self._tokens.count_many(texts)
 
     def _clip_heading(self, text: str) -> str:
         return text if len(text) <= HEADING_MAX_CHARS else text[: HEADING_MAX_CHARS - 1] + "…"
@@ -426,8 +437,7 @@ class ChunkStream:
         document, chunker = self._document, self._chunker
         drafts = [draft for draft in drafts if draft.pieces]
         texts = [chunker._embedding_text(self._label, draft.heading_path, draft.text) for draft in drafts]
-        # One batched count: the exact token count of what the model will read.
-        counts = chunker._tokens.count_many(texts)
+        counts = chunker._token_counts(self._label, drafts, texts)
         chunks = []
         for draft, embedding_text, token_count in zip(drafts, texts, counts, strict=True):
             chunks.append(

@@ -48,6 +48,15 @@ class TokenCounter(Protocol):
         """Counts of many texts at once (batched: the tokenizer runs them in parallel)."""
         ...
 
+    @property
+    def additive(self) -> bool:
+        """Whether texts joined by whitespace always count as the sum of their counts.
+
+        True for tokenizers that split at whitespace before anything else (BERT's WordPiece): the chunker
+        then adds its pieces' counts instead of tokenizing every chunk again.
+        """
+        ...
+
     def split(self, text: str, max_tokens: int) -> list[str]:
         """Split a text that is too long into pieces of at most `max_tokens` tokens."""
         ...

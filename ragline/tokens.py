@@ -41,6 +41,18 @@ class WordPieceTokenCounter:
         """Tokens of text the model reads in one input, special tokens excluded."""
         return self._model_max_tokens - SPECIAL_TOKENS_PER_INPUT
 
+    @cached_property
+    def additive(self) -> bool:
+        # BERT's normalizer works character by character, its pre-tokenizer cuts at every whitespace and
+        # WordPiece reads each word alone: no token spans a whitespace, so a join's count is the sum of its parts'.
+        # Byte-level BPE and SentencePiece fold the space into the next token and are left to count whole texts.
+        tokenizer = self._tokenizer
+        return (
+            type(tokenizer.model).__name__ == "WordPiece"
+            and type(tokenizer.pre_tokenizer).__name__ == "BertPreTokenizer"
+            and type(tokenizer.normalizer).__name__ in {"BertNormalizer", "NoneType"}
+        )
+
     def count(self, text: str) -> int:
         return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
 

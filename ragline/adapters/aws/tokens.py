@@ -38,6 +38,10 @@ class ConservativeTokenCounter:
     def max_tokens(self) -> int:
         return self._model_max_tokens - SPECIAL_TOKENS_PER_INPUT
 
+    @property
+    def additive(self) -> bool:
+        return True  # the estimate is a sum over pre-tokens, and no pre-token contains whitespace
+
     def count(self, text: str) -> int:
         return sum(_estimate(piece) for piece in _PIECE.findall(text))
 
