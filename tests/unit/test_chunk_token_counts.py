@@ -83,6 +83,12 @@ def test_every_chunk_counts_exactly_what_the_model_reads(
         assert chunk.token_count == counter.count(chunk.embedding_text), chunk.embedding_text
 
 
+def test_the_header_is_left_room_for(token_counter):
+    chunks = Chunker(token_counter, max_tokens=64, overlap_tokens=20, contextual_header=True).chunk(_document())
+    assert max(chunk.token_count for chunk in chunks) <= 64
+    assert max(chunk.token_count for chunk in chunks) > 48  # full chunks, not a budget cut for nothing
+
+
 class _Recorder:
     """The packaged counter, recording every text it is asked to count in a batch."""
 
