@@ -111,6 +111,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     source.add_argument("--files", type=Path, nargs="+", help="these PDFs instead of FinanceBench's")
     parser.add_argument("--rounds", type=int, default=6)
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1: the ratios are taken over rounds")
     files = args.files or pdf_files(args.limit_files)
     docs = documents(files)
     row = measure(docs, args.rounds)
