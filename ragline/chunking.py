@@ -274,6 +274,7 @@ class Chunker:
         header = self._header(title, heading_path)
         return self._tokens.count(header) if header else 0
 
+    @functools.lru_cache(maxsize=256)  # noqa: B019  # asked once per block: the header is joined and counted once
     def _budget(self, title: str, heading_path: tuple[str, ...]) -> int:
         header_tokens = self._header_tokens(title, heading_path) + 1 if self._header(title, heading_path) else 0
         # A pathological heading may not eat the whole budget: keep at least half for text.
