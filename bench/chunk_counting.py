@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import resource
 import statistics
 import time
@@ -40,12 +39,6 @@ class RecountingCounter(WordPieceTokenCounter):
     """The packaged counter, declared not additive: the chunker counts every chunk's text again."""
 
     additive = False  # type: ignore[assignment]
-
-
-def packaged_counter(counter_type: type[WordPieceTokenCounter] = WordPieceTokenCounter) -> WordPieceTokenCounter:
-    model_dir = packaged_model_dir()
-    config = json.loads((model_dir / "sentence_bert_config.json").read_text())
-    return counter_type(model_dir / "tokenizer.json", int(config["max_seq_length"]))
 
 
 def documents(files: Sequence[Path]) -> list[Document]:
@@ -79,7 +72,11 @@ def cpu_seconds() -> float:
 
 
 def measure(docs: Sequence[Document], rounds: int) -> dict[str, object]:
-    counters = {"added": packaged_counter(), "recounted": packaged_counter(RecountingCounter)}
+    model_dir = packaged_model_dir()
+    counters = {
+        "added": WordPieceTokenCounter.for_model(model_dir),
+        "recounted": RecountingCounter.for_model(model_dir),
+    }
     chunks = {name: chunk_all(counter, docs) for name, counter in counters.items()}  # also a warm-up
     prints = {name: fingerprint(made) for name, made in chunks.items()}
     if prints["added"] != prints["recounted"]:

@@ -6,9 +6,10 @@ WordPiece tokens, and real passages average ~290 of them, so character-sized chu
 
 from __future__ import annotations
 
+import json
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 if TYPE_CHECKING:  # imported when a tokenizer file is first read: a remote model may never need one
     from tokenizers import Tokenizer
@@ -26,6 +27,12 @@ class WordPieceTokenCounter:
     def __init__(self, tokenizer_file: Path, model_max_tokens: int) -> None:
         self._tokenizer_file = tokenizer_file
         self._model_max_tokens = model_max_tokens
+
+    @classmethod
+    def for_model(cls, model_dir: Path) -> Self:
+        """The counter of a sentence-transformers model folder: its tokenizer, at its configured input limit."""
+        config = json.loads((model_dir / "sentence_bert_config.json").read_text())
+        return cls(model_dir / "tokenizer.json", int(config["max_seq_length"]))
 
     @cached_property
     def _tokenizer(self) -> Tokenizer:
@@ -46,11 +53,13 @@ class WordPieceTokenCounter:
         # BERT's normalizer works character by character, its pre-tokenizer cuts at every whitespace and
         # WordPiece reads each word alone: no token spans a whitespace, so a join's count is the sum of its parts'.
         # Byte-level BPE and SentencePiece fold the space into the next token and are left to count whole texts.
+        from tokenizers import models, normalizers, pre_tokenizers
+
         tokenizer = self._tokenizer
         return (
-            type(tokenizer.model).__name__ == "WordPiece"
-            and type(tokenizer.pre_tokenizer).__name__ == "BertPreTokenizer"
-            and type(tokenizer.normalizer).__name__ in {"BertNormalizer", "NoneType"}
+            isinstance(tokenizer.model, models.WordPiece)
+            and isinstance(tokenizer.pre_tokenizer, pre_tokenizers.BertPreTokenizer)
+            and (tokenizer.normalizer is None or isinstance(tokenizer.normalizer, normalizers.BertNormalizer))
         )
 
     def count(self, text: str) -> int:

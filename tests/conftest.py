@@ -27,9 +27,7 @@ def real_embedder() -> MiniLMOnnxEmbedder:
 
 @pytest.fixture(scope="session")
 def token_counter() -> WordPieceTokenCounter:
-    model_dir = packaged_model_dir()
-    config = json.loads((model_dir / "sentence_bert_config.json").read_text())
-    return WordPieceTokenCounter(model_dir / "tokenizer.json", int(config["max_seq_length"]))
+    return WordPieceTokenCounter.for_model(packaged_model_dir())
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ named by RAGLINE_FAULT armed (`<checkpoint>:exit` ends the process there with os
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -15,9 +14,7 @@ from tests.fakes import HashingEmbedder
 
 
 def main(data_dir: str, folder: str) -> None:
-    model_dir = packaged_model_dir()
-    config = json.loads((model_dir / "sentence_bert_config.json").read_text())
-    tokens = WordPieceTokenCounter(model_dir / "tokenizer.json", int(config["max_seq_length"]))
+    tokens = WordPieceTokenCounter.for_model(packaged_model_dir())
     engine = build_engine(Settings(data_dir=Path(data_dir)), embedder=HashingEmbedder(tokens))
     engine.ingest([Path(folder)])
     engine.close()

@@ -135,8 +135,7 @@ class MiniLMOnnxEmbedder:
         self._idle_sessions: queue.SimpleQueue = queue.SimpleQueue()  # type: ignore[type-arg]
         self._sessions_made = 0
         self._pool_lock = threading.Lock()
-        config = json.loads((model_dir / "sentence_bert_config.json").read_text())
-        self.tokens = WordPieceTokenCounter(model_dir / "tokenizer.json", int(config["max_seq_length"]))
+        self.tokens = WordPieceTokenCounter.for_model(model_dir)
 
     @property
     def model_name(self) -> str:
