@@ -281,13 +281,17 @@ class SqliteIndex:
     def apply(self, writes: Sequence[Write], archive: Callable[[], ArchiveSink]) -> None:
         """Write a document's chunks, registry rows and archive records in one transaction, then
         deliver the archive records (`archive` is called only when there are some)."""
+        batch = uuid.uuid4().hex
         with self._transaction() as connection:
-            batch = uuid.uuid4().hex
             for write in writes:
                 self._write(connection, write, batch)
                 checkpoint(f"store.{write_name(write)}")
         checkpoint("store.committed")
-        self.deliver_archive(archive)
+        # This batch is delivered from the records in hand: reading it back would parse the JSON just written, for
+        # the sink to write it again (7 of the index stage's 22 CPU-seconds on 50 filings). The outbox rows stay
+        # the record of what is owed until the sink has taken them.
+        committed = [record for write in writes if isinstance(write, Archive) for record in write.records]
+        self._deliver(archive, in_hand={batch: committed})
 
     def _write(self, connection: sqlite3.Connection, write: Write, batch: str) -> None:
         match write:  # the Index port's own writes, joining this transaction
@@ -318,14 +322,14 @@ class SqliteIndex:
 
         A failing sink leaves the batch for the next call and says so: the document stays indexed.
         """
+        self._deliver(archive, in_hand={})
+
+    def _deliver(self, archive: Callable[[], ArchiveSink], in_hand: dict[str, list[EmbeddingRecord]]) -> None:
+        """`deliver_archive`, taking the records of the batches in `in_hand` from memory rather than the outbox."""
         with self._lock:
             batches = [row[0] for row in self._connection.execute("SELECT DISTINCT batch FROM archive_outbox")]
         for batch in batches:
-            with self._lock:
-                rows = self._connection.execute(
-                    "SELECT line FROM archive_outbox WHERE batch = ? ORDER BY id", (batch,)
-                ).fetchall()
-            records = [EmbeddingRecord.from_json(line) for (line,) in rows]
+            records = in_hand[batch] if batch in in_hand else self._outbox_batch(batch)
             try:
                 archive().write(records)
             except Exception:
@@ -334,6 +338,12 @@ class SqliteIndex:
             checkpoint("store.archived")
             with self._lock:
                 self._connection.execute("DELETE FROM archive_outbox WHERE batch = ?", (batch,))
+
+    def _outbox_batch(self, batch: str) -> list[EmbeddingRecord]:
+        with self._lock:
+            rows = self._connection.execute("SELECT line FROM archive_outbox WHERE batch = ? ORDER BY id", (batch,))
+            lines = rows.fetchall()
+        return [EmbeddingRecord.from_json(line) for (line,) in lines]
 
     def pending_archive(self) -> int:
         """Archive records committed but not yet delivered (a sink that failed, or a crash)."""
