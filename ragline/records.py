@@ -65,7 +65,8 @@ class EmbeddingRecord:
     def _json(self) -> str:
         # Kept once made: the local store writes each record to its outbox and then to the archive, and writing 384
         # floats as text is most of the cost (3.6 CPU-seconds for 50 filings' 31,184 records, each time). The record
-        # is frozen, so the text cannot go stale.
+        # is frozen; its vector is a list that no caller changes once the record is made (a change would leave the
+        # text stale), which is why records are built from a vector, never edited.
         # Field by field: dataclasses.asdict deep-copies each of the vector's floats, which made serializing the
         # records most of the local index stage's time (2.6 of ~4 s for 2,469 chunks).
         payload = {field.name: getattr(self, field.name) for field in fields(self)}
