@@ -19,12 +19,11 @@ from __future__ import annotations
 import argparse
 import hashlib
 import resource
-import statistics
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.common import run_main, write_result
+from bench.common import median_and_range, run_main, write_result
 from bench.financebench import pdf_files
 from ragline.adapters.local.embedding import packaged_model_dir
 from ragline.adapters.local.extraction import LocalExtractor
@@ -92,11 +91,7 @@ def measure(docs: Sequence[Document], rounds: int) -> dict[str, object]:
     return {
         "chunks": len(chunks["added"]),
         "cpu_seconds": cpu,
-        "added_over_recounted": {
-            "median": round(statistics.median(ratios), 3),
-            "min": round(min(ratios), 3),
-            "max": round(max(ratios), 3),
-        },
+        "added_over_recounted": median_and_range(ratios),
         "fingerprint": prints["added"],
     }
 

@@ -12,6 +12,7 @@ import json
 import math
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -97,6 +98,15 @@ def recall_at_k(ranking: Sequence[str], relevance: Mapping[str, int], k: int = 1
 def mean(values: Iterable[float]) -> float:
     values = list(values)
     return sum(values) / len(values) if values else float("nan")
+
+
+def median_and_range(values: Sequence[float]) -> dict[str, float]:
+    """The median of interleaved rounds' ratios with their spread, as every benchmark here reports them."""
+    return {
+        "median": round(statistics.median(values), 3),
+        "min": round(min(values), 3),
+        "max": round(max(values), 3),
+    }
 
 
 def percentile(values: Sequence[float], q: float) -> float:

@@ -31,7 +31,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.common import REPO_ROOT, run_main, write_result
+from bench.common import REPO_ROOT, median_and_range, run_main, write_result
 from bench.throughput import MAX_OTHER_CORES, measured
 
 # The child's code: run with `python -c`, so that it imports nothing from this checkout's bench package (the
@@ -148,11 +148,7 @@ def measure(
     row["median_cpu_seconds"] = {side: _median([runs[side]["cpu_seconds"] for runs in accepted]) for side in sides}
     if baseline:
         ratios = [float(runs["ours"]["cpu_seconds"]) / float(runs["baseline"]["cpu_seconds"]) for runs in accepted]  # type: ignore[arg-type]
-        row["ours_over_baseline"] = {
-            "median": _round(statistics.median(ratios)),
-            "min": _round(min(ratios)),
-            "max": _round(max(ratios)),
-        }
+        row["ours_over_baseline"] = median_and_range(ratios)
     return row
 
 

@@ -26,11 +26,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
-import statistics
 from collections.abc import Callable
 from typing import Any
 
-from bench.common import run_main, write_result
+from bench.common import median_and_range, run_main, write_result
 from bench.throughput import MAX_OTHER_CORES, measured
 
 
@@ -104,8 +103,7 @@ def main(argv: list[str] | None = None) -> None:
         "rounds": len(rounds),
     }
     if ratios:
-        summary["speedup"] = {"median": round(statistics.median(ratios), 3), "min": round(min(ratios), 3),
-                              "max": round(max(ratios), 3), "accepted_rounds": len(ratios)}  # fmt: skip
+        summary["speedup"] = {**median_and_range(ratios), "accepted_rounds": len(ratios)}
         print(f"without / with the {args.lever} lever: {summary['speedup']['median']}x (median of {len(ratios)})")
     else:
         summary["refused"] = f"every round ran while others kept more than {args.max_other_cores} cores busy"

@@ -40,7 +40,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.common import run_main, write_result
+from bench.common import median_and_range, run_main, write_result
 
 PIPELINES = ("ragline", "floor", "langchain")
 #: Cores the rest of the machine may keep busy during a run before the run is refused: a tenth of a core is
@@ -159,11 +159,7 @@ def summarize(rounds: Sequence[dict[str, Run]], max_other_cores: float) -> dict[
         return summary
     for name in round_ratios(accepted[0]):
         values = [round_ratios(runs)[name] for runs in accepted]
-        summary[name] = {
-            "median": round(statistics.median(values), 3),
-            "min": round(min(values), 3),
-            "max": round(max(values), 3),
-        }
+        summary[name] = median_and_range(values)
     for pipeline in accepted[0]:
         speeds = [runs[pipeline].pages_per_second for runs in accepted]
         summary[f"{pipeline}_pages_per_second_median"] = round(statistics.median(speeds), 2)
