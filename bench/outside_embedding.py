@@ -163,11 +163,7 @@ def _summary(run: dict[str, object]) -> str:
 
 
 def _median(values: Sequence[object]) -> float:
-    return _round(statistics.median(float(value) for value in values))  # type: ignore[arg-type]
-
-
-def _round(value: float) -> float:
-    return round(value, 3)
+    return round(statistics.median(float(value) for value in values), 3)  # type: ignore[arg-type]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
