@@ -15,6 +15,13 @@ The three pipelines:
 * langchain: bench/langchain_pipeline.py (PyPDFLoader, 1,000-character splits, HuggingFaceEmbeddings, Chroma),
   with the `bench` extra; left out with `--pipelines ragline,floor`.
 
+Each run is a Python process of its own (`--child`), started fresh: nothing one run leaves behind (model
+sessions, thread pools, a fragmented heap) reaches the next. In one process,
+five all-50 rounds saw ragline slow from 487 to 511 s over an hour while the floor did not (RESULTS.md 3.10);
+separate processes take that suspect out. ragline's run writes the texts it embedded to a file in the run's
+scratch folder; the floor's run reads them from there. Each child times only its pipeline's work: starting
+Python and loading the model are outside every figure, as they were in one process.
+
 Each round but the last is appended, as soon as it ends, to bench/out/throughput-rounds.jsonl with the rounds so far
 (`"complete": false`): an all-50 round takes most of an hour, and a run stopped early keeps what it finished.
 
@@ -33,6 +40,8 @@ import json
 import os
 import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -40,7 +49,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.common import median_and_range, run_main, write_result
+from bench.common import REPO_ROOT, median_and_range, run_main, write_result
 
 PIPELINES = ("ragline", "floor", "langchain")
 #: Cores the rest of the machine may keep busy during a run before the run is refused: a tenth of a core is
@@ -135,7 +144,34 @@ def run_langchain(files: Sequence[Path]) -> Run:
 
 
 def _run(pipeline: str, timing: dict[str, float], pages: int, chunks: int, details: dict[str, object]) -> Run:
+    details = {**details, "process": os.getpid()}
     return Run(pipeline, timing["seconds"], pages, chunks, timing["other_cores"], os.getloadavg()[0], details)
+
+
+def run_in_process(pipeline: str, files: Sequence[Path], precision: str, texts_file: Path) -> Run:
+    """One run of `pipeline` in a fresh Python process (`--child`), which prints its Run as its last line.
+
+    ragline's run writes the texts it embedded and its page count to `texts_file`; the floor's reads them."""
+    command = [sys.executable, "-m", "bench.throughput", "--child", pipeline, "--precision", precision]
+    command += ["--texts-file", str(texts_file), "--files", *map(str, files)]
+    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"the {pipeline} run failed (exit {done.returncode}):\n{done.stderr[-4000:]}")
+    return Run(**json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def child(pipeline: str, files: Sequence[Path], precision: str, texts_file: Path) -> Run:
+    """What `--child` runs: one pipeline, in this process, once."""
+    if pipeline == "ragline":
+        result, texts = run_ragline(files, precision)
+        texts_file.write_text(json.dumps({"pages": result.pages, "texts": texts}), encoding="utf-8")
+        return result
+    if pipeline == "floor":
+        if not texts_file.is_file():
+            raise RuntimeError(f"{texts_file}: no texts to embed; the floor runs after a ragline run has written them")
+        saved = json.loads(texts_file.read_text(encoding="utf-8"))
+        return run_floor(saved["texts"], saved["pages"], precision)
+    return run_langchain(files)
 
 
 def round_ratios(runs: dict[str, Run]) -> dict[str, float]:
@@ -197,28 +233,24 @@ def run(
 ) -> dict[str, object]:
     if "ragline" not in pipelines:
         raise ValueError("the ratios are ragline's: --pipelines must include ragline")
-    texts: list[str] = []
-    pages = 0
     history: list[dict[str, Run]] = []
-    for number in range(rounds):
-        runs: dict[str, Run] = {}
-        for pipeline in order_of_round(number, pipelines):
-            if pipeline == "ragline":
-                runs[pipeline], texts = run_ragline(files, precision)
-                pages = runs[pipeline].pages
-            elif pipeline == "floor":
-                runs[pipeline] = run_floor(texts, pages, precision)
-            else:
-                runs[pipeline] = run_langchain(files)
-            if on_run:
-                on_run(number, runs[pipeline])
-        history.append(runs)
-        if record and number + 1 < rounds:
-            # A round of all 50 PDFs takes most of an hour: a run stopped before its end keeps the rounds it finished.
-            write_result("throughput-rounds", {**_row(files, precision, max_other_cores, history), "complete": False})
+    with tempfile.TemporaryDirectory(prefix="ragline-throughput-") as scratch:
+        texts_file = Path(scratch) / "texts.json"
+        for number in range(rounds):
+            runs: dict[str, Run] = {}
+            for pipeline in order_of_round(number, pipelines):
+                runs[pipeline] = run_in_process(pipeline, files, precision, texts_file)
+                if on_run:
+                    on_run(number, runs[pipeline])
+            history.append(runs)
+            if record and number + 1 < rounds:
+                # A round of all 50 PDFs takes most of an hour: a run stopped early keeps the rounds it finished.
+                so_far = _row(files, precision, max_other_cores, history)
+                write_result("throughput-rounds", {**so_far, "complete": False})
+        saved = json.loads(texts_file.read_text(encoding="utf-8")) if texts_file.is_file() else None
     row = _row(files, precision, max_other_cores, history)
-    if record and texts:
-        row["physical_limit"] = physical_limit(history, texts, pages, precision)
+    if record and saved and saved["texts"]:
+        row["physical_limit"] = physical_limit(history, saved["texts"], saved["pages"], precision)
     if record:
         write_result("throughput", row)
     return row
@@ -255,7 +287,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--pipelines", default=",".join(PIPELINES), help="comma-separated, from " + ",".join(PIPELINES))
     parser.add_argument("--precision", default="fp32", choices=["fp32", "int8", "bf16"])
     parser.add_argument("--max-other-cores", type=float, default=MAX_OTHER_CORES)
+    # One run in this process, for the rounds' parent (run_in_process); not for use by hand.
+    parser.add_argument("--child", choices=PIPELINES, help=argparse.SUPPRESS)
+    parser.add_argument("--texts-file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child:
+        if not args.files or not args.texts_file:
+            parser.error("--child needs --files and --texts-file")
+        print(json.dumps(vars(child(args.child, args.files, args.precision, args.texts_file))))
+        return
     pipelines = [name.strip() for name in args.pipelines.split(",") if name.strip()]
     if unknown := set(pipelines) - set(PIPELINES):
         parser.error(f"--pipelines: unknown {sorted(unknown)}; choose from {', '.join(PIPELINES)}")

@@ -3,6 +3,7 @@ when the rest of the machine was busy during any of its runs."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,9 @@ def test_two_rounds_on_a_demo_pdf_record_every_run_and_the_floor_embeds_what_rag
     order = [(run["round"], run["pipeline"]) for run in runs]
     assert order == [(0, "ragline"), (0, "floor"), (1, "floor"), (1, "ragline")]
     assert len({run["chunks"] for run in runs}) == 1 and runs[0]["chunks"] > 0
+    # Each run in a fresh process of its own: nothing one run leaves behind can slow the next.
+    processes = [run["details"]["process"] for run in runs]
+    assert len(set(processes)) == len(runs) and os.getpid() not in processes
     assert all(run["seconds"] > 0 and run["other_cores"] >= 0 for run in runs)
     assert row["summary"]["rounds_accepted"] == 2
     assert row["summary"]["ragline_seconds_over_floor_seconds"]["median"] > 0
@@ -70,8 +74,8 @@ def test_each_finished_round_is_kept_before_the_next_starts_so_a_stopped_run_los
     written = []
     monkeypatch.setattr(throughput, "write_result", lambda name, row: written.append((name, row)))
     ragline, floor = Run("ragline", 10, 100, 400, 0.0, 0.1), Run("floor", 8, 100, 400, 0.0, 0.1)
-    monkeypatch.setattr(throughput, "run_ragline", lambda files, precision: (ragline, []))
-    monkeypatch.setattr(throughput, "run_floor", lambda texts, pages, precision: floor)
+    runs = {"ragline": ragline, "floor": floor}
+    monkeypatch.setattr(throughput, "run_in_process", lambda pipeline, files, precision, texts_file: runs[pipeline])
     throughput.run([DEMO / "songbird-field-guide.pdf"], rounds=3, pipelines=["ragline", "floor"])
     assert [name for name, _ in written] == ["throughput-rounds", "throughput-rounds", "throughput"]
     assert [row["summary"]["rounds"] for _, row in written] == [1, 2, 3]
@@ -105,3 +109,9 @@ def test_the_physical_limit_counts_each_distinct_text_once_with_its_special_toke
     assert limit["seconds"] == round(expected_seconds, 2)
     assert limit["ragline_median_over_physical"] == round(6.0 / limit["seconds"], 2)
     assert limit["floor_median_over_physical"] == round(4.0 / limit["seconds"], 2)
+
+
+def test_a_run_that_fails_in_its_process_says_which_pipeline_and_why(tmp_path):
+    missing = tmp_path / "texts.json"
+    with pytest.raises(RuntimeError, match=r"the floor run failed(.|\n)*texts\.json: no texts to embed"):
+        throughput.run_in_process("floor", [DEMO / "songbird-field-guide.pdf"], "fp32", missing)
