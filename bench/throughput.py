@@ -16,9 +16,9 @@ The three pipelines:
   with the `bench` extra; left out with `--pipelines ragline,floor`.
 
 Each run is a Python process of its own (`--child`), started fresh: nothing one run leaves behind (model
-sessions, thread pools, a fragmented heap) reaches the next. In one process,
-five all-50 rounds saw ragline slow from 487 to 511 s over an hour while the floor did not (RESULTS.md 3.10);
-separate processes take that suspect out. ragline's run writes the texts it embedded to a file in the run's
+sessions, thread pools, a fragmented heap) reaches the next. In one process, five all-50 rounds saw ragline slow
+from 487 to 511 s over an hour while the floor did not (RESULTS.md 3.10); in processes of their own, on the same
+host and engine, the two moved together (3.11). ragline's run writes the texts it embedded to a file in the run's
 scratch folder; the floor's run reads them from there. Each child times only its pipeline's work: starting
 Python and loading the model are outside every figure, as they were in one process.
 
