@@ -100,6 +100,15 @@ def mean(values: Iterable[float]) -> float:
     return sum(values) / len(values) if values else float("nan")
 
 
+def child_result(command: Sequence[str], what: str, *, cwd: Path | None = None) -> dict:
+    """Run a benchmark's child process (a run kept apart from the others) and read the JSON object it prints as its
+    last line. A child that fails raises, naming `what`, its exit status and the end of its stderr."""
+    done = subprocess.run(list(command), cwd=cwd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{what} failed (exit {done.returncode}):\n{done.stderr[-4000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def median_and_range(values: Sequence[float]) -> dict[str, float]:
     """The median of interleaved rounds' ratios with their spread, as every benchmark here reports them."""
     return {

@@ -24,14 +24,12 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.common import REPO_ROOT, median_and_range, run_main, write_result
+from bench.common import REPO_ROOT, child_result, median_and_range, run_main, write_result
 from bench.throughput import MAX_OTHER_CORES, measured
 
 # The child's code: run with `python -c`, so that it imports nothing from this checkout's bench package (the
@@ -106,12 +104,7 @@ print(json.dumps({
 def run_once(tree: Path, files: Sequence[Path]) -> dict[str, object]:
     """One ingestion by `tree`'s engine in a process of its own, with the cores others kept busy meanwhile."""
     with measured() as timing:
-        done = subprocess.run(
-            [sys.executable, "-c", CHILD, str(tree), *map(str, files)], capture_output=True, text=True, check=False
-        )
-    if done.returncode != 0:
-        raise RuntimeError(f"the run of {tree} failed (exit {done.returncode}):\n{done.stderr[-4000:]}")
-    run = json.loads(done.stdout.strip().splitlines()[-1])
+        run = child_result([sys.executable, "-c", CHILD, str(tree), *map(str, files)], f"the run of {tree}")
     if run["failed"]:
         raise RuntimeError(f"{tree} failed to ingest {run['failed']}")
     if not Path(run["ragline"]).is_relative_to(tree):

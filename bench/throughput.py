@@ -40,7 +40,6 @@ import json
 import os
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -49,7 +48,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.common import REPO_ROOT, median_and_range, run_main, write_result
+from bench.common import REPO_ROOT, child_result, median_and_range, run_main, write_result
 
 PIPELINES = ("ragline", "floor", "langchain")
 #: Cores the rest of the machine may keep busy during a run before the run is refused: a tenth of a core is
@@ -154,10 +153,7 @@ def run_in_process(pipeline: str, files: Sequence[Path], precision: str, texts_f
     ragline's run writes the texts it embedded and its page count to `texts_file`; the floor's reads them."""
     command = [sys.executable, "-m", "bench.throughput", "--child", pipeline, "--precision", precision]
     command += ["--texts-file", str(texts_file), "--files", *map(str, files)]
-    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"the {pipeline} run failed (exit {done.returncode}):\n{done.stderr[-4000:]}")
-    return Run(**json.loads(done.stdout.strip().splitlines()[-1]))
+    return Run(**child_result(command, f"the {pipeline} run", cwd=REPO_ROOT))
 
 
 def child(pipeline: str, files: Sequence[Path], precision: str, texts_file: Path) -> Run:
@@ -247,9 +243,10 @@ def run(
                 # A round of all 50 PDFs takes most of an hour: a run stopped early keeps the rounds it finished.
                 so_far = _row(files, precision, max_other_cores, history)
                 write_result("throughput-rounds", {**so_far, "complete": False})
-        saved = json.loads(texts_file.read_text(encoding="utf-8")) if texts_file.is_file() else None
+        # Only the recorded row's physical limit needs the texts back.
+        saved = json.loads(texts_file.read_text(encoding="utf-8")) if record and texts_file.is_file() else None
     row = _row(files, precision, max_other_cores, history)
-    if record and saved and saved["texts"]:
+    if saved and saved["texts"]:
         row["physical_limit"] = physical_limit(history, saved["texts"], saved["pages"], precision)
     if record:
         write_result("throughput", row)
